@@ -1,0 +1,76 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../platform/config.js';
+
+/**
+ * `sending-metrics <command>`: each command lives beside the code it drives and exports
+ * `options` (node:util parseArgs options) and `run(values, positionals)` → exit code.
+ */
+export interface Command {
+  summary: string;
+  usage: string;
+  options: ParseArgsConfig['options'];
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run-command.js')).runCommand,
+  migrate: async () => (await import('../storage/migrate-command.js')).migrateCommand,
+  produce: async () => (await import('../producer/produce-command.js')).produceCommand,
+  simulate: async () => (await import('../producer/simulate-command.js')).simulateCommand,
+  token: async () => (await import('../api/auth/token-command.js')).tokenCommand,
+};
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+async function usage(): Promise<string> {
+  const lines = ['usage: sending-metrics <command> [options]', '', 'commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    try {
+      const command = await load();
+      lines.push(`  ${command.usage.padEnd(70)} ${command.summary}`);
+    } catch {
+      lines.push(`  ${name}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(await usage());
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`unknown command ${JSON.stringify(name)}\n\n${await usage()}`);
+    return 2;
+  }
+  const command = await load();
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\nusage: sending-metrics ${command.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(`usage: sending-metrics ${command.usage}\n${command.summary}`);
+    return 0;
+  }
+  try {
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      return 78;
+    }
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\nusage: sending-metrics ${command.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}

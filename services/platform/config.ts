@@ -1,0 +1,153 @@
+import path from 'node:path';
+
+/**
+ * One typed configuration object, built from the environment once at start-up.
+ * A wrong value throws a ConfigError whose message is one line naming the variable,
+ * what is wrong with the value and the accepted form.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Brokers to use; `localKafka` says they are the project's own single-node broker. */
+  kafkaBrokers: string[];
+  localKafka: boolean;
+  /** Real ClickHouse server when set; otherwise embedded chDB under `clickhouseDataPath`. */
+  clickhouseUrl: URL | undefined;
+  clickhouseDataPath: string;
+  clickhouseDatabase: string;
+  /** HS256 secret; undefined in dev means "generate once under DATA_DIR". */
+  authJwtSecret: string | undefined;
+  authJwksUrl: URL | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  topicPartitions: number;
+  ingest: {
+    groupId: string;
+    batchMaxRows: number;
+    batchMaxMs: number;
+    maxInvalidRatio: number;
+    invalidRatioWindow: number;
+    dedupMaxIds: number;
+  };
+  api: {
+    rateLimitPerMinute: number;
+    maxRangeDays: number;
+  };
+  downloads: {
+    ttlHours: number;
+    maxConcurrentPerTenant: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function fail(variable: string, value: string, problem: string, accepted: string): never {
+  throw new ConfigError(`${variable}=${JSON.stringify(value)} ${problem}; expected ${accepted}`);
+}
+
+function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable];
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim())) fail(variable, raw, 'is not a whole number', `an integer from ${min} to ${max}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) fail(variable, raw, 'is out of range', `an integer from ${min} to ${max}`);
+  return value;
+}
+
+function ratio(env: Env, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    fail(variable, raw, 'is not a ratio', 'a number from 0 to 1, e.g. 0.1');
+  }
+  return value;
+}
+
+function url(env: Env, variable: string, protocols: string[]): URL | undefined {
+  const raw = env[variable];
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    fail(variable, redactUrl(raw), 'is not a URL', `an absolute URL such as ${protocols[0]}//host:port`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    fail(variable, redactUrl(raw), `has protocol ${parsed.protocol}`, `one of ${protocols.join(', ')}`);
+  }
+  return parsed;
+}
+
+/** Hides a password in a URL-ish string so it never reaches a log or an error. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^:/@]*):([^@/]*)@/, '//$1:***@');
+}
+
+function brokers(env: Env): { list: string[]; local: boolean } {
+  const raw = env.KAFKA_BROKERS;
+  if (raw === undefined) return { list: [`127.0.0.1:${env.KAFKA_PORT ?? '9092'}`], local: true };
+  const list = raw.split(',').map((item) => item.trim());
+  const accepted = 'a comma-separated list of host:port, e.g. kafka-1:9092,kafka-2:9092 (unset it to use the local broker)';
+  if (raw.trim() === '') fail('KAFKA_BROKERS', raw, 'is empty', accepted);
+  for (const item of list) {
+    const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(item);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      fail('KAFKA_BROKERS', raw, `has an invalid entry ${JSON.stringify(item)}`, accepted);
+    }
+  }
+  return { list, local: false };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
+    fail('DATA_DIR', env.DATA_DIR, 'is empty', 'a directory path such as ./data');
+  }
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    fail('LOG_LEVEL', logLevel, 'is not a log level', `one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const secret = env.AUTH_JWT_SECRET;
+  if (secret !== undefined && secret.length < 32) {
+    // The value itself is never echoed: it is a secret.
+    throw new ConfigError('AUTH_JWT_SECRET is too short; expected at least 32 characters (leave it unset in development)');
+  }
+  const kafka = brokers(env);
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir,
+    kafkaBrokers: kafka.list,
+    localKafka: kafka.local,
+    clickhouseUrl: url(env, 'CLICKHOUSE_URL', ['http:', 'https:']),
+    clickhouseDataPath: path.join(dataDir, 'clickhouse'),
+    clickhouseDatabase: env.CLICKHOUSE_DATABASE ?? 'default',
+    authJwtSecret: secret,
+    authJwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
+    logLevel: logLevel as Config['logLevel'],
+    topicPartitions: integer(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
+    ingest: {
+      groupId: env.INGEST_GROUP_ID ?? 'sending-metrics-ingest',
+      batchMaxRows: integer(env, 'INGEST_BATCH_MAX_ROWS', 20000, 1, 1_000_000),
+      batchMaxMs: integer(env, 'INGEST_BATCH_MAX_MS', 500, 1, 600_000),
+      maxInvalidRatio: ratio(env, 'INGEST_MAX_INVALID_RATIO', 0.5),
+      invalidRatioWindow: integer(env, 'INGEST_INVALID_RATIO_WINDOW', 1000, 10, 10_000_000),
+      dedupMaxIds: integer(env, 'INGEST_DEDUP_MAX_IDS', 5_000_000, 0, 100_000_000),
+    },
+    api: {
+      rateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+      maxRangeDays: integer(env, 'API_MAX_RANGE_DAYS', 400, 1, 10_000),
+    },
+    downloads: {
+      ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),
+      maxConcurrentPerTenant: integer(env, 'DOWNLOADS_MAX_CONCURRENT_PER_TENANT', 2, 1, 100),
+    },
+  };
+}

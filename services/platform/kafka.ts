@@ -1,0 +1,47 @@
+import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { TOPICS } from '../events/topics.js';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs client whose log lines go through the root pino logger. */
+export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger, clientId = 'sending-metrics'): Kafka {
+  const log = logger.child({ component: 'kafka' });
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBrokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        // kafkajs warns about its own default partitioner on every start; that is noise here.
+        if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
+        log[LEVELS[level] ?? 'info'](rest, message);
+      },
+  });
+}
+
+/** Creates the event and dead-letter topics when missing. Existing topics are left as they are. */
+export async function ensureTopics(admin: Admin, partitions: number, names: string[] = Object.values(TOPICS)): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = names
+    .filter((name) => !existing.has(name))
+    .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 }));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (error) {
+    // Another process may have created them between the list and the create.
+    if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+  }
+}

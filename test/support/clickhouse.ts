@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../services/platform/config.js';
+import { openClickHouse, type ClickHouseHandle } from '../../services/platform/clickhouse.js';
+import { createLogger } from '../../services/platform/logger.js';
+
+/**
+ * A fresh ClickHouse for one test file: chDB in a new temporary directory (one engine per
+ * process; vitest runs each file in its own process), or the server named by CLICKHOUSE_URL
+ * with a fresh database.
+ */
+export async function openTestClickHouse(name: string): Promise<{ handle: ClickHouseHandle; config: Config; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sm-${name}-`));
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  let config = loadConfig(env);
+  if (config.clickhouseUrl) {
+    const database = `test_${name.replace(/\W/g, '_')}_${Date.now()}`;
+    const bootstrap = await openClickHouse(config, createLogger('silent'));
+    await bootstrap.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await bootstrap.close();
+    config = { ...config, clickhouseDatabase: database };
+  }
+  const handle = await openClickHouse(config, createLogger(config.logLevel));
+  return { handle, config, dataDir };
+}
