@@ -1,12 +1,27 @@
-/** Every Kafka topic name the system uses, in one place. */
-export const TOPICS = {
+/**
+ * Every Kafka topic name the system uses, in one place. A deployment may put a prefix in
+ * front of all of them (TOPIC_PREFIX, e.g. "staging."), which also keeps test runs apart.
+ */
+export const TOPIC_BASE_NAMES = {
   assignments: 'assignments',
   deliveries: 'deliveries',
   deadLetter: 'dead-letter',
 } as const;
 
-export type EventTopic = typeof TOPICS.assignments | typeof TOPICS.deliveries;
+export interface TopicNames {
+  assignments: string;
+  deliveries: string;
+  deadLetter: string;
+}
 
-export function topicFor(type: 'assignment' | 'delivery'): EventTopic {
-  return type === 'assignment' ? TOPICS.assignments : TOPICS.deliveries;
+export function topicNames(prefix = ''): TopicNames {
+  return {
+    assignments: `${prefix}${TOPIC_BASE_NAMES.assignments}`,
+    deliveries: `${prefix}${TOPIC_BASE_NAMES.deliveries}`,
+    deadLetter: `${prefix}${TOPIC_BASE_NAMES.deadLetter}`,
+  };
+}
+
+export function topicFor(topics: TopicNames, type: 'assignment' | 'delivery'): string {
+  return type === 'assignment' ? topics.assignments : topics.deliveries;
 }

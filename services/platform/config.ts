@@ -21,6 +21,8 @@ export interface Config {
   authJwksUrl: URL | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   topicPartitions: number;
+  /** Put in front of every topic name (TOPIC_PREFIX), e.g. "staging.". */
+  topicPrefix: string;
   ingest: {
     groupId: string;
     batchMaxRows: number;
@@ -105,6 +107,14 @@ function brokers(env: Env): { list: string[]; local: boolean } {
   return { list, local: false };
 }
 
+function topicPrefix(env: Env): string {
+  const raw = env.TOPIC_PREFIX ?? '';
+  if (!/^[A-Za-z0-9._-]{0,100}$/.test(raw)) {
+    fail('TOPIC_PREFIX', raw, 'has characters Kafka does not allow in topic names', 'letters, digits, ".", "_" or "-" (at most 100)');
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
@@ -133,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     authJwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
     logLevel: logLevel as Config['logLevel'],
     topicPartitions: integer(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
+    topicPrefix: topicPrefix(env),
     ingest: {
       groupId: env.INGEST_GROUP_ID ?? 'sending-metrics-ingest',
       batchMaxRows: integer(env, 'INGEST_BATCH_MAX_ROWS', 20000, 1, 1_000_000),

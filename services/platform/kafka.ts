@@ -1,7 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { TOPICS } from '../events/topics.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -32,7 +31,7 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
 }
 
 /** Creates the event and dead-letter topics when missing. Existing topics are left as they are. */
-export async function ensureTopics(admin: Admin, partitions: number, names: string[] = Object.values(TOPICS)): Promise<void> {
+export async function ensureTopics(admin: Admin, partitions: number, names: string[]): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing: ITopicConfig[] = names
     .filter((name) => !existing.has(name))

@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import type { TestProject } from 'vitest/node';
 
 /**
  * Gives the tests a real Kafka broker (and says which):
@@ -17,7 +16,7 @@ function dockerAnswers(): boolean {
   return result.status === 0 && result.stdout.trim() !== '';
 }
 
-export async function setup(project: TestProject): Promise<void> {
+export async function setup(): Promise<void> {
   let brokers = process.env.KAFKA_BROKERS;
   if (brokers) {
     console.log(`[test setup] Kafka: existing cluster at ${brokers}`);
@@ -47,15 +46,8 @@ export async function setup(project: TestProject): Promise<void> {
   }
   console.log(`[test setup] ClickHouse: ${process.env.CLICKHOUSE_URL ? 'server' : 'embedded chDB (one engine per test process)'}`);
   process.env.KAFKA_BROKERS = brokers;
-  project.provide('kafkaBrokers', brokers);
 }
 
 export async function teardown(): Promise<void> {
   await stop?.();
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    kafkaBrokers: string;
-  }
 }
