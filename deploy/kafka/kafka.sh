@@ -77,18 +77,16 @@ java_cmd() {
 }
 
 start() {
-  if probe 2000 2>/dev/null; then
+  local code=0 answer
+  answer="$(probe 2000 2>&1)" || code=$?
+  if [[ $code -eq 0 ]]; then
     say "a broker already answers on 127.0.0.1:$port; reusing it"
     return 0
   fi
-  local code=0
-  probe 2000 2>/tmp/kafka-probe.$$ || code=$?
   if [[ $code -eq 4 ]]; then
-    say "port $port is held by something that is not a Kafka broker ($(cat /tmp/kafka-probe.$$)); free the port or set KAFKA_BROKERS / KAFKA_PORT"
-    rm -f /tmp/kafka-probe.$$
+    say "port $port is held by something that is not a Kafka broker ($answer); free the port, or set KAFKA_BROKERS to use an existing cluster"
     exit 1
   fi
-  rm -f /tmp/kafka-probe.$$
   if pid="$(running_pid)"; then
     say "broker process $pid is starting or unhealthy; waiting for it"
   else

@@ -1,0 +1,50 @@
+# The verbs a newcomer needs. `make run` and `make test` install whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: help install kafka-jars run stop test typecheck bench-produce bench-ingest bench-query bench-export clean
+
+help:
+	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
+	@echo "make test           run every test against a real broker and the real engine"
+	@echo "make stop           stop the local Kafka broker"
+	@echo "make bench-produce | bench-ingest | bench-query | bench-export"
+
+node_modules/.installed: package.json package-lock.json
+	@bash scripts/require-tools.sh node
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: node_modules/.installed
+
+kafka-jars:
+	@if [ -z "$$KAFKA_BROKERS" ]; then bash scripts/require-tools.sh java mvn && bash deploy/kafka/kafka.sh fetch; fi
+
+run: install kafka-jars
+	@if [ -z "$$KAFKA_BROKERS" ]; then bash deploy/kafka/kafka.sh start; fi
+	@exec node bin/sending-metrics.js run
+
+stop:
+	@bash deploy/kafka/kafka.sh stop
+
+test: install kafka-jars
+	@bash scripts/test.sh
+
+typecheck: install
+	npx tsc --noEmit
+
+bench-produce: install kafka-jars
+	@bash scripts/with-kafka.sh npx tsx bench/produce.ts
+
+bench-ingest: install kafka-jars
+	@bash scripts/with-kafka.sh npx tsx bench/ingest.ts
+
+bench-query: install
+	@npx tsx bench/query.ts
+
+bench-export: install kafka-jars
+	@bash scripts/with-kafka.sh npx tsx bench/export.ts
+
+clean:
+	rm -rf data .cache node_modules

@@ -1,0 +1,52 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+import type { Config } from '../platform/config.js';
+import type { Readiness } from '../platform/health.js';
+import type { Logger } from '../platform/logger.js';
+import { authPlugin } from './plugins/auth.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { httpMetricsPlugin } from './plugins/http-metrics.js';
+import { healthRoutes } from './routes/health/index.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  clickhouse: ClickHouseClient;
+  readiness: Readiness;
+  registry: Registry;
+  jwtSecret: string;
+}
+
+/** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    trustProxy: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errorsPlugin);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'sending-metrics API',
+        version: '1',
+        description:
+          'Assignments and sending metrics of a tenant, exact for any date range (inclusive at both ends, millisecond precision). ' +
+          'Every request needs `Authorization: Bearer <token>`; the tenant is taken from the token.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(httpMetricsPlugin, { registry: deps.registry });
+  await app.register(authPlugin, { secret: deps.jwtSecret });
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { Command } from '../../cli/main.js';
+import { UsageError } from '../../cli/main.js';
+import { loadConfig } from '../../platform/config.js';
+import { resolveJwtSecret } from './secret.js';
+import { parseTtl, signToken } from './tokens.js';
+
+export const tokenCommand: Command = {
+  summary: 'print a bearer token for the API',
+  usage: 'token --tenant T [--user U] [--ttl 1h]',
+  options: {
+    tenant: { type: 'string' },
+    user: { type: 'string' },
+    ttl: { type: 'string' },
+  },
+  async run(values) {
+    const tenant = values.tenant;
+    if (typeof tenant !== 'string' || tenant === '') throw new UsageError('--tenant is required');
+    let ttlMs: number;
+    try {
+      ttlMs = parseTtl(typeof values.ttl === 'string' ? values.ttl : '1h');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const config = loadConfig();
+    const { secret } = resolveJwtSecret(config);
+    try {
+      console.log(signToken(secret, { tenantId: tenant, userId: typeof values.user === 'string' ? values.user : 'dev' }, ttlMs));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    return 0;
+  },
+};

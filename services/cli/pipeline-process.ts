@@ -1,0 +1,75 @@
+import type { Config } from '../platform/config.js';
+import { openClickHouse } from '../platform/clickhouse.js';
+import { Readiness } from '../platform/health.js';
+import { createKafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+import { createMetricsRegistry } from '../platform/metrics.js';
+import { applyMigrations } from '../storage/migrate.js';
+import { IngestPipeline } from '../ingest/pipeline.js';
+import { startServer } from '../api/server.js';
+import { resolveJwtSecret } from '../api/auth/secret.js';
+import { signToken } from '../api/auth/tokens.js';
+
+export type Role = 'all' | 'ingest' | 'api';
+
+export interface RunningPipeline {
+  url: string | undefined;
+  close(): Promise<void>;
+  onFatal(listener: (reason: string) => void): void;
+}
+
+/**
+ * Starts the roles of one process: ClickHouse (migrated), the ingest consumer and/or the API.
+ * In embedded mode ingest and api share this process's single chDB engine.
+ */
+export async function startPipeline({ config, logger, role }: { config: Config; logger: Logger; role: Role }): Promise<RunningPipeline> {
+  const clickhouse = await openClickHouse(config, logger);
+  const closers: (() => Promise<void>)[] = [() => clickhouse.close()];
+  const fatalListeners: ((reason: string) => void)[] = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+  try {
+    await applyMigrations(clickhouse.client, logger);
+    const registry = createMetricsRegistry();
+    const readiness = new Readiness();
+    readiness.register('clickhouse', async () => {
+      const result = await clickhouse.client.ping();
+      return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
+    });
+    if (role !== 'api') {
+      const kafka = createKafka(config, logger, 'sending-metrics-ingest');
+      const admin = kafka.admin();
+      await admin.connect();
+      closers.push(() => admin.disconnect());
+      readiness.register('kafka', async () => {
+        const cluster = await admin.describeCluster();
+        return cluster.brokers.length > 0 ? { ok: true } : { ok: false, detail: 'no Kafka broker answers' };
+      });
+      const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
+      ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
+      readiness.register('ingest', async () => ingest.health());
+      await ingest.start();
+      closers.push(() => ingest.stop());
+    }
+    let url: string | undefined;
+    if (role !== 'ingest') {
+      const { secret, generated } = resolveJwtSecret(config);
+      const server = await startServer({ config, logger, clickhouse: clickhouse.client, readiness, registry, jwtSecret: secret });
+      closers.push(() => server.close());
+      url = server.url;
+      const lines = [`sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`, `  dashboard: ${url}/`, `  API docs:  ${url}/docs`];
+      if (generated) {
+        const token = signToken(secret, { tenantId: process.env.DEV_TENANT ?? 'acme', userId: 'dev' }, 24 * 3_600_000);
+        lines.push(`  dev token (tenant ${process.env.DEV_TENANT ?? 'acme'}, 24 h): ${token}`, `  open:      ${url}/#token=${token}`);
+      }
+      process.stderr.write(`${lines.join('\n')}\n`);
+    } else {
+      process.stderr.write(`sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n`);
+    }
+    return { url, close, onFatal: (listener) => fatalListeners.push(listener) };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}

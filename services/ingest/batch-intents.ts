@@ -1,0 +1,66 @@
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+
+/** The offset range of one partition's batch, recorded before the batch is written. */
+export interface BatchIntent {
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/**
+ * Batch intents make batches deterministic: before a batch is written its range is recorded,
+ * and whoever consumes the partition after a crash or a rebalance cuts its batches at the very
+ * same offsets, so the retried insert carries the same deduplication token.
+ */
+export class BatchIntentLog {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly groupId: string,
+  ) {}
+
+  async pending(topic: string, partition: number, fromOffset: number): Promise<BatchIntent[]> {
+    const result = await this.client.query({
+      query: `SELECT first_offset, last_offset FROM ingest_batches
+              WHERE group_id = {group:String} AND topic = {topic:String} AND partition = {partition:UInt32}
+                AND last_offset >= {from:UInt64}
+              GROUP BY first_offset, last_offset
+              ORDER BY first_offset`,
+      query_params: { group: this.groupId, topic, partition, from: fromOffset },
+      format: 'JSONCompactEachRow',
+    });
+    const rows = (await result.json()) as [string | number, string | number][];
+    return rows.map(([first, last]) => ({ firstOffset: Number(first), lastOffset: Number(last) }));
+  }
+
+  async record(topic: string, partition: number, intent: BatchIntent): Promise<void> {
+    await this.client.insert({
+      table: 'ingest_batches',
+      columns: ['group_id', 'topic', 'partition', 'first_offset', 'last_offset'],
+      format: 'JSONCompactEachRow',
+      values: [[this.groupId, topic, partition, intent.firstOffset, intent.lastOffset]],
+      clickhouse_settings: { insert_deduplicate: 0 },
+    });
+  }
+}
+
+/** Loads the event ids written to a partition in the last day, oldest first, for duplicate detection. */
+export async function loadRecentEventIds(
+  client: ClickHouseClient,
+  kind: 'assignment' | 'delivery',
+  partition: number,
+  limit: number,
+  visit: (tenantId: string, eventId: string, offset: number) => void,
+): Promise<void> {
+  if (limit === 0) return;
+  const result = await client.query({
+    query: `SELECT tenant_id, event_id, kafka_offset FROM (
+              SELECT tenant_id, event_id, kafka_offset FROM ingest_event_ids
+              WHERE kafka_topic = {kind:String} AND kafka_partition = {partition:UInt32}
+                AND ingested_at >= now() - INTERVAL 24 HOUR
+              ORDER BY kafka_offset DESC LIMIT {limit:UInt64})
+            ORDER BY kafka_offset`,
+    query_params: { kind, partition, limit },
+    format: 'JSONCompactEachRow',
+  });
+  const rows = (await result.json()) as [string, string, string | number][];
+  for (const [tenantId, eventId, offset] of rows) visit(tenantId, eventId, Number(offset));
+}

@@ -1,0 +1,183 @@
+import type { Logger } from '../platform/logger.js';
+import type { BatchIntent } from './batch-intents.js';
+import type { IngestMetrics } from './ingest-metrics.js';
+import type { Outcome, SourceRecord } from './record.js';
+import type { WritableEvent } from './steps/write.js';
+
+export interface PartitionSteps {
+  decode(record: SourceRecord): Outcome;
+  deduplicate(outcome: Outcome): Outcome;
+  recordIntent(intent: BatchIntent): Promise<void>;
+  deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<void>;
+  write(rows: WritableEvent[], token: string): Promise<void>;
+  commit(lastOffset: number): Promise<void>;
+  /** Called for each invalid/valid record; returns a reason to stop the consumer. */
+  guard(invalid: boolean): string | undefined;
+}
+
+export interface PartitionWorkerOptions {
+  topic: string;
+  partition: number;
+  groupId: string;
+  batchMaxRows: number;
+  batchMaxMs: number;
+  /** Ranges written before (by any process) and not yet committed: batches must be cut at them. */
+  intents: BatchIntent[];
+  steps: PartitionSteps;
+  metrics: IngestMetrics;
+  logger: Logger;
+  onWriteHealth(ok: boolean, detail?: string): void;
+  onFatal(reason: string): void;
+}
+
+/**
+ * batch: collects one partition's records into batches bounded by rows and age, or cut exactly
+ * at a previously recorded intent, then runs dead-letter → write → commit for each. Batches of
+ * one partition are written strictly in order; a failing write is retried with backoff (and
+ * nothing is committed past it) until it succeeds or the partition is revoked.
+ */
+export class PartitionWorker {
+  private buffer: Outcome[] = [];
+  private firstOffset = -1;
+  private startedAt = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private revoked = false;
+  private heartbeat: () => Promise<void> = async () => {};
+  private readonly pendingIntents: BatchIntent[];
+
+  constructor(private readonly options: PartitionWorkerOptions) {
+    this.pendingIntents = [...options.intents];
+  }
+
+  /** Stops retries and drops what is buffered: the records come back to whoever owns the partition next. */
+  revoke(): void {
+    this.revoked = true;
+    this.buffer = [];
+    this.firstOffset = -1;
+  }
+
+  get isRevoked(): boolean {
+    return this.revoked;
+  }
+
+  /** Adds fetched records (in offset order); resolves once every batch they completed is written. */
+  add(records: SourceRecord[], heartbeat: () => Promise<void>): Promise<void> {
+    this.heartbeat = heartbeat;
+    return this.enqueue(async () => {
+      for (const record of records) {
+        if (this.revoked) return;
+        if (record.offset < this.firstOffset) continue; // already buffered (a re-fetch)
+        const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));
+        const stop = this.options.steps.guard(outcome.kind === 'dead-letter');
+        if (stop) {
+          this.options.onFatal(stop);
+          this.revoke();
+          return;
+        }
+        const intent = this.currentIntent();
+        if (intent && record.offset > intent.lastOffset && this.buffer.length > 0) await this.flush(intent);
+        if (this.buffer.length === 0) {
+          this.firstOffset = record.offset;
+          this.startedAt = Date.now();
+        }
+        this.buffer.push(outcome);
+        const after = this.currentIntent();
+        if (after ? record.offset >= after.lastOffset : this.buffer.length >= this.options.batchMaxRows) await this.flush(after);
+      }
+    });
+  }
+
+  /** Flushes the buffer if it is older than the time bound (called by the pipeline's timer). */
+  flushIfDue(now = Date.now()): Promise<void> {
+    if (this.buffer.length === 0 || now - this.startedAt < this.options.batchMaxMs || this.currentIntent()) return this.chain;
+    return this.enqueue(async () => {
+      if (this.buffer.length > 0 && !this.currentIntent() && Date.now() - this.startedAt >= this.options.batchMaxMs) await this.flush(undefined);
+    });
+  }
+
+  /** Resolves when the work queued so far is done. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The recorded intent the current buffer must end at, if the buffer starts where one starts. */
+  private currentIntent(): BatchIntent | undefined {
+    while (this.pendingIntents.length > 0) {
+      const intent = this.pendingIntents[0]!;
+      const start = this.buffer.length > 0 ? this.firstOffset : Number.NaN;
+      if (this.buffer.length === 0) return undefined;
+      if (intent.lastOffset < start) {
+        this.pendingIntents.shift();
+        continue;
+      }
+      if (intent.firstOffset === start) return intent;
+      if (intent.firstOffset < start) {
+        this.options.logger.warn({ intent, start }, 'a recorded batch starts before the consumed position; it cannot be repeated exactly');
+        this.pendingIntents.shift();
+        continue;
+      }
+      return undefined;
+    }
+    return undefined;
+  }
+
+  private async flush(intent: BatchIntent | undefined): Promise<void> {
+    const outcomes = this.buffer;
+    const firstOffset = this.firstOffset;
+    const lastOffset = outcomes[outcomes.length - 1]!.record.offset;
+    this.buffer = [];
+    this.firstOffset = -1;
+    if (intent) this.pendingIntents.shift();
+    const { topic, partition, groupId, steps, metrics, logger } = this.options;
+    const rows: WritableEvent[] = [];
+    const letters: { record: SourceRecord; reason: string }[] = [];
+    let duplicates = 0;
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'ok') rows.push({ event: outcome.event, partition, offset: outcome.record.offset });
+      else if (outcome.kind === 'dead-letter') letters.push({ record: outcome.record, reason: outcome.reason });
+      else duplicates += 1;
+    }
+    const token = `${groupId}/${topic}/${partition}/${firstOffset}-${lastOffset}`;
+    let attempt = 0;
+    for (;;) {
+      if (this.revoked) return;
+      const timer = metrics.writeLatency.startTimer();
+      try {
+        if (!intent) await steps.recordIntent({ firstOffset, lastOffset });
+        await steps.deadLetter(letters);
+        await steps.write(rows, token);
+        await steps.commit(lastOffset);
+        timer();
+        break;
+      } catch (error) {
+        attempt += 1;
+        metrics.writeFailures.inc();
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
+        const detail = `writing ${topic}[${partition}] ${firstOffset}-${lastOffset} failed (attempt ${attempt}): ${(error as Error).message}`;
+        logger.warn({ err: error, attempt, retryInMs: delay }, 'batch write failed; retrying');
+        this.options.onWriteHealth(false, detail);
+        await sleepWithHeartbeat(delay, this.heartbeat, () => this.revoked);
+      }
+    }
+    this.options.onWriteHealth(true);
+    metrics.batchSize.observe(outcomes.length);
+    metrics.written.inc({ topic }, rows.length);
+    if (letters.length) metrics.deadLettered.inc({ topic }, letters.length);
+    if (duplicates) metrics.duplicates.inc({ topic }, duplicates);
+    logger.debug({ firstOffset, lastOffset, rows: rows.length, deadLetters: letters.length, duplicates }, 'batch written');
+  }
+}
+
+async function sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>, cancelled: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !cancelled()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
+    await heartbeat().catch(() => undefined);
+  }
+}

@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+import type { Config } from '../platform/config.js';
+import type { HealthCheckResult } from '../platform/health.js';
+import { ensureTopics } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+import { topicNames, type TopicNames } from '../events/topics.js';
+import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
+import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
+import { InvalidRatioGuard } from './invalid-ratio.js';
+import { PartitionWorker } from './partition-worker.js';
+import { createCommitStep } from './steps/commit.js';
+import { createDeadLetterStep } from './steps/dead-letter.js';
+import { createDecodeStep } from './steps/decode.js';
+import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
+import { createWriteStep } from './steps/write.js';
+
+export interface IngestDeps {
+  config: Config;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  registry: Registry;
+}
+
+/**
+ * The ingest service: a consumer group over the assignment and delivery topics. Each assigned
+ * partition gets a PartitionWorker (decode → validate → deduplicate → batch → dead-letter →
+ * write → commit); the kafkajs fetch loop is the source and the worker's queue its backpressure.
+ * Emits 'fatal' (reason) when it stops on its own.
+ */
+export class IngestPipeline extends EventEmitter {
+  private readonly topics: TopicNames;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly workers = new Map<string, Promise<PartitionWorker>>();
+  private readonly metrics: IngestMetrics;
+  private readonly guard: InvalidRatioGuard;
+  private readonly intents: BatchIntentLog;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private writeHealth: HealthCheckResult = { ok: true };
+  private running = false;
+  private fatal: string | undefined;
+
+  constructor(private readonly deps: IngestDeps) {
+    super();
+    const { config, kafka } = deps;
+    this.topics = topicNames(config.topicPrefix);
+    this.log = deps.logger.child({ component: 'ingest' });
+    this.metrics = createIngestMetrics(deps.registry);
+    this.guard = new InvalidRatioGuard(config.ingest.maxInvalidRatio, config.ingest.invalidRatioWindow);
+    this.intents = new BatchIntentLog(deps.clickhouse, config.ingest.groupId);
+    this.consumer = kafka.consumer({
+      groupId: config.ingest.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      minBytes: 1,
+      maxBytes: 64 * 1024 * 1024,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxWaitTimeInMs: Math.min(config.ingest.batchMaxMs, 500),
+      retry: { retries: 10 },
+    });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.deps;
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, config.topicPartitions, Object.values(this.topics));
+    } finally {
+      await admin.disconnect();
+    }
+    await this.producer.connect();
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      if (!payload.restart) this.fail(`the Kafka consumer stopped: ${payload.error.message}`);
+    });
+    await this.consumer.subscribe({ topics: [this.topics.assignments, this.topics.deliveries], fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || this.fatal) return;
+        this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
+        const lag = Number(batch.offsetLag());
+        this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number.isFinite(lag) ? lag : 0);
+        if (batch.messages.length === 0) return;
+        const worker = await this.worker(batch.topic, batch.partition, Number(batch.messages[0]!.offset));
+        await worker.add(
+          batch.messages.map((message) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: Number(message.offset),
+            key: message.key,
+            value: message.value,
+          })),
+          heartbeat,
+        );
+      },
+    });
+    this.timer = setInterval(() => this.flushDue(), Math.max(20, Math.min(100, Math.floor(config.ingest.batchMaxMs / 4))));
+    this.log.info({ topics: this.topics, groupId: config.ingest.groupId }, 'ingest started');
+  }
+
+  /** Ready while consuming and while the last write succeeded. */
+  health(): HealthCheckResult {
+    if (this.fatal) return { ok: false, detail: this.fatal };
+    if (!this.running) return { ok: false, detail: 'not consuming' };
+    return this.writeHealth;
+  }
+
+  /** Finishes the batch being written, commits it, abandons what is only buffered, leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.timer);
+    await this.consumer.stop();
+    const workers = await Promise.allSettled(this.workers.values());
+    await Promise.allSettled(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.idle()] : [])));
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+    this.log.info('ingest stopped');
+  }
+
+  private fail(reason: string): void {
+    if (this.fatal) return;
+    this.fatal = reason;
+    this.log.fatal({ reason }, 'ingest stopped on its own');
+    for (const worker of this.workers.values()) void worker.then((w) => w.revoke(), () => undefined);
+    this.emit('fatal', reason);
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const owned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}/${p}`)));
+    for (const [key, worker] of this.workers) {
+      if (owned.has(key)) continue;
+      this.workers.delete(key);
+      void worker.then((w) => w.revoke(), () => undefined);
+    }
+    this.log.info({ partitions: [...owned] }, 'partitions assigned');
+  }
+
+  private flushDue(): void {
+    const now = Date.now();
+    for (const worker of this.workers.values()) {
+      void worker.then((w) => w.flushIfDue(now)).catch((error: Error) => this.log.error({ err: error }, 'flush failed'));
+    }
+  }
+
+  private worker(topic: string, partition: number, firstOffset: number): Promise<PartitionWorker> {
+    const key = `${topic}/${partition}`;
+    let worker = this.workers.get(key);
+    if (!worker) {
+      worker = this.createWorker(topic, partition, firstOffset);
+      this.workers.set(key, worker);
+      worker.catch(() => this.workers.delete(key));
+    }
+    return worker;
+  }
+
+  private async createWorker(topic: string, partition: number, firstOffset: number): Promise<PartitionWorker> {
+    const { config, clickhouse } = this.deps;
+    const kind = topic === this.topics.assignments ? 'assignment' : 'delivery';
+    const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
+    const seen = new SeenEventIds(capacity);
+    await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) => seen.remember(SeenEventIds.key(tenant, id), offset));
+    const intents = await this.intents.pending(topic, partition, firstOffset);
+    const log = this.log.child({ topic, partition });
+    log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
+    const write = createWriteStep(clickhouse);
+    const commit = createCommitStep(this.consumer);
+    const table = kind === 'assignment' ? 'assignment_events' : 'delivery_events';
+    return new PartitionWorker({
+      topic,
+      partition,
+      groupId: config.ingest.groupId,
+      batchMaxRows: config.ingest.batchMaxRows,
+      batchMaxMs: config.ingest.batchMaxMs,
+      intents,
+      metrics: this.metrics,
+      logger: log,
+      steps: {
+        decode: createDecodeStep((t) => (t === this.topics.assignments ? 'assignment' : 'delivery')),
+        deduplicate: createDeduplicateStep(seen),
+        recordIntent: (intent) => this.intents.record(topic, partition, intent),
+        deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter),
+        write: (rows, token) => write(table, rows, token),
+        commit: (lastOffset) => commit(topic, partition, lastOffset),
+        guard: (invalid) => this.guard.observe(invalid),
+      },
+      onWriteHealth: (ok, detail) => {
+        this.writeHealth = ok ? { ok: true } : { ok: false, detail };
+      },
+      onFatal: (reason) => this.fail(reason),
+    });
+  }
+}

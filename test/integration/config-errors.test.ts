@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+describe('a wrong configuration value stops the process with one line naming the variable', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['PORT=abc', { PORT: 'abc' }, /^configuration error: PORT="abc" is not a whole number; expected an integer from 0 to 65535$/],
+    ['CLICKHOUSE_URL=not-a-url', { CLICKHOUSE_URL: 'not-a-url' }, /^configuration error: CLICKHOUSE_URL="not-a-url" is not a URL; expected an absolute URL/],
+    ['KAFKA_BROKERS empty', { KAFKA_BROKERS: '' }, /^configuration error: KAFKA_BROKERS="" is empty; expected a comma-separated list of host:port/],
+    ['KAFKA_BROKERS without a port', { KAFKA_BROKERS: 'kafka-1' }, /^configuration error: KAFKA_BROKERS="kafka-1" has an invalid entry "kafka-1"/],
+    ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^configuration error: LOG_LEVEL="loud" is not a log level; expected one of/],
+    ['a short AUTH_JWT_SECRET is not echoed', { AUTH_JWT_SECRET: 'hunter2' }, /^configuration error: AUTH_JWT_SECRET is too short; expected at least 32 characters/],
+  ];
+  for (const [name, env, message] of cases) {
+    it(name, async () => {
+      const result = await runCli(['run'], { ...env, DATA_DIR: '/tmp/sm-config-test' });
+      expect(result.code).not.toBe(0);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(result.stderr).not.toContain('hunter2');
+    });
+  }
+
+  it('a password in CLICKHOUSE_URL never appears in the error', async () => {
+    const result = await runCli(['run'], { CLICKHOUSE_URL: 'ftp://user:s3cret@host:9000' });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('CLICKHOUSE_URL');
+    expect(result.stderr).not.toContain('s3cret');
+  });
+});
+
+describe('command line', () => {
+  it('an unknown command prints usage and exits 2', async () => {
+    const result = await runCli(['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command "frobnicate"');
+    expect(result.stderr).toContain('usage: sending-metrics <command>');
+  });
+
+  it('an unknown option prints usage and exits 2', async () => {
+    const result = await runCli(['run', '--colour', 'blue']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Unknown option '--colour'");
+    expect(result.stderr).toContain('usage: sending-metrics run');
+  });
+
+  it('an unknown role is refused', async () => {
+    const result = await runCli(['run', '--role', 'everything']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--role "everything" is not one of all, ingest, api');
+  });
+});
