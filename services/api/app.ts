@@ -1,4 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import crypto from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,6 +13,7 @@ import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { httpMetricsPlugin } from './plugins/http-metrics.js';
 import { healthRoutes } from './routes/health/index.js';
+import { metricsRoutes } from './routes/metrics/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -25,7 +28,6 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     trustProxy: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -47,6 +49,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(httpMetricsPlugin, { registry: deps.registry });
   await app.register(authPlugin, { secret: deps.jwtSecret });
+  await app.register(rateLimit, {
+    max: deps.config.api.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per token (hashed, never kept in clear); requests without one share their address's budget.
+    keyGenerator: (request) => {
+      const header = request.headers.authorization;
+      return header ? crypto.createHash('sha256').update(header).digest('base64url') : `ip:${request.ip}`;
+    },
+    allowList: (request) => !request.url.startsWith('/v1/'),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      message: `rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
   await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(metricsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays });
   return app;
 }

@@ -55,8 +55,8 @@ export class IngestPipeline extends EventEmitter {
     this.intents = new BatchIntentLog(deps.clickhouse, config.ingest.groupId);
     this.consumer = kafka.consumer({
       groupId: config.ingest.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: config.ingest.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(config.ingest.sessionTimeoutMs / 10),
       minBytes: 1,
       maxBytes: 64 * 1024 * 1024,
       maxBytesPerPartition: 8 * 1024 * 1024,

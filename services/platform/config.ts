@@ -25,6 +25,7 @@ export interface Config {
   topicPrefix: string;
   ingest: {
     groupId: string;
+    sessionTimeoutMs: number;
     batchMaxRows: number;
     batchMaxMs: number;
     maxInvalidRatio: number;
@@ -146,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     topicPrefix: topicPrefix(env),
     ingest: {
       groupId: env.INGEST_GROUP_ID ?? 'sending-metrics-ingest',
+      sessionTimeoutMs: integer(env, 'INGEST_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
       batchMaxRows: integer(env, 'INGEST_BATCH_MAX_ROWS', 20000, 1, 1_000_000),
       batchMaxMs: integer(env, 'INGEST_BATCH_MAX_MS', 500, 1, 600_000),
       maxInvalidRatio: ratio(env, 'INGEST_MAX_INVALID_RATIO', 0.5),

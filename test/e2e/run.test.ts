@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, startCli, waitForExit } from '../support/cli.js';
+
+describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
+  it('becomes ready, answers health, readiness, metrics and docs, and stops gracefully on SIGTERM', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-run-'));
+    const { child, url, token, output } = await startCli(['run'], {
+      PORT: '0',
+      DATA_DIR: dataDir,
+      TOPIC_PREFIX: `run-${Date.now()}.`,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${url}/readyz`);
+      const readyBody = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
+      expect(ready.status, JSON.stringify(readyBody)).toBe(200);
+      expect(Object.keys(readyBody.checks).sort()).toEqual(['clickhouse', 'ingest', 'kafka']);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('sending_metrics_ingest_consumed_total');
+      expect(metrics).toContain('sending_metrics_http_request_duration_seconds');
+      expect((await fetch(`${url}/docs/json`)).status).toBe(200);
+      // Logs are pino JSON lines and never carry the token.
+      const jsonLines = output().split('\n').filter((line) => line.startsWith('{'));
+      expect(jsonLines.length).toBeGreaterThan(0);
+      for (const line of jsonLines) expect(() => JSON.parse(line)).not.toThrow();
+      expect(jsonLines.join('\n')).not.toContain(token!);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await waitForExit(child, 60_000)).toBe(0);
+    expect(output()).toContain('ingest stopped');
+  });
+
+  it('a second start of the local broker reuses the one that is running', () => {
+    const result = spawnSync('bash', [path.join(ROOT, 'deploy/kafka/kafka.sh'), 'start'], { encoding: 'utf8' });
+    if (process.env.KAFKA_BROKERS && !process.env.KAFKA_BROKERS.startsWith('127.0.0.1:9092')) return;
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('reusing it');
+  });
+});
