@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Connection } from '@clickhouse/client-common';
@@ -19,16 +20,28 @@ export interface ClickHouseHandle {
 
 type ChdbConnection = Connection<Stream.Readable>;
 
+type Settings = Record<string, unknown>;
+type WithSettings = { clickhouse_settings?: Settings };
+
 /**
  * The embedded engine runs one statement at a time per session, and a concurrent statement
  * breaks an open stream. This connection runs every operation of the wrapped one strictly one
  * after another, in arrival order, so callers use the ordinary client and never see the queue.
  * Results over chDB are materialised before the call resolves, so holding the turn until the
  * promise settles is enough.
+ *
+ * It also keeps per-call settings per call: chDB applies `clickhouse_settings` as session-wide
+ * `SET`s, so a setting given to one call (say an insert_deduplication_token) would otherwise
+ * stay in force for every later statement. Each call therefore also carries the defaults of the
+ * settings earlier calls changed and it does not set itself.
  */
 export class SerializedConnection implements ChdbConnection {
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
+  /** Default value (as text) of every engine setting a call has set; null = not an engine setting. */
+  private readonly defaults = new Map<string, string | null>();
+  /** Settings currently changed in the session by an earlier call. */
+  private changed = new Set<string>();
 
   constructor(private readonly inner: ChdbConnection) {}
 
@@ -37,35 +50,61 @@ export class SerializedConnection implements ChdbConnection {
     return this.waiting;
   }
 
-  private turn<T>(operation: () => Promise<T>): Promise<T> {
+  private turn<P extends WithSettings, T>(params: P, operation: (params: P) => Promise<T>): Promise<T> {
     this.waiting += 1;
-    const run = this.tail.then(operation, operation);
-    this.tail = run.then(
+    const run = async () => {
+      const own = params.clickhouse_settings ?? {};
+      await this.learnDefaults(Object.keys(own));
+      const merged: Settings = {};
+      for (const key of this.changed) if (!(key in own)) merged[key] = this.defaults.get(key);
+      Object.assign(merged, own);
+      try {
+        return await operation({ ...params, clickhouse_settings: merged });
+      } finally {
+        this.changed = new Set(Object.keys(own).filter((key) => typeof this.defaults.get(key) === 'string'));
+      }
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.then(
       () => undefined,
       () => undefined,
     );
-    return run.finally(() => {
+    return result.finally(() => {
       this.waiting -= 1;
     });
   }
 
+  private async learnDefaults(keys: string[]): Promise<void> {
+    const unknown = keys.filter((key) => !this.defaults.has(key));
+    if (unknown.length === 0) return;
+    const result = await this.inner.query({
+      query: 'SELECT name, default FROM system.settings WHERE has({names:Array(String)}, name) FORMAT JSONCompactEachRow',
+      query_params: { names: unknown },
+      query_id: crypto.randomUUID(),
+    } as Parameters<ChdbConnection['query']>[0]);
+    let text = '';
+    for await (const chunk of result.stream) text += chunk.toString();
+    const found = new Map(text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as [string, string]));
+    for (const key of unknown) this.defaults.set(key, found.get(key) ?? null);
+  }
+
   ping(params: Parameters<ChdbConnection['ping']>[0]) {
-    return this.turn(() => this.inner.ping(params));
+    return this.turn({}, () => this.inner.ping(params));
   }
   query(params: Parameters<ChdbConnection['query']>[0]) {
-    return this.turn(() => this.inner.query(params));
+    return this.turn(params, (p) => this.inner.query(p));
   }
   insert(params: Parameters<ChdbConnection['insert']>[0]) {
-    return this.turn(() => this.inner.insert(params));
+    return this.turn(params, (p) => this.inner.insert(p));
   }
   command(params: Parameters<ChdbConnection['command']>[0]) {
-    return this.turn(() => this.inner.command(params));
+    return this.turn(params, (p) => this.inner.command(p));
   }
   exec(params: Parameters<ChdbConnection['exec']>[0]) {
-    return this.turn(() => this.inner.exec(params));
+    return this.turn(params, (p) => this.inner.exec(p));
   }
   close() {
-    return this.turn(() => this.inner.close());
+    return this.turn({}, () => this.inner.close());
   }
 }
 

@@ -1,5 +1,10 @@
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
-import { rangeUnion, validateRange, type MetricsRange, type QueryParams } from './range.js';
+import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
+
+const GRAINS: readonly RollupGrain[] = [
+  { ms: DAY_MS, table: 'assignment_counts_1d' },
+  { ms: ROLLUP_BUCKET_MS, table: 'assignment_counts_15m' },
+];
 
 export interface CampaignRow {
   playbookId: string;
@@ -26,8 +31,9 @@ export function campaignsQuery(range: MetricsRange): { query: string; query_para
   const union = rangeUnion(
     range,
     {
-      rollup: (where) => `SELECT playbook_id, campaign_id, sum(entries) AS entered, sum(exits) AS exited
-  FROM assignment_counts_15m
+      grains: GRAINS,
+      rollup: (where, table) => `SELECT playbook_id, campaign_id, sum(entries) AS entered, sum(exits) AS exited
+  FROM ${table}
   WHERE ${where}
   GROUP BY playbook_id, campaign_id`,
       raw: (where) => `SELECT playbook_id, campaign_id, countIf(action = 'entered') AS entered, countIf(action = 'exited') AS exited

@@ -1,5 +1,10 @@
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
-import { rangeUnion, validateRange, type MetricsRange, type QueryParams } from './range.js';
+import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
+
+const GRAINS: readonly RollupGrain[] = [
+  { ms: DAY_MS, table: 'delivery_counts_1d' },
+  { ms: ROLLUP_BUCKET_MS, table: 'delivery_counts_15m' },
+];
 
 export interface SmsCounts {
   sent: number;
@@ -38,8 +43,9 @@ export function outreachQuery(range: MetricsRange): { query: string; query_param
   const union = rangeUnion(
     range,
     {
-      rollup: (where) => `SELECT channel, status, sum(events) AS n
-  FROM delivery_counts_15m
+      grains: GRAINS,
+      rollup: (where, table) => `SELECT channel, status, sum(events) AS n
+  FROM ${table}
   WHERE ${where}
   GROUP BY channel, status`,
       raw: (where) => `SELECT channel, status, count() AS n

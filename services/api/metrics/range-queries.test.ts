@@ -6,7 +6,7 @@ import { applyMigrations } from '../../storage/migrate.js';
 import { queryCampaigns, type CampaignRow } from './campaigns-query.js';
 import { InvalidArgumentError, InvalidRangeError, MetricsQueryError } from './errors.js';
 import { queryOutreach, statusKey, type OutreachCounts } from './outreach-query.js';
-import { splitRange, ROLLUP_BUCKET_MS, type MetricsRange } from './range.js';
+import { DAY_MS, splitRange, ROLLUP_BUCKET_MS, type MetricsRange } from './range.js';
 import {
   CAMPAIGNS,
   generateEvents,
@@ -151,21 +151,43 @@ function randomRanges(count: number, seed: number): MetricsRange[] {
 }
 
 describe('splitRange', () => {
-  it('takes whole buckets from the rollup and the edges from raw events', () => {
-    const at = (iso: string) => Date.parse(iso);
-    expect(splitRange(at('2026-03-02T03:00:00.000Z'), at('2026-03-02T03:10:00.000Z'))).toEqual({
+  const at = (iso: string) => Date.parse(iso);
+  const day = { ms: DAY_MS, table: 'd' };
+  const quarter = { ms: ROLLUP_BUCKET_MS, table: 'q' };
+
+  it('takes whole buckets from the rollups and the edges from raw events', () => {
+    expect(splitRange(at('2026-03-02T03:00:00.000Z'), at('2026-03-02T03:10:00.000Z'), [day, quarter])).toEqual({
+      rollups: [],
       raw: [{ fromMs: at('2026-03-02T03:00:00.000Z'), toMs: at('2026-03-02T03:10:00.000Z') }],
     });
-    expect(splitRange(at('2026-03-02T03:00:00.000Z'), at('2026-03-02T03:14:59.999Z'))).toEqual({
-      whole: { fromMs: at('2026-03-02T03:00:00.000Z'), toMs: at('2026-03-02T03:15:00.000Z') },
+    expect(splitRange(at('2026-03-02T03:00:00.000Z'), at('2026-03-02T03:14:59.999Z'), [day, quarter])).toEqual({
+      rollups: [{ grain: quarter, fromMs: at('2026-03-02T03:00:00.000Z'), toMs: at('2026-03-02T03:15:00.000Z') }],
       raw: [],
     });
-    expect(splitRange(at('2026-03-02T03:00:00.001Z'), at('2026-03-02T04:15:00.000Z'))).toEqual({
-      whole: { fromMs: at('2026-03-02T03:15:00.000Z'), toMs: at('2026-03-02T04:15:00.000Z') },
+    expect(splitRange(at('2026-03-02T03:00:00.001Z'), at('2026-03-02T04:15:00.000Z'), [day, quarter])).toEqual({
+      rollups: [{ grain: quarter, fromMs: at('2026-03-02T03:15:00.000Z'), toMs: at('2026-03-02T04:15:00.000Z') }],
       raw: [
         { fromMs: at('2026-03-02T03:00:00.001Z'), toMs: at('2026-03-02T03:14:59.999Z') },
         { fromMs: at('2026-03-02T04:15:00.000Z'), toMs: at('2026-03-02T04:15:00.000Z') },
       ],
+    });
+  });
+
+  it('uses whole days, then whole 15 minutes, then raw events at each edge', () => {
+    expect(splitRange(at('2026-03-02T22:50:00.500Z'), at('2026-03-05T00:20:00.000Z'), [day, quarter])).toEqual({
+      rollups: [
+        { grain: day, fromMs: at('2026-03-03T00:00:00.000Z'), toMs: at('2026-03-05T00:00:00.000Z') },
+        { grain: quarter, fromMs: at('2026-03-02T23:00:00.000Z'), toMs: at('2026-03-03T00:00:00.000Z') },
+        { grain: quarter, fromMs: at('2026-03-05T00:00:00.000Z'), toMs: at('2026-03-05T00:15:00.000Z') },
+      ],
+      raw: [
+        { fromMs: at('2026-03-02T22:50:00.500Z'), toMs: at('2026-03-02T22:59:59.999Z') },
+        { fromMs: at('2026-03-05T00:15:00.000Z'), toMs: at('2026-03-05T00:20:00.000Z') },
+      ],
+    });
+    expect(splitRange(at('2026-03-03T00:00:00.000Z'), at('2026-03-03T23:59:59.999Z'), [day, quarter])).toEqual({
+      rollups: [{ grain: day, fromMs: at('2026-03-03T00:00:00.000Z'), toMs: at('2026-03-04T00:00:00.000Z') }],
+      raw: [],
     });
   });
 });

@@ -2,13 +2,15 @@ import { InvalidArgumentError, InvalidRangeError } from './errors.js';
 
 /**
  * An exact, doubly inclusive range `from <= occurred_at <= to` at millisecond precision, read at
- * the speed of the 15-minute rollups: the whole rollup buckets inside the range come from the
- * rollup table, the partial buckets at the two edges from the raw table. Both tables are sorted
- * by (tenant_id, time, ...), so every part is an index range scan, and an edge part never
- * reads more than 15 minutes of one tenant's raw events.
+ * the speed of the rollups: the whole UTC days inside the range come from the daily rollup, the
+ * whole 15-minute buckets left at its two edges from the 15-minute rollup, and the partial
+ * buckets at the very edges from the raw table. Every table is sorted by (tenant_id, time, ...),
+ * so every part is an index range scan, and a raw part never reads more than 15 minutes of one
+ * tenant's events.
  */
 
 export const ROLLUP_BUCKET_MS = 15 * 60_000;
+export const DAY_MS = 86_400_000;
 /** The supported instants: what both DateTime64(3) and the rollups' DateTime can hold. */
 export const MIN_TIME_MS = 0;
 export const MAX_TIME_MS = Date.UTC(2106, 0, 1) - 1;
@@ -24,10 +26,16 @@ export interface MetricsRange {
   campaignId?: string;
 }
 
+/** A rollup table and the length of its (UTC-aligned) buckets. */
+export interface RollupGrain {
+  ms: number;
+  table: string;
+}
+
 export interface RangeSplit {
-  /** Rollup buckets `from <= bucket < to` (epoch ms, multiples of 15 minutes), when the range holds a whole bucket. */
-  whole?: { fromMs: number; toMs: number };
-  /** Raw event ranges, inclusive at both ends: none, one (no whole bucket) or the two edges. */
+  /** Rollup buckets `from <= bucket < to` (epoch ms, multiples of the grain), coarsest first. */
+  rollups: Array<{ grain: RollupGrain; fromMs: number; toMs: number }>;
+  /** Raw event ranges, inclusive at both ends. */
   raw: Array<{ fromMs: number; toMs: number }>;
 }
 
@@ -51,17 +59,34 @@ export function validateRange(range: MetricsRange): void {
   }
 }
 
-/** Splits `[fromMs, toMs]` into whole 15-minute buckets and the raw edges around them. */
-export function splitRange(fromMs: number, toMs: number): RangeSplit {
-  // First bucket starting at or after `from`; end of the last bucket ending at or before `to`
-  // (a bucket [b, b + 15 min) is inside when b + 15 min - 1 ms <= to).
-  const wholeFrom = Math.ceil(fromMs / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS;
-  const wholeTo = Math.floor((toMs + 1) / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS;
-  if (wholeFrom >= wholeTo) return { raw: [{ fromMs, toMs }] };
-  const raw: RangeSplit['raw'] = [];
-  if (fromMs < wholeFrom) raw.push({ fromMs, toMs: wholeFrom - 1 });
-  if (wholeTo <= toMs) raw.push({ fromMs: wholeTo, toMs });
-  return { whole: { fromMs: wholeFrom, toMs: wholeTo }, raw };
+/**
+ * Splits `[fromMs, toMs]` into whole buckets of the coarsest grain that fits, then the parts
+ * left at either edge into whole buckets of the next grain, and so on; what no grain covers is
+ * read raw. Each grain must divide the previous one (1 day, 15 minutes).
+ */
+export function splitRange(fromMs: number, toMs: number, grains: readonly RollupGrain[]): RangeSplit {
+  const split: RangeSplit = { rollups: [], raw: [] };
+  const cover = (from: number, to: number, level: number): void => {
+    const grain = grains[level];
+    if (!grain) {
+      split.raw.push({ fromMs: from, toMs: to });
+      return;
+    }
+    // First bucket starting at or after `from`; end of the last bucket ending at or before `to`
+    // (a bucket [b, b + grain) is inside when b + grain - 1 ms <= to).
+    const wholeFrom = Math.ceil(from / grain.ms) * grain.ms;
+    const wholeTo = Math.floor((to + 1) / grain.ms) * grain.ms;
+    if (wholeFrom >= wholeTo) {
+      cover(from, to, level + 1);
+      return;
+    }
+    if (from < wholeFrom) cover(from, wholeFrom - 1, level + 1);
+    split.rollups.push({ grain, fromMs: wholeFrom, toMs: wholeTo });
+    if (wholeTo <= to) cover(wholeTo, to, level + 1);
+  };
+  cover(fromMs, toMs, 0);
+  split.rollups.sort((a, b) => b.grain.ms - a.grain.ms || a.fromMs - b.fromMs);
+  return split;
 }
 
 /** `YYYY-MM-DD hh:mm:ss.mmm` in UTC, the text form of a DateTime64(3, 'UTC') parameter. */
@@ -91,41 +116,44 @@ export function filterCondition(range: MetricsRange, params: QueryParams): strin
 }
 
 export interface RangeParts {
+  /** The rollup tables to use, coarsest first (each grain dividing the previous one). */
+  grains: readonly RollupGrain[];
   /** A SELECT over the raw table restricted by `where` (tenant, time and filters). */
   raw(where: string): string;
-  /** A SELECT over the rollup table restricted by `where` (tenant, bucket and filters). */
-  rollup(where: string): string;
+  /** A SELECT over a rollup table restricted by `where` (tenant, bucket and filters). */
+  rollup(where: string, table: string): string;
 }
 
 /**
- * The parts of an exact range as one `UNION ALL` (only the parts the range needs), with the
- * parameters they use. Every WHERE starts with the sort key prefix (tenant_id, time).
+ * The parts of an exact range as one `UNION ALL`, with the parameters they use: one SELECT per
+ * table the range needs (a rollup's two edge pieces are one SELECT with `OR`, which the primary
+ * key turns into two mark ranges). Every WHERE starts with the sort key prefix (tenant_id, time).
  */
 export function rangeUnion(range: MetricsRange, parts: RangeParts, params: QueryParams): string {
-  const split = splitRange(range.fromMs, range.toMs);
+  const split = splitRange(range.fromMs, range.toMs, parts.grains);
   params.tenantId = range.tenantId;
   const filters = filterCondition(range, params);
   const selects: string[] = [];
-  if (split.whole) {
-    params.wholeFrom = dateTimeParam(split.whole.fromMs);
-    params.wholeTo = dateTimeParam(split.whole.toMs);
-    selects.push(
-      parts.rollup(
-        "tenant_id = {tenantId:String} AND bucket >= {wholeFrom:DateTime('UTC')} AND bucket < {wholeTo:DateTime('UTC')}" + filters,
-      ),
-    );
-  }
-  split.raw.forEach((edge, index) => {
+  const anyOf = (conditions: string[]) => (conditions.length === 1 ? conditions[0]! : `(${conditions.map((c) => `(${c})`).join(' OR ')})`);
+  parts.grains.forEach((grain, grainIndex) => {
+    const conditions = split.rollups
+      .filter((whole) => whole.grain === grain)
+      .map((whole, index) => {
+        const from = `rollup${grainIndex}_${index}From`;
+        const to = `rollup${grainIndex}_${index}To`;
+        params[from] = dateTimeParam(whole.fromMs);
+        params[to] = dateTimeParam(whole.toMs);
+        return `bucket >= {${from}:DateTime('UTC')} AND bucket < {${to}:DateTime('UTC')}`;
+      });
+    if (conditions.length > 0) selects.push(parts.rollup(`tenant_id = {tenantId:String} AND ${anyOf(conditions)}${filters}`, grain.table));
+  });
+  const raw = split.raw.map((edge, index) => {
     const from = `raw${index}From`;
     const to = `raw${index}To`;
     params[from] = dateTime64Param(edge.fromMs);
     params[to] = dateTime64Param(edge.toMs);
-    selects.push(
-      parts.raw(
-        `tenant_id = {tenantId:String} AND occurred_at >= {${from}:DateTime64(3, 'UTC')} AND occurred_at <= {${to}:DateTime64(3, 'UTC')}` +
-          filters,
-      ),
-    );
+    return `occurred_at >= {${from}:DateTime64(3, 'UTC')} AND occurred_at <= {${to}:DateTime64(3, 'UTC')}`;
   });
+  if (raw.length > 0) selects.push(parts.raw(`tenant_id = {tenantId:String} AND ${anyOf(raw)}${filters}`));
   return selects.join('\nUNION ALL\n');
 }

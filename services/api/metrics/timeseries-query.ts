@@ -2,7 +2,16 @@ import { DELIVERY_STATUSES, SMS_STATUSES, type Channel, type DeliveryStatus } fr
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import { InvalidIntervalError, TooManyBucketsError, UnknownMetricError } from './errors.js';
 import { statusKey } from './outreach-query.js';
-import { dateTimeParam, rangeUnion, validateRange, ROLLUP_BUCKET_MS, type MetricsRange, type QueryParams } from './range.js';
+import {
+  DAY_MS,
+  dateTimeParam,
+  rangeUnion,
+  ROLLUP_BUCKET_MS,
+  validateRange,
+  type MetricsRange,
+  type QueryParams,
+  type RollupGrain,
+} from './range.js';
 import { assertKnownTimeZone } from './time-zones.js';
 
 /**
@@ -11,7 +20,8 @@ import { assertKnownTimeZone } from './time-zones.js';
  * Why this is exact: every local hour and day boundary of the zones in use falls on a 15-minute
  * UTC boundary, so a whole 15-minute rollup bucket lies inside exactly one local hour and one
  * local day — `toStartOfHour(bucket, tz)` / `toStartOfDay(bucket, tz)` assign it — and the raw
- * edges are assigned event by event. Local days of 23 or 25 hours and the repeated hour of a
+ * edges are assigned event by event. The daily (UTC) rollup is used only where a UTC day is a
+ * whole local bucket: day buckets in a zone that is UTC all year. Local days of 23 or 25 hours and the repeated hour of a
  * DST change come out as the engine's time zone data says.
  */
 
@@ -57,6 +67,14 @@ const INTERVALS = {
   day: { startOf: 'toStartOfDay', nominalMs: 86_400_000, stepSeconds: 3600 },
 } as const;
 
+/** Zones whose offset is 0 at every instant: their local days are the daily rollup's UTC days. */
+const ALWAYS_UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Universal', 'Etc/Universal', 'Zulu', 'Etc/Zulu', 'UCT', 'Etc/UCT']);
+
+function grains(q: TimeseriesQuery, daily: string, fifteenMinutes: string): RollupGrain[] {
+  const fine = { ms: ROLLUP_BUCKET_MS, table: fifteenMinutes };
+  return q.interval === 'day' && ALWAYS_UTC_ZONES.has(q.tz) ? [{ ms: DAY_MS, table: daily }, fine] : [fine];
+}
+
 export function parseMetric(metric: string): MetricSource {
   const source = typeof metric === 'string' ? METRICS.get(metric) : undefined;
   if (!source) throw new UnknownMetricError(String(metric), TIMESERIES_METRICS);
@@ -89,8 +107,9 @@ export function timeseriesQuery(q: TimeseriesQuery): { query: string; query_para
     union = rangeUnion(
       q,
       {
-        rollup: (where) => `SELECT ${startOf('bucket')} AS start, sum(${source.action === 'entered' ? 'entries' : 'exits'}) AS n
-  FROM assignment_counts_15m
+        grains: grains(q, 'assignment_counts_1d', 'assignment_counts_15m'),
+        rollup: (where, table) => `SELECT ${startOf('bucket')} AS start, sum(${source.action === 'entered' ? 'entries' : 'exits'}) AS n
+  FROM ${table}
   WHERE ${where}
   GROUP BY start`,
         raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, count() AS n
@@ -107,8 +126,9 @@ export function timeseriesQuery(q: TimeseriesQuery): { query: string; query_para
     union = rangeUnion(
       q,
       {
-        rollup: (where) => `SELECT ${startOf('bucket')} AS start, sum(events) AS n
-  FROM delivery_counts_15m
+        grains: grains(q, 'delivery_counts_1d', 'delivery_counts_15m'),
+        rollup: (where, table) => `SELECT ${startOf('bucket')} AS start, sum(events) AS n
+  FROM ${table}
   WHERE ${where}${condition}
   GROUP BY start`,
         raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, count() AS n
