@@ -30,17 +30,33 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
   });
 }
 
-/** Creates the event and dead-letter topics when missing. Existing topics are left as they are. */
-export async function ensureTopics(admin: Admin, partitions: number, names: string[]): Promise<void> {
+/**
+ * Creates the named topics when missing (existing ones are left as they are) and waits until
+ * every partition of each has a leader, so producers and consumers can use them at once.
+ */
+export async function ensureTopics(admin: Admin, partitions: number, names: string[], timeoutMs = 30_000): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing: ITopicConfig[] = names
     .filter((name) => !existing.has(name))
     .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 }));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (error) {
-    // Another process may have created them between the list and the create.
-    if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+    } catch (error) {
+      // Another process may have created them between the list and the create.
+      if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+    }
+  }
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      // Metadata of a topic just created can briefly be missing on the broker.
+      if (Date.now() > until) throw error;
+    }
+    if (Date.now() > until) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -20,7 +20,8 @@ export function createDecodeStep(expectedType: (topic: string) => 'assignment' |
     if (!validation.ok) return { kind: 'dead-letter', record, reason: `invalid event: ${validation.errors.join('; ')}` };
     const expected = expectedType(record.topic);
     if (validation.event.type !== expected) {
-      return { kind: 'dead-letter', record, reason: `a ${validation.event.type} event on the ${record.topic} topic, which holds ${expected} events` };
+      const article = validation.event.type === 'assignment' ? 'an' : 'a';
+      return { kind: 'dead-letter', record, reason: `${article} ${validation.event.type} event on the ${record.topic} topic, which holds ${expected} events` };
     }
     return { kind: 'ok', record, event: validation.event };
   };
