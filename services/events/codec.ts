@@ -1,0 +1,224 @@
+import type avro from 'avsc';
+import { loadSchemaRegistry, SchemaRegistryError, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
+import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
+
+/**
+ * Avro single-object encoding of the event records: 0xC3 0x01, the 8-byte little-endian
+ * CRC-64-AVRO fingerprint of the writer schema, then the Avro binary body. Any writer
+ * version this build knows is read into the reader version of its record (schema resolution),
+ * so producers and consumers can be upgraded one at a time.
+ */
+
+/** The record versions `types.ts` describes: what is written, and what is read into. */
+export const CURRENT_VERSIONS: Readonly<Record<EventType, number>> = { assignment: 1, delivery: 1 };
+
+const MAGIC_0 = 0xc3;
+const MAGIC_1 = 0x01;
+const HEADER_BYTES = 10;
+
+export type EventDecodeErrorCode = 'bad-header' | 'unknown-schema' | 'corrupt-body';
+
+export class EventDecodeError extends Error {
+  override name = 'EventDecodeError';
+
+  constructor(
+    readonly code: EventDecodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class EventEncodeError extends Error {
+  override name = 'EventEncodeError';
+}
+
+export interface EventCodecOptions {
+  registry?: SchemaRegistry;
+  /** Version written per event type; default CURRENT_VERSIONS. */
+  writerVersions?: Partial<Record<EventType, number>>;
+  /** Version read into per event type; default CURRENT_VERSIONS. */
+  readerVersions?: Partial<Record<EventType, number>>;
+}
+
+/** A record as the reader schema sees it, fields the event types do not know included. */
+export interface DecodedRecord {
+  eventType: EventType;
+  writerVersion: number;
+  record: Record<string, unknown>;
+}
+
+/** How bytes of one writer schema are read: precomputed once per known writer. */
+interface Reading {
+  writer: KnownSchema;
+  /** Fingerprint as two little-endian words, compared without allocating. */
+  low: number;
+  high: number;
+  reader: avro.Type;
+  /** Undefined when writer and reader are the same schema. */
+  resolver: avro.Resolver | undefined;
+}
+
+function toAssignment(record: Record<string, unknown>): AssignmentEvent {
+  return {
+    type: 'assignment',
+    eventId: record.eventId as string,
+    tenantId: record.tenantId as string,
+    occurredAt: record.occurredAt as string,
+    customerId: record.customerId as string,
+    playbookId: record.playbookId as string,
+    playbookName: record.playbookName as string,
+    campaignId: record.campaignId as string,
+    campaignName: record.campaignName as string,
+    action: record.action as AssignmentEvent['action'],
+  };
+}
+
+function toDelivery(record: Record<string, unknown>): DeliveryEvent {
+  return {
+    type: 'delivery',
+    eventId: record.eventId as string,
+    tenantId: record.tenantId as string,
+    occurredAt: record.occurredAt as string,
+    customerId: record.customerId as string,
+    messageId: record.messageId as string,
+    channel: record.channel as DeliveryEvent['channel'],
+    status: record.status as DeliveryEvent['status'],
+    playbookId: record.playbookId as string | null,
+    campaignId: record.campaignId as string | null,
+    reason: record.reason as string | null,
+  };
+}
+
+/** Fails at start-up, naming both versions, if a known writer cannot be read into the reader. */
+function resolver(reader: KnownSchema, writer: KnownSchema): avro.Resolver {
+  try {
+    return reader.type.createResolver(writer.type);
+  } catch (error) {
+    throw new SchemaRegistryError(
+      `${writer.eventType}.v${writer.version} cannot be read as ${reader.eventType}.v${reader.version}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function hexPrefix(bytes: Buffer, length: number): string {
+  return bytes.subarray(0, length).toString('hex') || '(empty)';
+}
+
+export class EventCodec {
+  private readonly writers: Record<EventType, KnownSchema>;
+  private readonly readings: Reading[];
+  /** Bodies are written here first, then copied out once into an exactly sized buffer. */
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(options: EventCodecOptions = {}) {
+    const registry = options.registry ?? loadSchemaRegistry();
+    const version = (choice: EventCodecOptions['writerVersions'], eventType: EventType): number =>
+      choice?.[eventType] ?? CURRENT_VERSIONS[eventType];
+    this.writers = {
+      assignment: registry.get('assignment', version(options.writerVersions, 'assignment')),
+      delivery: registry.get('delivery', version(options.writerVersions, 'delivery')),
+    };
+    const readers: Record<EventType, KnownSchema> = {
+      assignment: registry.get('assignment', version(options.readerVersions, 'assignment')),
+      delivery: registry.get('delivery', version(options.readerVersions, 'delivery')),
+    };
+    this.readings = registry.schemas.map((writer) => {
+      const reader = readers[writer.eventType];
+      return {
+        writer,
+        low: writer.fingerprint.readUInt32LE(0),
+        high: writer.fingerprint.readUInt32LE(4),
+        reader: reader.type,
+        resolver: reader === writer ? undefined : resolver(reader, writer),
+      };
+    });
+  }
+
+  /** Expects a valid event (see validateEvent); anything the writer schema refuses throws EventEncodeError. */
+  encode(event: SendingEvent): Buffer {
+    const writer = event.type === 'assignment' || event.type === 'delivery' ? this.writers[event.type] : undefined;
+    if (!writer) throw new EventEncodeError(`cannot encode an event of type ${JSON.stringify((event as { type: unknown }).type)}`);
+    let end = this.writeBody(writer, event);
+    if (end < 0) {
+      this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
+      end = this.writeBody(writer, event);
+    }
+    const bytes = Buffer.allocUnsafe(end);
+    bytes[0] = MAGIC_0;
+    bytes[1] = MAGIC_1;
+    writer.fingerprint.copy(bytes, 2);
+    this.scratch.copy(bytes, HEADER_BYTES, HEADER_BYTES, end);
+    return bytes;
+  }
+
+  decode(bytes: Buffer): SendingEvent {
+    const { eventType, record } = this.read(bytes);
+    return eventType === 'assignment' ? toAssignment(record) : toDelivery(record);
+  }
+
+  decodeRecord(bytes: Buffer): DecodedRecord {
+    return this.read(bytes);
+  }
+
+  private writeBody(writer: KnownSchema, event: SendingEvent): number {
+    try {
+      return writer.type.encode(event, this.scratch, HEADER_BYTES);
+    } catch {
+      const fields: string[] = [];
+      writer.type.isValid(event, { errorHook: (path) => fields.push(path.join('.')) });
+      throw new EventEncodeError(
+        `${event.type} event ${JSON.stringify(event.eventId)} does not fit ${writer.eventType}.v${writer.version}: invalid ${fields.join(', ') || 'value'}`,
+      );
+    }
+  }
+
+  private read(bytes: Buffer): DecodedRecord {
+    if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1) {
+      throw new EventDecodeError(
+        'bad-header',
+        `not an Avro single-object encoded record: expected c301 and an 8-byte schema fingerprint, got ${hexPrefix(bytes, HEADER_BYTES)}`,
+      );
+    }
+    const reading = this.find(bytes.readUInt32LE(2), bytes.readUInt32LE(6));
+    if (!reading) {
+      throw new EventDecodeError('unknown-schema', `no known schema has the fingerprint ${bytes.subarray(2, HEADER_BYTES).toString('hex')}`);
+    }
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = reading.reader.decode(bytes, HEADER_BYTES, reading.resolver);
+    } catch (error) {
+      throw this.corrupt(reading, (error as Error).message);
+    }
+    if (decoded.offset === -1) throw this.corrupt(reading, 'the body ends early');
+    if (decoded.offset !== bytes.length) throw this.corrupt(reading, `${bytes.length - decoded.offset} bytes follow the record`);
+    return { eventType: reading.writer.eventType, writerVersion: reading.writer.version, record: decoded.value as Record<string, unknown> };
+  }
+
+  private find(low: number, high: number): Reading | undefined {
+    for (const reading of this.readings) {
+      if (reading.low === low && reading.high === high) return reading;
+    }
+    return undefined;
+  }
+
+  private corrupt(reading: Reading, problem: string): EventDecodeError {
+    return new EventDecodeError('corrupt-body', `corrupt ${reading.writer.eventType}.v${reading.writer.version} record: ${problem}`);
+  }
+}
+
+let shared: EventCodec | undefined;
+
+/** The codec of this build: writes and reads CURRENT_VERSIONS; schemas are loaded on first use. */
+export function defaultCodec(): EventCodec {
+  shared ??= new EventCodec();
+  return shared;
+}
+
+export function encodeEvent(event: SendingEvent): Buffer {
+  return defaultCodec().encode(event);
+}
+
+export function decodeEvent(bytes: Buffer): SendingEvent {
+  return defaultCodec().decode(bytes);
+}

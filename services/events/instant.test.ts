@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { formatInstant, normaliseInstant, parseInstant } from './instant.js';
+
+function normalised(text: string): string {
+  const parsed = parseInstant(text);
+  if (!parsed.ok) throw new Error(`${text} ${parsed.problem}`);
+  return formatInstant(parsed.millis);
+}
+
+function refusal(text: string): string {
+  const parsed = parseInstant(text);
+  if (parsed.ok) throw new Error(`${text} was accepted`);
+  return parsed.problem;
+}
+
+describe('ISO-8601 instants with an offset', () => {
+  it.each([
+    ['2026-11-27T10:15:00Z', '2026-11-27T10:15:00.000Z'],
+    ['2026-11-27T10:15:00.1Z', '2026-11-27T10:15:00.100Z'],
+    ['2026-11-27T10:15:00.12Z', '2026-11-27T10:15:00.120Z'],
+    ['2026-11-27T10:15:00.123Z', '2026-11-27T10:15:00.123Z'],
+    ['2026-11-27T11:15:00.123+01:00', '2026-11-27T10:15:00.123Z'],
+    ['2026-11-27T04:45:00-05:30', '2026-11-27T10:15:00.000Z'],
+    ['2026-01-01T00:30:00+01:00', '2025-12-31T23:30:00.000Z'],
+    ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
+    ['2000-02-29T12:00:00Z', '2000-02-29T12:00:00.000Z'],
+    ['1900-01-01T00:00:00Z', '1900-01-01T00:00:00.000Z'],
+    ['2299-12-31T23:59:59.999Z', '2299-12-31T23:59:59.999Z'],
+  ])('%s → %s', (text, expected) => {
+    expect(normalised(text)).toBe(expected);
+  });
+
+  it.each([
+    ['2026-11-27 10:15', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27T10:15:00', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27T10:15Z', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27T10:15:00+0100', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27t10:15:00z', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    [' 2026-11-27T10:15:00Z', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['1764238500000', 'is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ['2026-11-27T10:15:00.1234Z', 'has more than 3 fractional digits; the precision is milliseconds'],
+    ['2026-02-30T10:00:00Z', 'is not a real date (February 2026 has 28 days)'],
+    ['2100-02-29T10:00:00Z', 'is not a real date (February 2100 has 28 days)'],
+    ['2026-04-31T10:00:00Z', 'is not a real date (April 2026 has 30 days)'],
+    ['2026-13-01T10:00:00Z', 'is not a real date (there is no month 13)'],
+    ['2026-00-10T10:00:00Z', 'is not a real date (there is no month 00)'],
+    ['2026-11-00T10:00:00Z', 'is not a real date (November 2026 has 30 days)'],
+    ['2026-11-27T24:00:00Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
+    ['2026-12-31T23:59:60Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
+    ['2026-11-27T10:15:00+24:00', 'has an impossible offset +24:00'],
+    ['2026-11-27T10:15:00+01:60', 'has an impossible offset +01:60'],
+    ['1899-12-31T23:59:59.999Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+    ['1900-01-01T00:30:00+01:00', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+    ['0050-01-01T00:00:00Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+    ['2300-01-01T00:00:00Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+  ])('refuses %s: %s', (text, expected) => {
+    expect(refusal(text)).toBe(expected);
+  });
+
+  it.each([
+    '2026-11-27T10:15:00.123Z',
+    '2024-02-29T23:59:59.999Z',
+    '2026-11-27T11:15:00.123+01:00',
+    '2026-11-27T10:15:00Z',
+  ])('normalises %s like parse and format do', (text) => {
+    expect(normaliseInstant(text)).toEqual({ ok: true, instant: normalised(text) });
+  });
+
+  it.each([
+    ['2026-02-30T10:00:00.000Z', 'is not a real date (February 2026 has 28 days)'],
+    ['2026-04-31T10:00:00.000Z', 'is not a real date (April 2026 has 30 days)'],
+    ['2026-01-31T24:00:00.000Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
+    ['2026-01-01T10:60:00.000Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
+    ['2026-01-01T10:00:60.000Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
+    ['2026-13-01T10:00:00.000Z', 'is not a real date (there is no month 13)'],
+    ['0050-01-01T00:00:00.000Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+  ])('does not let the canonical shape hide an impossible instant: %s', (text, problem) => {
+    expect(normaliseInstant(text)).toEqual({ ok: false, problem });
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * ISO-8601 instants with an explicit offset — the contract's form of every time, in event
+ * JSON and in API ranges: `2026-11-27T10:15:00Z`, `2026-11-27T11:15:00.123+01:00`. At most
+ * millisecond precision; the range is what the storage's DateTime64(3) holds.
+ */
+export const INSTANT_MIN = '1900-01-01T00:00:00.000Z';
+export const INSTANT_MAX = '2299-12-31T23:59:59.999Z';
+const MIN_MILLIS = Date.parse(INSTANT_MIN);
+const MAX_MILLIS = Date.parse(INSTANT_MAX);
+
+export type ParsedInstant = { ok: true; millis: number } | { ok: false; problem: string };
+
+const PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function problem(text: string): ParsedInstant {
+  return { ok: false, problem: text };
+}
+
+/** Epoch milliseconds of the instant, or why the text is not one (a phrase to follow the quoted text). */
+export function parseInstant(text: string): ParsedInstant {
+  const match = PATTERN.exec(text);
+  if (!match) return problem('is not an ISO-8601 instant with an offset (Z or ±hh:mm)');
+  const [, y, mo, d, h, mi, s, fraction = '', zulu, sign, offsetHours = '00', offsetMinutes = '00'] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (fraction.length > 3) return problem('has more than 3 fractional digits; the precision is milliseconds');
+  if (month < 1 || month > 12) return problem(`is not a real date (there is no month ${mo})`);
+  if (day < 1 || day > daysIn(year, month)) {
+    return problem(`is not a real date (${MONTHS[month - 1]} ${year} has ${daysIn(year, month)} days)`);
+  }
+  if (hour > 23 || minute > 59 || second > 59) return problem('is not a real time of day (00:00:00 to 23:59:59)');
+  if (zulu === undefined && (Number(offsetHours) > 23 || Number(offsetMinutes) > 59)) {
+    return problem(`has an impossible offset ${sign}${offsetHours}:${offsetMinutes}`);
+  }
+  const offset = zulu === undefined ? (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) : 0;
+  // Years 0-99 would be taken as 1900-1999 by Date.UTC; they are out of range anyway.
+  const millis =
+    year < 1000 ? Number.NaN : Date.UTC(year, month - 1, day, hour, minute, second, Number(fraction.padEnd(3, '0'))) - offset * 60_000;
+  if (!(millis >= MIN_MILLIS && millis <= MAX_MILLIS)) return problem(`is outside the supported range ${INSTANT_MIN} to ${INSTANT_MAX}`);
+  return { ok: true, millis };
+}
+
+/** The canonical form: UTC, `Z`, milliseconds — `2026-11-27T10:15:00.000Z`. */
+export function formatInstant(millis: number): string {
+  return new Date(millis).toISOString();
+}
+
+export type NormalisedInstant = { ok: true; instant: string } | { ok: false; problem: string };
+
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The instant in canonical form, or why the text is not an instant. Text already in canonical
+ * form — nearly every event — is checked without being parsed apart: Date.parse refuses
+ * out-of-range fields except days past a month's end and hour 24, which both change the day.
+ */
+export function normaliseInstant(text: string): NormalisedInstant {
+  if (CANONICAL.test(text)) {
+    const millis = Date.parse(text);
+    if (millis >= MIN_MILLIS && millis <= MAX_MILLIS && new Date(millis).getUTCDate() === Number(text.slice(8, 10))) {
+      return { ok: true, instant: text };
+    }
+  }
+  const parsed = parseInstant(text);
+  return parsed.ok ? { ok: true, instant: formatInstant(parsed.millis) } : parsed;
+}

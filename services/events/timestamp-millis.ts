@@ -1,0 +1,25 @@
+import avro from 'avsc';
+
+/**
+ * avsc logical type for `{"type":"long","logicalType":"timestamp-millis"}` whose JavaScript
+ * value is the event contract's UTC instant string (`2026-11-27T10:15:00.123Z`), so events
+ * are written and read without an intermediate Date or copy.
+ */
+class IsoTimestampMillis extends avro.types.LogicalType {
+  protected override _fromValue(millis: number): string {
+    return new Date(millis).toISOString();
+  }
+
+  /** NaN for an unparseable instant, which the long writer then refuses. */
+  protected override _toValue(instant: unknown): number {
+    return typeof instant === 'string' ? Date.parse(instant) : Number.NaN;
+  }
+
+  protected override _resolve(writer: avro.Type): ((value: unknown) => unknown) | undefined {
+    if (writer instanceof IsoTimestampMillis) return (value) => value;
+    if (avro.Type.isType(writer, 'long')) return (millis) => this._fromValue(millis as number);
+    return undefined;
+  }
+}
+
+export const LOGICAL_TYPES = { 'timestamp-millis': IsoTimestampMillis };

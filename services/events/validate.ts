@@ -1,0 +1,171 @@
+import { normaliseInstant } from './instant.js';
+import {
+  ASSIGNMENT_ACTIONS,
+  CHANNELS,
+  DELIVERY_STATUSES,
+  EMAIL_ONLY_STATUSES,
+  type AssignmentEvent,
+  type DeliveryEvent,
+  type SendingEvent,
+} from './types.js';
+
+/**
+ * Checks an event as it arrives (a JSON line, a decoded record) against the contract and
+ * returns it normalised — occurredAt in UTC with milliseconds, absent optional fields as null —
+ * or every problem found, each as `field: problem`.
+ */
+export type ValidationResult = { ok: true; event: SendingEvent } | { ok: false; errors: string[] };
+
+/** Longest accepted strings, in UTF-16 code units. */
+export const TEXT_LIMITS = { id: 200, name: 500, reason: 1000 } as const;
+
+const ASSIGNMENT_FIELDS = new Set<string>([
+  'type', 'eventId', 'tenantId', 'occurredAt', 'customerId', 'playbookId', 'playbookName', 'campaignId', 'campaignName', 'action',
+]);
+const DELIVERY_FIELDS = new Set<string>([
+  'type', 'eventId', 'tenantId', 'occurredAt', 'customerId', 'messageId', 'channel', 'status', 'playbookId', 'campaignId', 'reason',
+]);
+
+const EMAIL_ONLY: ReadonlySet<string> = new Set(EMAIL_ONLY_STATUSES);
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Rules of a text field, as bit flags. */
+const SINGLE_LINE = 1;
+const OPTIONAL = 2;
+
+/** The rule the enums alone do not express: a text message never takes an email-only status. */
+export function checkDeliveryRule(event: Pick<DeliveryEvent, 'channel' | 'status'>): string | undefined {
+  if (event.channel === 'sms' && EMAIL_ONLY.has(event.status)) {
+    return `status: ${JSON.stringify(event.status)} is an email-only status; an sms never takes delivered, bounced, blocked or spam_reported`;
+  }
+  return undefined;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
+  return `a ${typeof value} (${String(value)})`;
+}
+
+/** Reads the fields of one event, collecting a message per problem. */
+class FieldReader {
+  readonly errors: string[] = [];
+
+  constructor(private readonly input: Record<string, unknown>) {}
+
+  /** A required identifier: not blank, one line, at most TEXT_LIMITS.id. */
+  id(field: string): string {
+    return this.text(field, TEXT_LIMITS.id, SINGLE_LINE);
+  }
+
+  /** A required display name: not blank, one line, at most TEXT_LIMITS.name. */
+  name(field: string): string {
+    return this.text(field, TEXT_LIMITS.name, SINGLE_LINE);
+  }
+
+  /** An optional identifier: absent or null is null; otherwise as `id`. */
+  optionalId(field: string): string | null {
+    return this.input[field] == null ? null : this.text(field, TEXT_LIMITS.id, SINGLE_LINE | OPTIONAL);
+  }
+
+  /** Optional free text: absent or null is null; line breaks allowed. */
+  optionalReason(field: string): string | null {
+    return this.input[field] == null ? null : this.text(field, TEXT_LIMITS.reason, OPTIONAL);
+  }
+
+  instant(field: string): string {
+    const value = this.input[field];
+    if (typeof value !== 'string') return this.wrongType(field, 'an ISO-8601 instant string');
+    const normalised = normaliseInstant(value);
+    if (normalised.ok) return normalised.instant;
+    this.errors.push(`${field}: ${JSON.stringify(value)} ${normalised.problem}`);
+    return '';
+  }
+
+  oneOf<T extends string>(field: string, allowed: readonly T[]): T {
+    const value = this.input[field];
+    if (typeof value !== 'string') return this.wrongType(field, `one of ${allowed.join(', ')}`) as T;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.errors.push(`${field}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+    return allowed[0] as T;
+  }
+
+  /** Every field not in `known` is reported; the contract is closed. */
+  noOtherFields(known: ReadonlySet<string>, eventType: string): void {
+    for (const field in this.input) {
+      if (!known.has(field)) this.errors.push(`${field}: is not a field of ${eventType} event`);
+    }
+  }
+
+  private text(field: string, limit: number, rules: number): string {
+    const optional = (rules & OPTIONAL) !== 0;
+    const value = this.input[field];
+    if (typeof value !== 'string') return this.wrongType(field, optional ? 'a string or null' : 'a string');
+    if (value.trim() === '') {
+      this.errors.push(`${field}: must not be empty${optional ? ' (use null when there is none)' : ''}`);
+    } else if (value.length > limit) {
+      this.errors.push(`${field}: is ${value.length} characters long; at most ${limit} are allowed`);
+    } else if ((rules & SINGLE_LINE) !== 0 && CONTROL_CHARACTER.test(value)) {
+      this.errors.push(`${field}: must not contain control characters such as line breaks or tabs`);
+    }
+    return value;
+  }
+
+  private wrongType(field: string, expected: string): string {
+    const value = this.input[field];
+    this.errors.push(value === undefined ? `${field}: is required` : `${field}: must be ${expected}, got ${describeValue(value)}`);
+    return '';
+  }
+}
+
+function readAssignment(fields: FieldReader): AssignmentEvent {
+  return {
+    type: 'assignment',
+    eventId: fields.id('eventId'),
+    tenantId: fields.id('tenantId'),
+    occurredAt: fields.instant('occurredAt'),
+    customerId: fields.id('customerId'),
+    playbookId: fields.id('playbookId'),
+    playbookName: fields.name('playbookName'),
+    campaignId: fields.id('campaignId'),
+    campaignName: fields.name('campaignName'),
+    action: fields.oneOf('action', ASSIGNMENT_ACTIONS),
+  };
+}
+
+function readDelivery(fields: FieldReader, input: Record<string, unknown>): DeliveryEvent {
+  const event: DeliveryEvent = {
+    type: 'delivery',
+    eventId: fields.id('eventId'),
+    tenantId: fields.id('tenantId'),
+    occurredAt: fields.instant('occurredAt'),
+    customerId: fields.id('customerId'),
+    messageId: fields.id('messageId'),
+    channel: fields.oneOf('channel', CHANNELS),
+    status: fields.oneOf('status', DELIVERY_STATUSES),
+    playbookId: fields.optionalId('playbookId'),
+    campaignId: fields.optionalId('campaignId'),
+    reason: fields.optionalReason('reason'),
+  };
+  // The rule is about two valid values; an invalid one has been reported already.
+  const rule = event.channel === input.channel && event.status === input.status ? checkDeliveryRule(event) : undefined;
+  if (rule) fields.errors.push(rule);
+  return event;
+}
+
+export function validateEvent(input: unknown): ValidationResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [`event: must be a JSON object, got ${describeValue(input)}`] };
+  }
+  const record = input as Record<string, unknown>;
+  const type = record.type;
+  if (type !== 'assignment' && type !== 'delivery') {
+    const problem = type === undefined ? 'is required' : `${typeof type === 'string' ? JSON.stringify(type) : describeValue(type)} is not an event type`;
+    return { ok: false, errors: [`type: ${problem}; expected "assignment" or "delivery"`] };
+  }
+  const fields = new FieldReader(record);
+  const event = type === 'assignment' ? readAssignment(fields) : readDelivery(fields, record);
+  fields.noOtherFields(type === 'assignment' ? ASSIGNMENT_FIELDS : DELIVERY_FIELDS, type === 'assignment' ? 'an assignment' : 'a delivery');
+  return fields.errors.length === 0 ? { ok: true, event } : { ok: false, errors: fields.errors };
+}

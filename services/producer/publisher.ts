@@ -1,0 +1,160 @@
+import { CompressionTypes, type Kafka, type Message, type TopicMessages } from 'kafkajs';
+import { encodeEvent } from '../events/codec.js';
+import type { TopicNames } from '../events/topics.js';
+import type { SendingEvent } from '../events/types.js';
+import { validateEvent } from '../events/validate.js';
+import { ensureTopics } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+
+/**
+ * Publishes events to their topics: validated, Avro single-object encoded, keyed by
+ * `tenantId:customerId` (so one customer's events stay in order on one partition), through an
+ * idempotent producer that waits for every in-sync replica. A publish call sends all of its
+ * events or throws; a retry after a failure may repeat some, which the eventId makes harmless.
+ */
+export interface PublisherOptions {
+  kafka: Kafka;
+  topics: TopicNames;
+  /** Partitions of the event topics when this publisher has to create them. */
+  partitions: number;
+  logger: Logger;
+  /** Most events per produce request (one sendBatch call); default PUBLISH_BATCH_SIZE. */
+  batchSize?: number;
+}
+
+export interface Publisher {
+  /** Creates the event topics when missing, then connects the producer. */
+  connect(): Promise<void>;
+  /** Validates every event first; one invalid event throws InvalidEventError and nothing is sent. */
+  publish(events: readonly SendingEvent[]): Promise<void>;
+  publishOne(event: SendingEvent): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export const PUBLISH_BATCH_SIZE = 20_000;
+/**
+ * Most key and value bytes per produce request. Kept under the broker's default
+ * message.max.bytes (1 MiB per partition's record batch) even if every event of a request
+ * goes to one partition, which a refused request would otherwise only tell after the fact.
+ */
+export const PUBLISH_BATCH_BYTES = 900 * 1024;
+/** Record framing in a v2 record batch (lengths, deltas, attributes), counted against the byte cap. */
+const RECORD_OVERHEAD_BYTES = 24;
+
+export interface InvalidEvent {
+  /** Position in the array given to publish. */
+  index: number;
+  errors: string[];
+}
+
+export class InvalidEventError extends Error {
+  override name = 'InvalidEventError';
+
+  constructor(readonly invalid: InvalidEvent[]) {
+    const shown = invalid.slice(0, 3).map(({ index, errors }) => `event ${index}: ${errors.join('; ')}`);
+    const more = invalid.length > shown.length ? `; and ${invalid.length - shown.length} more` : '';
+    super(`${invalid.length} invalid event${invalid.length === 1 ? '' : 's'}, none published: ${shown.join('; ')}${more}`);
+  }
+}
+
+/** What every produce request of this project sends with: the bench's bound uses it too. */
+export const SEND_OPTIONS = { acks: -1, compression: CompressionTypes.None, timeout: 30_000 } as const;
+
+/** Idempotent producer settings (kafkajs needs acks -1 and unlimited retries for them; one request in flight keeps order). */
+export const PRODUCER_OPTIONS = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  retry: { retries: Number.MAX_SAFE_INTEGER },
+} as const;
+
+export function messageKey(event: SendingEvent): string {
+  return `${event.tenantId}:${event.customerId}`;
+}
+
+/** Lets kafkajs encode and write a request (promise steps, then socket I/O) before the next one is encoded. */
+function requestWritten(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function validated(events: readonly SendingEvent[]): SendingEvent[] {
+  const valid: SendingEvent[] = new Array(events.length);
+  const invalid: InvalidEvent[] = [];
+  for (let index = 0; index < events.length; index++) {
+    const result = validateEvent(events[index]);
+    if (result.ok) valid[index] = result.event;
+    else invalid.push({ index, errors: result.errors });
+  }
+  if (invalid.length > 0) throw new InvalidEventError(invalid);
+  return valid;
+}
+
+/** Encodes (valid) events into produce requests of at most batchSize events and PUBLISH_BATCH_BYTES. */
+export function* produceRequests(events: readonly SendingEvent[], topics: TopicNames, batchSize: number): Generator<TopicMessages[]> {
+  let assignments: Message[] = [];
+  let deliveries: Message[] = [];
+  let bytes = 0;
+  const request = (): TopicMessages[] => {
+    const result: TopicMessages[] = [];
+    if (assignments.length > 0) result.push({ topic: topics.assignments, messages: assignments });
+    if (deliveries.length > 0) result.push({ topic: topics.deliveries, messages: deliveries });
+    assignments = [];
+    deliveries = [];
+    bytes = 0;
+    return result;
+  };
+  for (const event of events) {
+    const key = messageKey(event);
+    const value = encodeEvent(event);
+    const size = Buffer.byteLength(key) + value.length + RECORD_OVERHEAD_BYTES;
+    if (bytes > 0 && (bytes + size > PUBLISH_BATCH_BYTES || assignments.length + deliveries.length === batchSize)) yield request();
+    (event.type === 'assignment' ? assignments : deliveries).push({ key, value });
+    bytes += size;
+  }
+  if (bytes > 0) yield request();
+}
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const { kafka, topics, partitions } = options;
+  const batchSize = options.batchSize ?? PUBLISH_BATCH_SIZE;
+  const logger = options.logger.child({ component: 'publisher' });
+  const producer = kafka.producer(PRODUCER_OPTIONS);
+
+  /**
+   * One produce request at a time (which keeps each key's events in order), but the next
+   * request is encoded while the broker works on the previous one.
+   */
+  async function publish(events: readonly SendingEvent[]): Promise<void> {
+    let sending: Promise<unknown> | undefined;
+    try {
+      for (const topicMessages of produceRequests(validated(events), topics, batchSize)) {
+        await sending;
+        sending = producer.sendBatch({ ...SEND_OPTIONS, topicMessages });
+        await requestWritten();
+      }
+    } catch (error) {
+      await sending?.catch(() => undefined);
+      throw error;
+    }
+    await sending;
+  }
+
+  return {
+    async connect() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, partitions, [topics.assignments, topics.deliveries]);
+      } finally {
+        await admin.disconnect();
+      }
+      await producer.connect();
+      logger.debug({ topics: [topics.assignments, topics.deliveries] }, 'publisher connected');
+    },
+    publish,
+    publishOne: (event) => publish([event]),
+    async disconnect() {
+      await producer.disconnect();
+    },
+  };
+}
