@@ -39,6 +39,11 @@ export interface PartitionWorkerOptions {
 export class PartitionWorker {
   private buffer: Outcome[] = [];
   private firstOffset = -1;
+  private lastSeenOffset = -1;
+  /** Records handed to add() whose processing has not finished yet. */
+  private backlog = 0;
+  private stopping = false;
+  private dueCheckQueued = false;
   private startedAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private revoked = false;
@@ -60,39 +65,69 @@ export class PartitionWorker {
     return this.revoked;
   }
 
-  /** Adds fetched records (in offset order); resolves once every batch they completed is written. */
-  add(records: SourceRecord[], heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Adds fetched records (in offset order). Decoding and writing happen on the worker's queue, so
+   * the fetch loop can go on while a batch is written; the returned promise waits only when more
+   * than two batches' worth of records are queued (backpressure on the fetch loop).
+   */
+  async add(records: SourceRecord[], heartbeat: () => Promise<void>): Promise<void> {
     this.heartbeat = heartbeat;
-    return this.enqueue(async () => {
-      for (const record of records) {
-        if (this.revoked) return;
-        if (record.offset < this.firstOffset) continue; // already buffered (a re-fetch)
-        const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));
-        const stop = this.options.steps.guard(outcome.kind === 'dead-letter');
-        if (stop) {
-          this.options.onFatal(stop);
-          this.revoke();
-          return;
-        }
-        const intent = this.currentIntent();
-        if (intent && record.offset > intent.lastOffset && this.buffer.length > 0) await this.flush(intent);
-        if (this.buffer.length === 0) {
-          this.firstOffset = record.offset;
-          this.startedAt = Date.now();
-        }
-        this.buffer.push(outcome);
-        const after = this.currentIntent();
-        if (after ? record.offset >= after.lastOffset : this.buffer.length >= this.options.batchMaxRows) await this.flush(after);
+    this.backlog += records.length;
+    void this.enqueue(async () => {
+      try {
+        await this.process(records);
+      } finally {
+        this.backlog -= records.length;
       }
     });
+    while (this.backlog > 2 * this.options.batchMaxRows && !this.revoked) await this.chain;
+  }
+
+  private async process(records: SourceRecord[]): Promise<void> {
+    for (const record of records) {
+      if (this.revoked || this.stopping) return;
+      if (record.offset <= this.lastSeenOffset) continue; // fetched again after a seek or rebalance
+      this.lastSeenOffset = record.offset;
+      const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));
+      const stop = this.options.steps.guard(outcome.kind === 'dead-letter');
+      if (stop) {
+        this.options.onFatal(stop);
+        this.revoke();
+        return;
+      }
+      const intent = this.currentIntent();
+      if (intent && record.offset > intent.lastOffset && this.buffer.length > 0) await this.flush(intent);
+      if (this.buffer.length === 0) {
+        this.firstOffset = record.offset;
+        this.startedAt = Date.now();
+      }
+      this.buffer.push(outcome);
+      const after = this.currentIntent();
+      if (after ? record.offset >= after.lastOffset : this.buffer.length >= this.options.batchMaxRows) await this.flush(after);
+    }
   }
 
   /** Flushes the buffer if it is older than the time bound (called by the pipeline's timer). */
   flushIfDue(now = Date.now()): Promise<void> {
-    if (this.buffer.length === 0 || now - this.startedAt < this.options.batchMaxMs || this.currentIntent()) return this.chain;
+    if (this.dueCheckQueued || this.buffer.length === 0 || now - this.startedAt < this.options.batchMaxMs || this.currentIntent()) return this.chain;
+    this.dueCheckQueued = true;
     return this.enqueue(async () => {
-      if (this.buffer.length > 0 && !this.currentIntent() && Date.now() - this.startedAt >= this.options.batchMaxMs) await this.flush(undefined);
+      this.dueCheckQueued = false;
+      if (this.stopping || this.buffer.length === 0 || this.currentIntent()) return;
+      if (Date.now() - this.startedAt >= this.options.batchMaxMs) await this.flush(undefined);
     });
+  }
+
+  /**
+   * Shutdown: takes no more records, lets the batch being written finish (and be committed)
+   * for at most graceMs, then abandons the rest; nothing abandoned was committed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.revoke();
   }
 
   /** Resolves when the work queued so far is done. */
@@ -102,7 +137,12 @@ export class PartitionWorker {
 
   private enqueue(work: () => Promise<void>): Promise<void> {
     const next = this.chain.then(work);
-    this.chain = next.catch(() => undefined);
+    this.chain = next.catch((error: Error) => {
+      // Steps return outcomes and retry infrastructure failures; anything thrown here is a defect.
+      this.options.logger.error({ err: error }, 'partition worker failed');
+      this.options.onFatal(`partition worker ${this.options.topic}[${this.options.partition}] failed: ${error.message}`);
+      this.revoke();
+    });
     return next;
   }
 

@@ -87,7 +87,8 @@ export class IngestPipeline extends EventEmitter {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
+      // Decoding one partition's records overlaps with writing another's (the engine still runs one write at a time).
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || this.fatal) return;
         this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
@@ -119,13 +120,12 @@ export class IngestPipeline extends EventEmitter {
   }
 
   /** Finishes the batch being written, commits it, abandons what is only buffered, leaves the group. */
-  async stop(): Promise<void> {
+  async stop(graceMs = 15_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.timer);
-    await this.consumer.stop();
     const workers = await Promise.allSettled(this.workers.values());
-    await Promise.allSettled(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.idle()] : [])));
+    await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
     await this.consumer.disconnect();
     await this.producer.disconnect();
     this.log.info('ingest stopped');
