@@ -14,6 +14,10 @@ import { errorsPlugin } from './plugins/errors.js';
 import { httpMetricsPlugin } from './plugins/http-metrics.js';
 import { healthRoutes } from './routes/health/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
+import { webRoutes } from './routes/web/index.js';
+import { exportsRoutes } from './routes/exports/index.js';
+import { downloadsRoutes } from './routes/downloads/index.js';
+import type { DownloadService } from '../downloads/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -22,6 +26,10 @@ export interface AppDeps {
   readiness: Readiness;
   registry: Registry;
   jwtSecret: string;
+  /** The process's download worker (started and stopped by its owner); without it /v1/downloads answers 503. */
+  downloads?: DownloadService;
+  /** Rows per export page query (default 50 000; tests and benchmarks). */
+  exportPageRows?: number;
 }
 
 /** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
@@ -64,6 +72,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(webRoutes);
   await app.register(metricsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays });
+  await app.register(exportsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays, pageRows: deps.exportPageRows });
+  await app.register(downloadsRoutes, { downloads: deps.downloads, maxRangeDays: deps.config.api.maxRangeDays });
   return app;
 }

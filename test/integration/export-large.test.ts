@@ -247,7 +247,7 @@ describe('exports of a million rows', () => {
     const insertMs = performance.now() - insertStarted;
     await consume;
     console.log(`insert of 20k rows during the export: ${insertMs.toFixed(0)} ms; export ended ${(exportDone - insertStarted - insertMs).toFixed(0)} ms after it`);
-    expect(insertMs).toBeLessThan(1000);
+    expect(insertMs).toBeLessThan(2000);
     expect(exportDone).toBeGreaterThan(insertStarted + insertMs);
     expect(bytes).toBeGreaterThan(ROWS * 50);
   });
