@@ -22,5 +22,7 @@ export async function openTestClickHouse(name: string): Promise<{ handle: ClickH
     config = { ...config, clickhouseDatabase: database };
   }
   const handle = await openClickHouse(config, createLogger(config.logLevel));
+  // The temporary data goes when the test process ends (tests may reopen it before that).
+  process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   return { handle, config, dataDir };
 }
