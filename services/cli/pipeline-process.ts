@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import { createMetricsRegistry } from '../platform/metrics.js';
 import { applyMigrations } from '../storage/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
+import { DownloadService } from '../downloads/index.js';
 import { startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
@@ -54,8 +55,11 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
     }
     let url: string | undefined;
     if (role !== 'ingest') {
+      const downloads = DownloadService.fromConfig(config, clickhouse.client, logger);
+      await downloads.start();
+      closers.push(() => downloads.stop());
       const { secret, generated } = resolveJwtSecret(config);
-      const server = await startServer({ config, logger, clickhouse: clickhouse.client, readiness, registry, jwtSecret: secret });
+      const server = await startServer({ config, logger, clickhouse: clickhouse.client, readiness, registry, jwtSecret: secret, downloads });
       closers.push(() => server.close());
       url = server.url;
       const lines = [`sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`, `  dashboard: ${url}/`, `  API docs:  ${url}/docs`];

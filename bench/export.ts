@@ -1,0 +1,256 @@
+/**
+ * Export throughput: N assignment rows (default 5M) loaded into a fresh embedded engine in a
+ * temporary DATA_DIR, then
+ *   1. exported through the service: GET /v1/exports/assignments.csv over a real port by a
+ *      client in another process, the stream consumed as it arrives — rows/s, MB/s and the
+ *      service process's peak RSS growth (sampled every 50 ms);
+ *   2. the bound: the engine's own CSV output of the same rows (same columns, order and
+ *      settings) as one streaming query through chDB's queryStream;
+ *   3. ingest alongside: the insert rate into the raw tables in batches of 20k rows through
+ *      the ingest's write step, idle and while the same export runs.
+ * Last line: RESULT export_rows_per_s=<n> ratio_to_bound=<r> peak_rss_mb=<m>
+ *
+ *   npx tsx bench/export.ts [--rows 5000000] [--page-rows 20000]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
+import type { Connection } from '@clickhouse/client-common';
+import type Stream from 'node:stream';
+import { Registry } from 'prom-client';
+import { buildApp } from '../services/api/app.js';
+import { signToken } from '../services/api/auth/tokens.js';
+import { DEFAULT_PAGE_ROWS, eventPageQuery } from '../services/api/exports/index.js';
+import type { AssignmentEvent, DeliveryEvent } from '../services/events/types.js';
+import { createWriteStep, type WritableEvent } from '../services/ingest/steps/write.js';
+import { SerializedConnection } from '../services/platform/clickhouse.js';
+import { loadConfig } from '../services/platform/config.js';
+import { Readiness } from '../services/platform/health.js';
+import { createLogger } from '../services/platform/logger.js';
+import { applyMigrations } from '../services/storage/migrate.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '5000000' },
+    'page-rows': { type: 'string', default: String(DEFAULT_PAGE_ROWS) },
+  },
+});
+const ROWS = Number(values.rows);
+const PAGE_ROWS = Number(values['page-rows']);
+if (!Number.isInteger(ROWS) || ROWS < 1 || !Number.isInteger(PAGE_ROWS) || PAGE_ROWS < 1) {
+  console.error('usage: npx tsx bench/export.ts [--rows N] [--page-rows N]  (whole numbers ≥ 1)');
+  process.exit(2);
+}
+
+const TENANT = 'bench';
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+const FROM = '2026-11-01T00:00:00.000Z';
+const TO = '2026-11-30T23:59:59.999Z';
+const INSERT_BATCH = 20_000;
+const MB = 1024 * 1024;
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-export-'));
+const config = loadConfig({ ...process.env, DATA_DIR: dataDir, CLICKHOUSE_URL: undefined, LOG_LEVEL: 'warn' });
+const logger = createLogger('warn');
+
+// The client exactly as the service opens it (one serialized chDB connection), keeping the
+// connection to reach chDB's own streaming output for the bound.
+fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
+const { createChdbConnection } = await import('chdb/connection');
+const chdb = createChdbConnection({ path: config.clickhouseDataPath });
+// A second session on the same engine and path, for chDB's own streaming output (the bound).
+const { Session } = await import('chdb');
+const boundSession = new Session(config.clickhouseDataPath);
+const client = createClient({
+  connection: new SerializedConnection(chdb as unknown as Connection<Stream.Readable>),
+  clickhouse_settings: { async_insert: 0, wait_end_of_query: 1, date_time_input_format: 'best_effort' },
+} as Parameters<typeof createClient>[0]);
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+/** Samples the process RSS every 50 ms; peak growth over the baseline taken at start(). */
+class RssSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private baseline = 0;
+  private peak = 0;
+  start(): void {
+    this.baseline = process.memoryUsage().rss;
+    this.peak = this.baseline;
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    }, 50);
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    return (this.peak - this.baseline) / MB;
+  }
+}
+
+async function load(): Promise<void> {
+  const started = performance.now();
+  const chunk = 1_000_000;
+  for (let offset = 0; offset < ROWS; offset += chunk) {
+    const count = Math.min(chunk, ROWS - offset);
+    await client.command({
+      query: `INSERT INTO assignment_events (tenant_id, occurred_at, event_id, customer_id, playbook_id, playbook_name, campaign_id, campaign_name, action, kafka_partition, kafka_offset)
+SELECT
+  {tenant:String},
+  toDateTime64('2026-11-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(cityHash64(n, 1) % (30 * 86400000)),
+  lower(hex(cityHash64(n, 2))) || '-' || toString(n),
+  'cust-' || toString(cityHash64(n, 3) % 200000),
+  'pb-' || toString(n % 12),
+  multiIf(n % 12 = 3, 'Win-back, "VIP"', n % 12 = 7, 'Onboarding — été', 'Playbook ' || toString(n % 12)),
+  'cm-' || toString(n % 12) || '-' || toString(n % 9),
+  'Campaign ' || toString(n % 9) || if(n % 9 = 4, ', reminder', ''),
+  if(cityHash64(n, 4) % 10 < 6, 'entered', 'exited'),
+  toUInt32(n % 6),
+  n
+FROM (SELECT number + {offset:UInt64} AS n FROM numbers({count:UInt64}))`,
+      query_params: { tenant: TENANT, offset, count },
+    });
+  }
+  await client.command({ query: 'OPTIMIZE TABLE assignment_events FINAL' });
+  console.log(`loaded ${ROWS} assignment rows in ${seconds(started).toFixed(1)} s (merged into one part per month)`);
+}
+
+/**
+ * The HTTP client, in a process of its own so that the service process does nothing but
+ * serve: GETs the export, counts bytes and line ends as they arrive (the data holds no line
+ * breaks), prints {bytes, lines, ms}.
+ */
+const CONSUMER = `
+const http = require('node:http');
+const [url, token] = process.argv.slice(1);
+const started = performance.now();
+http.get(url, { headers: { authorization: 'Bearer ' + token } }, (response) => {
+  if (response.statusCode !== 200) { console.error('export answered ' + response.statusCode); process.exit(1); }
+  let bytes = 0, lines = 0;
+  response.on('data', (chunk) => { bytes += chunk.length; for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1; });
+  response.on('end', () => process.stdout.write(JSON.stringify({ bytes, lines, ms: performance.now() - started })));
+}).on('error', (error) => { console.error(error.message); process.exit(1); });
+`;
+
+/** GET the export over a real port from another process, consuming it as it arrives. */
+async function exportOverHttp(baseUrl: string, token: string): Promise<{ rows: number; bytes: number; seconds: number }> {
+  const child = spawn(process.execPath, ['-e', CONSUMER, `${baseUrl}/v1/exports/assignments.csv?from=${FROM}&to=${TO}`, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the HTTP consumer exited with ${code}`);
+  const result = JSON.parse(output) as { bytes: number; lines: number; ms: number };
+  return { rows: result.lines - 1, bytes: result.bytes, seconds: result.ms / 1000 };
+}
+
+/** The engine's own CSV of the same rows: the same SELECT as one query, streamed by chDB. */
+async function bound(): Promise<{ rows: number; bytes: number; seconds: number }> {
+  const request = { kind: 'assignments' as const, tenantId: TENANT, fromMs: Date.parse(FROM), toMs: Date.parse(TO), filters: {} };
+  const page = eventPageQuery(request, undefined, ROWS);
+  const sql = page.query.replace(/\nFORMAT CSV$/, '');
+  const started = performance.now();
+  const stream = boundSession.queryStreamBind(sql, page.query_params, { format: 'CSV' });
+  let rows = 0;
+  let bytes = 0;
+  for await (const chunk of stream) {
+    rows += chunk.numRows;
+    bytes += chunk.numBytes;
+  }
+  return { rows, bytes, seconds: seconds(started) };
+}
+
+function ingestBatches(count: number, prefix: string): WritableEvent[][] {
+  const batches: WritableEvent[][] = [];
+  for (let b = 0; b < count; b += 1) {
+    const batch: WritableEvent[] = [];
+    for (let i = 0; i < INSERT_BATCH; i += 1) {
+      const n = b * INSERT_BATCH + i;
+      const occurredAt = new Date(Date.parse(FROM) + ((n * 7919) % (30 * 86_400_000))).toISOString();
+      const event: AssignmentEvent | DeliveryEvent =
+        n % 2 === 0
+          ? { type: 'assignment', eventId: `${prefix}-${n}`, tenantId: 'ingest', occurredAt, customerId: `c-${n % 5000}`, playbookId: 'pb-1', playbookName: 'Onboarding', campaignId: 'cm-1', campaignName: 'Welcome', action: 'entered' }
+          : { type: 'delivery', eventId: `${prefix}-${n}`, tenantId: 'ingest', occurredAt, customerId: `c-${n % 5000}`, messageId: `m-${n}`, channel: 'email', status: 'delivered', playbookId: 'pb-1', campaignId: 'cm-1', reason: null };
+      batch.push({ event, partition: 0, offset: n });
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+const writeStep = createWriteStep(client);
+
+/** Writes batches (assignments and deliveries of each batch) until `until` says stop; rows per second. */
+async function ingest(batches: WritableEvent[][], until: () => boolean, token: string): Promise<{ rows: number; seconds: number; slowestMs: number }> {
+  const started = performance.now();
+  let rows = 0;
+  let slowestMs = 0;
+  for (const [index, batch] of batches.entries()) {
+    if (until()) break;
+    const assignments = batch.filter((row) => row.event.type === 'assignment');
+    const deliveries = batch.filter((row) => row.event.type === 'delivery');
+    const batchStarted = performance.now();
+    await writeStep('assignment_events', assignments, `${token}-${index}-a`);
+    await writeStep('delivery_events', deliveries, `${token}-${index}-d`);
+    slowestMs = Math.max(slowestMs, performance.now() - batchStarted);
+    rows += batch.length;
+  }
+  return { rows, seconds: seconds(started), slowestMs };
+}
+
+const line = (label: string, text: string) => console.log(`${label.padEnd(46)} ${text}`);
+
+try {
+  await applyMigrations(client, logger);
+  await load();
+  const app = await buildApp({ config, logger, clickhouse: client, readiness: new Readiness(), registry: new Registry(), jwtSecret: SECRET, exportPageRows: PAGE_ROWS });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const token = signToken(SECRET, { tenantId: TENANT, userId: 'bench' }, 3_600_000);
+
+  // Warm-up: the code paths and the page cache.
+  await exportOverHttp(baseUrl, token);
+  await bound();
+  global.gc?.();
+
+  const sampler = new RssSampler();
+  sampler.start();
+  const service = await exportOverHttp(baseUrl, token);
+  const peakRssMb = sampler.stop();
+  if (service.rows !== ROWS) throw new Error(`the export held ${service.rows} rows, expected ${ROWS}`);
+  const engine = await bound();
+  if (engine.rows !== ROWS) throw new Error(`the bound query returned ${engine.rows} rows, expected ${ROWS}`);
+
+  const serviceRate = service.rows / service.seconds;
+  const boundRate = engine.rows / engine.seconds;
+  line(`service export (HTTP, pages of ${PAGE_ROWS}):`, `${service.rows} rows, ${(service.bytes / MB).toFixed(0)} MB in ${service.seconds.toFixed(2)} s = ${Math.round(serviceRate)} rows/s, ${(service.bytes / MB / service.seconds).toFixed(1)} MB/s`);
+  line('bound (one chDB streaming query, CSV):', `${engine.rows} rows, ${(engine.bytes / MB).toFixed(0)} MB in ${engine.seconds.toFixed(2)} s = ${Math.round(boundRate)} rows/s, ${(engine.bytes / MB / engine.seconds).toFixed(1)} MB/s`);
+  line('ratio service / bound:', (serviceRate / boundRate).toFixed(2));
+  line('peak RSS growth during the service export:', `${peakRssMb.toFixed(1)} MB`);
+
+  // Ingest: idle, then while the same export runs.
+  const idleBatches = ingestBatches(25, 'idle');
+  const busyBatches = ingestBatches(200, 'busy');
+  const idle = await ingest(idleBatches, () => false, 'idle');
+  line(`ingest idle (batches of ${INSERT_BATCH}):`, `${idle.rows} rows in ${idle.seconds.toFixed(2)} s = ${Math.round(idle.rows / idle.seconds)} rows/s, slowest batch ${idle.slowestMs.toFixed(0)} ms`);
+  let exporting = true;
+  const during = exportOverHttp(baseUrl, token).finally(() => {
+    exporting = false;
+  });
+  const busy = await ingest(busyBatches, () => !exporting, 'busy');
+  const concurrent = await during;
+  line('ingest during the export:', `${busy.rows} rows in ${busy.seconds.toFixed(2)} s = ${Math.round(busy.rows / busy.seconds)} rows/s (${((busy.rows / busy.seconds) / (idle.rows / idle.seconds)).toFixed(2)} of idle), slowest batch ${busy.slowestMs.toFixed(0)} ms`);
+  line('export during the ingest:', `${concurrent.rows} rows in ${concurrent.seconds.toFixed(2)} s = ${Math.round(concurrent.rows / concurrent.seconds)} rows/s`);
+
+  await app.close();
+  console.log(`RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}`);
+} finally {
+  await client.close();
+  boundSession.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,120 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ClickHouseClient } from '../../../platform/clickhouse.js';
+import { ApiError } from '../../errors.js';
+import { exportFileName, openExport, type ExportFilters, type ExportKind } from '../../exports/index.js';
+import { MetricsQueryError } from '../../metrics/index.js';
+import { parseRange } from '../metrics/range-params.js';
+import { ErrorResponse } from '../metrics/schemas.js';
+import { AssignmentsExportQuerystring, CsvResponse, DeliveriesExportQuerystring, MetricTableExportQuerystring } from './schemas.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+
+export interface ExportsRoutesOptions {
+  clickhouse: ClickHouseClient;
+  maxRangeDays: number;
+  /** Rows per page query (tests and benchmarks). */
+  pageRows?: number;
+}
+
+/** `attachment; filename="…"` (the names are plain ASCII by construction). */
+export function attachment(fileName: string): string {
+  return `attachment; filename="${fileName}"`;
+}
+
+/** /v1/exports/*.csv: streamed CSV of the token's tenant. */
+export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutesOptions): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.addHook('preHandler', app.authenticate);
+
+  async function open(request: FastifyRequest, reply: FastifyReply, kind: ExportKind): Promise<void> {
+    const query = request.query as { from: string; to: string } & ExportFilters;
+    const { from: _from, to: _to, ...filters } = query;
+    const { fromMs, toMs } = parseRange(query, options.maxRangeDays);
+    // A client that goes away stops the export: no page query starts after this fires.
+    const stop = new AbortController();
+    reply.raw.once('close', () => stop.abort());
+    let opened;
+    try {
+      opened = await openExport(options.clickhouse, { kind, tenantId: request.principal.tenantId, fromMs, toMs, filters }, { signal: stop.signal, pageRows: options.pageRows });
+    } catch (error) {
+      if (error instanceof MetricsQueryError) throw new ApiError('BAD_REQUEST', error.message);
+      throw error;
+    }
+    reply
+      .type('text/csv; charset=utf-8; header=present')
+      .header('content-disposition', attachment(exportFileName(kind, fromMs, toMs)))
+      .header('cache-control', 'no-store')
+      .send(opened.stream);
+  }
+
+  /** A streamed reply is sent from here; a failure before the first byte goes to the error handler. */
+  const send = (request: FastifyRequest, reply: FastifyReply, kind: ExportKind): void => {
+    open(request, reply, kind).catch((error: Error) => reply.send(error));
+  };
+
+  const description = (what: string) =>
+    `${what} Range inclusive at both ends, millisecond precision. Streamed in pages: memory stays flat for any size, and a client that disconnects stops the export.`;
+
+  api.get(
+    '/v1/exports/assignments.csv',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Entries and exits as CSV, one row per event',
+        description: description(
+          'Columns: occurredAt (ISO-8601 UTC with milliseconds), eventId, customerId, playbookId, playbookName, campaignId, campaignName, action (entered or exited); ordered by occurredAt, then eventId.',
+        ),
+        querystring: AssignmentsExportQuerystring,
+        response: { 200: CsvResponse, ...errors },
+      },
+    },
+    (request, reply) => send(request, reply, 'assignments'),
+  );
+
+  api.get(
+    '/v1/exports/deliveries.csv',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Text messages and emails as CSV, one row per delivery status event',
+        description: description(
+          'Columns: occurredAt, eventId, customerId, messageId, channel (sms or email), status, playbookId, campaignId, reason (empty when none); ordered by occurredAt, then eventId.',
+        ),
+        querystring: DeliveriesExportQuerystring,
+        response: { 200: CsvResponse, ...errors },
+      },
+    },
+    (request, reply) => send(request, reply, 'deliveries'),
+  );
+
+  api.get(
+    '/v1/exports/campaigns.csv',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Entries and exits per playbook and campaign as CSV',
+        description: description('The rows of /v1/metrics/campaigns. Columns: playbookId, playbookName, campaignId, campaignName, entries, exits.'),
+        querystring: MetricTableExportQuerystring,
+        response: { 200: CsvResponse, ...errors },
+      },
+    },
+    (request, reply) => send(request, reply, 'campaigns'),
+  );
+
+  api.get(
+    '/v1/exports/outreach.csv',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Text messages and emails by status as CSV',
+        description: description(
+          'The counts of /v1/metrics/outreach, one row per channel and status that channel can take, zeros included. Columns: channel, status, count.',
+        ),
+        querystring: MetricTableExportQuerystring,
+        response: { 200: CsvResponse, ...errors },
+      },
+    },
+    (request, reply) => send(request, reply, 'outreach'),
+  );
+}

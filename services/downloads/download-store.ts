@@ -1,0 +1,151 @@
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+import type { ExportFilters, ExportKind } from '../api/exports/index.js';
+
+/**
+ * The `downloads` table (ReplacingMergeTree(version)): every state change of a job is a new
+ * row with a higher version. Reads take the latest version of each job (`LIMIT 1 BY` over
+ * version, descending) before filtering on anything that changes between versions, never
+ * relying on a merge having happened.
+ */
+
+export const DOWNLOAD_STATUSES = ['queued', 'running', 'ready', 'failed', 'expired'] as const;
+export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
+
+export interface DownloadJob {
+  id: string;
+  tenantId: string;
+  userId: string;
+  export: ExportKind;
+  /** Epoch milliseconds, inclusive. */
+  fromMs: number;
+  toMs: number;
+  filters: ExportFilters;
+  status: DownloadStatus;
+  rows: number;
+  bytes: number;
+  /** Why it failed (or a note on a job run again after a restart); '' when none. */
+  error: string;
+  /** The file under DATA_DIR while it is ready; '' otherwise. */
+  file: string;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+interface StoredRow {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  export: string;
+  params: string;
+  status: string;
+  rows: string | number;
+  bytes: string | number;
+  error: string;
+  file: string;
+  created_ms: string | number;
+  updated_ms: string | number;
+  version: string | number;
+}
+
+function clickhouseTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+}
+
+function fromRow(row: StoredRow): DownloadJob {
+  const params = JSON.parse(row.params) as { from: string; to: string; filters?: ExportFilters };
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    export: row.export as ExportKind,
+    fromMs: Date.parse(params.from),
+    toMs: Date.parse(params.to),
+    filters: params.filters ?? {},
+    status: row.status as DownloadStatus,
+    rows: Number(row.rows),
+    bytes: Number(row.bytes),
+    error: row.error,
+    file: row.file,
+    createdAt: Number(row.created_ms),
+    updatedAt: Number(row.updated_ms),
+    version: Number(row.version),
+  };
+}
+
+const COLUMNS = `id, tenant_id, user_id, export, params, status, rows, bytes, error, file,
+  toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms, version`;
+
+/** The latest version of every job matching `where` (which may only use columns that never change: tenant_id, id). */
+function latest(where: string): string {
+  return `(SELECT ${COLUMNS} FROM downloads WHERE ${where} ORDER BY version DESC LIMIT 1 BY tenant_id, id)`;
+}
+
+export class DownloadStore {
+  constructor(private readonly client: ClickHouseClient) {}
+
+  /** Writes `job` as its newest version. */
+  async save(job: DownloadJob): Promise<void> {
+    await this.client.insert({
+      table: 'downloads',
+      format: 'JSONEachRow',
+      values: [
+        {
+          id: job.id,
+          tenant_id: job.tenantId,
+          user_id: job.userId,
+          export: job.export,
+          params: JSON.stringify({ from: new Date(job.fromMs).toISOString(), to: new Date(job.toMs).toISOString(), filters: job.filters }),
+          status: job.status,
+          rows: job.rows,
+          bytes: job.bytes,
+          error: job.error,
+          file: job.file,
+          created_at: clickhouseTime(job.createdAt),
+          updated_at: clickhouseTime(job.updatedAt),
+          version: job.version,
+        },
+      ],
+    });
+  }
+
+  async get(tenantId: string, id: string): Promise<DownloadJob | undefined> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('tenant_id = {tenantId:String} AND id = {id:String}')}`,
+      query_params: { tenantId, id },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<StoredRow>();
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** The tenant's jobs, newest first. */
+  async list(tenantId: string, limit: number): Promise<DownloadJob[]> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('tenant_id = {tenantId:String}')} ORDER BY created_ms DESC, id LIMIT {limit:UInt32}`,
+      query_params: { tenantId, limit },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<StoredRow>()).map(fromRow);
+  }
+
+  /** Every tenant's jobs in one of `statuses`, oldest first. */
+  async withStatus(statuses: readonly DownloadStatus[]): Promise<DownloadJob[]> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('1')} WHERE status IN {statuses:Array(String)} ORDER BY created_ms, id`,
+      query_params: { statuses: [...statuses] },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<StoredRow>()).map(fromRow);
+  }
+
+  /** Ready jobs whose file was finished before `cutoffMs`. */
+  async readyBefore(cutoffMs: number): Promise<DownloadJob[]> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('1')} WHERE status = 'ready' AND updated_ms < {cutoff:Int64} ORDER BY updated_ms`,
+      query_params: { cutoff: cutoffMs },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<StoredRow>()).map(fromRow);
+  }
+}
