@@ -32,6 +32,8 @@ let token = null;
 let range = null;
 let chart = null;
 let downloadsTimer = null;
+/** Campaign names by id, from the last campaign table, to describe downloads in words. */
+const campaignNames = new Map();
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -156,6 +158,7 @@ function emptyRow(tbody, columns, text) {
 
 function renderCampaigns(rows) {
   const tbody = $('#campaigns tbody');
+  for (const row of rows) campaignNames.set(row.campaignId, `${row.campaignName} (${row.playbookName})`);
   if (rows.length === 0) return emptyRow(tbody, 5, 'No customer entered or exited a campaign in this range.');
   tbody.replaceChildren(
     ...rows.map((row) => {
@@ -168,7 +171,8 @@ function renderCampaigns(rows) {
         button.type = 'button';
         button.className = 'quiet';
         button.textContent = `Queue ${label.toLowerCase()}`;
-        button.setAttribute('aria-label', `Queue a download of the ${label.toLowerCase()} of ${row.campaignName} (${row.playbookName})`);
+        // The accessible name starts with the visible text (for speech input), then says which campaign.
+        button.setAttribute('aria-label', `Queue ${label.toLowerCase()} of ${row.campaignName} (${row.playbookName}) for download`);
         button.addEventListener('click', () => queueDownload('assignments', { playbookId: row.playbookId, campaignId: row.campaignId, action }));
         actions.append(button);
       }
@@ -232,7 +236,7 @@ async function queueDownload(exportName, filters = {}) {
   $('#downloads-status').textContent = 'Queueing the download…';
   try {
     await api('/v1/downloads', { method: 'POST', body: JSON.stringify({ export: exportName, from: range.from, to: range.to, filters }) });
-    $('#downloads-status').textContent = 'Queued. It appears below and becomes a link when ready.';
+    $('#downloads-status').textContent = 'Queued. It is listed below, with a Save button once it is ready.';
     await loadDownloads();
   } catch (error) {
     if (error.status !== 401) $('#downloads-status').textContent = `The download could not be queued: ${error.message}`;
@@ -243,7 +247,7 @@ function describeFilters(job) {
   const filters = job.filters ?? {};
   const parts = [];
   if (filters.action) parts.push(filters.action === 'entered' ? 'entries' : 'exits');
-  if (filters.campaignId) parts.push(`campaign ${filters.campaignId}`);
+  if (filters.campaignId) parts.push(campaignNames.get(filters.campaignId) ?? `campaign ${filters.campaignId}`);
   else if (filters.playbookId) parts.push(`playbook ${filters.playbookId}`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
