@@ -1,6 +1,16 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+
+// kafkajs logs every error response at ERROR level, also the ones it retries by itself (a
+// coordinator still loading after a broker start, a leader moving). Those are debug noise; an
+// error that outlasts the retries reaches the caller as a thrown error.
+const RETRIABLE_ERRORS = new Set(
+  (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { retriable: boolean; message: string }[] }).errorCodes
+    .filter((code) => code.retriable)
+    .map((code) => code.message),
+);
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -25,7 +35,8 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
         const { message, ...rest } = entry;
         // kafkajs warns about its own default partitioner on every start; that is noise here.
         if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
-        log[LEVELS[level] ?? 'info'](rest, message);
+        const retried = level === KafkaLogLevel.ERROR && typeof rest.error === 'string' && RETRIABLE_ERRORS.has(rest.error);
+        log[retried ? 'debug' : (LEVELS[level] ?? 'info')](rest, message);
       },
   });
 }

@@ -15,6 +15,7 @@ import { applyMigrations } from '../../services/storage/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth, shuffle } from '../support/events.js';
 import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { deleteTopics } from '../support/kafka.js';
 
 describe('ingest: every valid event counted exactly once', () => {
   let clickhouse: ClickHouseHandle;
@@ -35,10 +36,7 @@ describe('ingest: every valid event counted exactly once', () => {
 
   afterAll(async () => {
     await ingest?.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topicNames(config.topicPrefix)) }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
     await clickhouse?.close();
   });
 

@@ -12,6 +12,7 @@ import { applyMigrations } from '../../services/storage/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth } from '../support/events.js';
 import { groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { deleteTopics } from '../support/kafka.js';
 
 /** The ClickHouse client with a switch that makes every insert fail, at the client boundary. */
 function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; failInserts: (on: boolean) => void; failures: () => number } {
@@ -78,10 +79,7 @@ describe('ingest while ClickHouse inserts fail', () => {
 
   afterAll(async () => {
     await ingest?.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topicNames(config.topicPrefix)) }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
     await clickhouse?.close();
   });
 

@@ -8,6 +8,7 @@ import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher, InvalidEventError, type Publisher } from '../../services/producer/publisher.js';
 import { createSimulator } from '../../services/producer/simulator.js';
+import { deleteTopics } from '../support/kafka.js';
 
 /** The publisher library against the real broker. */
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -71,12 +72,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // A fresh admin: one that has read a topic keeps asking for its metadata once it is gone.
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: created.filter((topic) => existing.has(topic)) });
-  await admin.disconnect();
+  await deleteTopics(kafka, created);
 });
 
 describe('publisher', () => {

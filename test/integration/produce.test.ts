@@ -11,6 +11,7 @@ import { createKafka, ensureTopics } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createSimulator } from '../../services/producer/simulator.js';
 import { runCli } from '../support/cli.js';
+import { deleteTopics, recordsIn } from '../support/kafka.js';
 
 /** `produce --file` against the real broker, run as a user runs it (bin/sending-metrics.js). */
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -32,19 +33,7 @@ function writeLines(name: string, lines: string[]): string {
   return file;
 }
 
-async function recordsIn(topics: TopicNames): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    let total = 0;
-    for (const topic of [topics.assignments, topics.deliveries]) {
-      for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
-    }
-    return total;
-  } finally {
-    await admin.disconnect();
-  }
-}
+const recordsOf = (topics: TopicNames) => recordsIn(kafka, [topics.assignments, topics.deliveries]);
 
 /** Reads the topics from the beginning until `count` records have arrived. */
 async function consume(topics: TopicNames, count: number): Promise<{ topic: string; key: string; event: SendingEvent }[]> {
@@ -78,12 +67,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // A fresh admin: one that has read a topic keeps asking for its metadata once it is gone.
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: created.filter((topic) => existing.has(topic)) });
-  await admin.disconnect();
+  await deleteTopics(kafka, created);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -156,6 +140,6 @@ describe('produce --file', () => {
       'line 10000: occurredAt: "2026-02-30T10:00:00Z" is not a real date (February 2026 has 28 days)',
       `4 invalid lines in ${file}; nothing was published`,
     ]);
-    expect(await recordsIn(topics)).toBe(0);
+    expect(await recordsOf(topics)).toBe(0);
   });
 });

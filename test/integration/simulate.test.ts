@@ -7,6 +7,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { runCli } from '../support/cli.js';
+import { deleteTopics, recordsIn } from '../support/kafka.js';
 
 /** `simulate` against the real broker: the rate is kept over the whole run, and every record is a valid event. */
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -19,12 +20,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // A fresh admin: one that has read a topic keeps asking for its metadata once it is gone.
-  const admin = kafka.admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  await admin.deleteTopics({ topics: [topics.assignments, topics.deliveries].filter((topic) => existing.has(topic)) });
-  await admin.disconnect();
+  await deleteTopics(kafka, [topics.assignments, topics.deliveries]);
 });
 
 describe('simulate', () => {
@@ -39,13 +35,7 @@ describe('simulate', () => {
     expect(seconds).toBeGreaterThanOrEqual(29.5);
     expect(seconds).toBeLessThan(31.5);
 
-    const admin = kafka.admin();
-    await admin.connect();
-    const counts: number[] = [];
-    for (const topic of [topics.assignments, topics.deliveries]) {
-      counts.push((await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0));
-    }
-    await admin.disconnect();
+    const counts = [await recordsIn(kafka, [topics.assignments]), await recordsIn(kafka, [topics.deliveries])];
     const total = counts[0]! + counts[1]!;
     expect(total).toBe(published);
     expect(Math.abs(total - 60_000)).toBeLessThanOrEqual(3000);

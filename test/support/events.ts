@@ -1,16 +1,11 @@
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import { SMS_STATUSES, DELIVERY_STATUSES } from '../../services/events/types.js';
+import { createSeededRandom } from '../../services/producer/seeded-random.js';
 
-/** Small seeded PRNG (mulberry32) so a failing test can be repeated exactly. */
+/** Seeded numbers in [0, 1), so a failing test can be repeated exactly. */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const source = createSeededRandom(seed);
+  return () => source.next();
 }
 
 export interface GenerateOptions {

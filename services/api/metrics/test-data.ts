@@ -1,6 +1,7 @@
 import { DELIVERY_STATUSES, SMS_STATUSES, type AssignmentAction, type Channel, type DeliveryStatus } from '../../events/types.js';
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import { dateTime64Param } from './range.js';
+import { createSeededRandom } from '../../producer/seeded-random.js';
 
 /**
  * Generated events for the metric tests, written straight into the raw tables (the views fill
@@ -32,16 +33,10 @@ export interface Filters {
   campaignId?: string;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
+/** Seeded numbers in [0, 1), so a failure can be replayed. */
 export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const source = createSeededRandom(seed);
+  return () => source.next();
 }
 
 export function pick<T>(next: () => number, items: readonly T[]): T {
