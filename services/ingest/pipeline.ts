@@ -63,7 +63,9 @@ export class IngestPipeline extends EventEmitter {
       maxWaitTimeInMs: Math.min(config.ingest.batchMaxMs, 500),
       retry: { retries: 10 },
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Dead letters are at-least-once (a batch written again may send its letters again), so the
+    // producer needs no idempotence; the batch retry loop does the retrying.
+    this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
   async start(): Promise<void> {
