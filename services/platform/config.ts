@@ -18,7 +18,6 @@ export interface Config {
   clickhouseDatabase: string;
   /** HS256 secret; undefined in dev means "generate once under DATA_DIR". */
   authJwtSecret: string | undefined;
-  authJwksUrl: URL | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   topicPartitions: number;
   /** Put in front of every topic name (TOPIC_PREFIX), e.g. "staging.". */
@@ -141,7 +140,6 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouseDataPath: path.join(dataDir, 'clickhouse'),
     clickhouseDatabase: env.CLICKHOUSE_DATABASE ?? 'default',
     authJwtSecret: secret,
-    authJwksUrl: url(env, 'AUTH_JWKS_URL', ['https:', 'http:']),
     logLevel: logLevel as Config['logLevel'],
     topicPartitions: integer(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
     topicPrefix: topicPrefix(env),
