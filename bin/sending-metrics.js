@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../services/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a client still retrying a dependency that never came
+// up must not keep a stopped process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,4 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { errorsPlugin } from './plugins/errors.js';
+import { httpMetricsPlugin } from './plugins/http-metrics.js';
+import { healthRoutes } from './routes/health/index.js';
 import { buildApp, type AppDeps } from './app.js';
 
 /** Listens on HOST:PORT; close() stops accepting and waits for in-flight requests. */
@@ -7,4 +10,14 @@ export async function startServer(deps: AppDeps): Promise<{ app: FastifyInstance
   const address = await app.listen({ port: deps.config.port, host: deps.config.host });
   const url = address.replace('[::1]', 'localhost');
   return { app, url, close: () => app.close() };
+}
+
+/** The operational endpoints alone (/healthz, /readyz, /metrics), for a process without the API. */
+export async function startOpsServer(deps: Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'registry'>): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger });
+  await app.register(errorsPlugin);
+  await app.register(httpMetricsPlugin, { registry: deps.registry });
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  const address = await app.listen({ port: deps.config.port, host: deps.config.host });
+  return { url: address, close: () => app.close() };
 }

@@ -7,7 +7,7 @@ import { createMetricsRegistry } from '../platform/metrics.js';
 import { applyMigrations } from '../storage/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService } from '../downloads/index.js';
-import { startServer } from '../api/server.js';
+import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
 
@@ -41,17 +41,18 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
     if (role !== 'api') {
       const kafka = createKafka(config, logger, 'sending-metrics-ingest');
       const admin = kafka.admin();
-      await admin.connect();
       closers.push(() => admin.disconnect());
       readiness.register('kafka', async () => {
+        await admin.connect(); // no-op once connected; reconnects after an outage
         const cluster = await admin.describeCluster();
         return cluster.brokers.length > 0 ? { ok: true } : { ok: false, detail: 'no Kafka broker answers' };
       });
       const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
       ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
       readiness.register('ingest', async () => ingest.health());
-      await ingest.start();
       closers.push(() => ingest.stop());
+      // In the background: while Kafka is unreachable the API still answers, and /readyz says why.
+      ingest.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`ingest could not start: ${error.message}`)));
     }
     let url: string | undefined;
     if (role !== 'ingest') {
@@ -69,7 +70,11 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       }
       process.stderr.write(`${lines.join('\n')}\n`);
     } else {
-      process.stderr.write(`sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n`);
+      // An ingest-only process still answers /healthz, /readyz and /metrics for its orchestrator.
+      const ops = await startOpsServer({ config, logger, readiness, registry });
+      closers.push(() => ops.close());
+      url = ops.url;
+      process.stderr.write(`sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`);
     }
     return { url, close, onFatal: (listener) => fatalListeners.push(listener) };
   } catch (error) {

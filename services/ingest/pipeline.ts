@@ -43,6 +43,8 @@ export class IngestPipeline extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private writeHealth: HealthCheckResult = { ok: true };
   private running = false;
+  private stopped = false;
+  private connectError: string | undefined;
   private fatal: string | undefined;
 
   constructor(private readonly deps: IngestDeps) {
@@ -68,17 +70,35 @@ export class IngestPipeline extends EventEmitter {
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
+  /**
+   * Connects (retrying with backoff while Kafka is unreachable, reported by health()), creates
+   * the topics when missing, and starts consuming. Resolves once consuming, or when stop() is
+   * called before that.
+   */
   async start(): Promise<void> {
     const { config } = this.deps;
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, config.topicPartitions, Object.values(this.topics));
-    } finally {
-      await admin.disconnect();
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.stopped) return;
+      try {
+        const admin = this.deps.kafka.admin();
+        await admin.connect();
+        try {
+          await ensureTopics(admin, config.topicPartitions, Object.values(this.topics));
+        } finally {
+          await admin.disconnect();
+        }
+        await this.producer.connect();
+        await this.consumer.connect();
+        this.connectError = undefined;
+        break;
+      } catch (error) {
+        this.connectError = (error as Error).message;
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
+        this.log.warn({ err: error, attempt, retryInMs: delay }, 'cannot reach Kafka yet; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
-    await this.producer.connect();
-    await this.consumer.connect();
+    if (this.stopped) return;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -117,13 +137,17 @@ export class IngestPipeline extends EventEmitter {
   /** Ready while consuming and while the last write succeeded. */
   health(): HealthCheckResult {
     if (this.fatal) return { ok: false, detail: this.fatal };
-    if (!this.running) return { ok: false, detail: 'not consuming' };
+    if (!this.running) return { ok: false, detail: this.connectError ? `connecting to Kafka: ${this.connectError}` : 'not consuming' };
     return this.writeHealth;
   }
 
   /** Finishes the batch being written, commits it, abandons what is only buffered, leaves the group. */
   async stop(graceMs = 15_000): Promise<void> {
-    if (!this.running) return;
+    this.stopped = true;
+    if (!this.running) {
+      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect()]);
+      return;
+    }
     this.running = false;
     clearInterval(this.timer);
     const workers = await Promise.allSettled(this.workers.values());

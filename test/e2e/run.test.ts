@@ -38,6 +38,43 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
     expect(output()).toContain('ingest stopped');
   });
 
+  it('while Kafka cannot be reached the API still answers and /readyz names the failing dependency', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-run-nokafka-'));
+    const { child, url } = await startCli(['run'], { PORT: '0', DATA_DIR: dataDir, KAFKA_BROKERS: '127.0.0.1:1', LOG_LEVEL: 'error' });
+    try {
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      const body = (await ready.json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
+      expect(body.checks.clickhouse).toEqual({ ok: true });
+      expect(body.checks.kafka?.ok).toBe(false);
+      expect(body.checks.ingest).toEqual({ ok: false, detail: expect.stringMatching(/^(connecting to Kafka: |not consuming)/) });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await waitForExit(child, 60_000)).toBe(0);
+  });
+
+  it('an ingest-only process answers /readyz and /metrics on its own port', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-run-ingest-'));
+    const { child, output } = await startCli(['run', '--role', 'ingest'], { PORT: '0', DATA_DIR: dataDir, TOPIC_PREFIX: `ingest-role-${Date.now()}.`, LOG_LEVEL: 'warn' });
+    try {
+      const readyz = /readiness: (\S+)/.exec(output())?.[1];
+      expect(readyz).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/readyz$/);
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i += 1) {
+        status = (await fetch(readyz!)).status;
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(status).toBe(200);
+      expect(await (await fetch(readyz!.replace('/readyz', '/metrics'))).text()).toContain('sending_metrics_ingest_consumed_total');
+      expect((await fetch(readyz!.replace('/readyz', '/v1/metrics/outreach'))).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await waitForExit(child, 60_000)).toBe(0);
+  });
+
   it('a second start of the local broker reuses the one that is running', () => {
     const result = spawnSync('bash', [path.join(ROOT, 'deploy/kafka/kafka.sh'), 'start'], { encoding: 'utf8' });
     if (process.env.KAFKA_BROKERS && !process.env.KAFKA_BROKERS.startsWith('127.0.0.1:9092')) return;

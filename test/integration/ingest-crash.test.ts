@@ -18,6 +18,7 @@ describe('ingest under SIGKILL', () => {
     const stamp = Date.now();
     const env = {
       DATA_DIR: dataDir,
+      PORT: '0',
       TOPIC_PREFIX: `crash-${stamp}.`,
       INGEST_GROUP_ID: `crash-${stamp}`,
       INGEST_BATCH_MAX_ROWS: '4000',
