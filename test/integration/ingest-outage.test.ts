@@ -12,7 +12,7 @@ import { applyMigrations } from '../../services/storage/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth } from '../support/events.js';
 import { groupProgress, readAggregates, waitFor } from '../support/ingest.js';
-import { deleteTopics } from '../support/kafka.js';
+import { deleteTopics, topicOffsets } from '../support/kafka.js';
 
 /** The ClickHouse client with a switch that makes every insert fail, at the client boundary. */
 function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; failInserts: (on: boolean) => void; failures: () => number } {
@@ -40,7 +40,7 @@ function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; fai
 async function committedIsWritten(admin: Admin, client: ClickHouseClient, groupId: string, topics: { topic: string; table: string }[]): Promise<string[]> {
   const problems: string[] = [];
   for (const { topic, table } of topics) {
-    const low = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.low)]));
+    const low = new Map((await topicOffsets(admin, topic)).map((p) => [p.partition, Number(p.low)]));
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     for (const { partition, offset } of committed!.partitions) {
       const upTo = Number(offset);

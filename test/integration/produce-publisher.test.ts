@@ -8,7 +8,7 @@ import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher, InvalidEventError, type Publisher } from '../../services/producer/publisher.js';
 import { createSimulator } from '../../services/producer/simulator.js';
-import { deleteTopics } from '../support/kafka.js';
+import { deleteTopics, topicOffsets } from '../support/kafka.js';
 
 /** The publisher library against the real broker. */
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -56,7 +56,7 @@ async function partitionsAndRecords(topics: TopicNames): Promise<{ partitions: n
     let partitions = 0;
     let records = 0;
     for (const topic of [topics.assignments, topics.deliveries]) {
-      for (const partition of await admin.fetchTopicOffsets(topic)) {
+      for (const partition of await topicOffsets(admin, topic)) {
         partitions++;
         records += Number(partition.high) - Number(partition.low);
       }

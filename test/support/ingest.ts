@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import { AGGREGATES_BY_HOUR_SQL, type Truth } from './events.js';
+import { topicOffsets } from './kafka.js';
 
 export async function readAggregates(client: ClickHouseClient): Promise<Truth> {
   const result = await client.query({ query: AGGREGATES_BY_HOUR_SQL, format: 'JSONCompactEachRow' });
@@ -37,7 +38,7 @@ export async function groupProgress(admin: Admin, groupId: string, topics: strin
   let end = 0;
   let committed = 0;
   for (const topic of topics) {
-    for (const partition of await admin.fetchTopicOffsets(topic)) end += Number(partition.high) - Number(partition.low);
+    for (const partition of await topicOffsets(admin, topic)) end += Number(partition.high) - Number(partition.low);
   }
   const offsets = await admin.fetchOffsets({ groupId, topics });
   for (const topic of offsets) for (const partition of topic.partitions) committed += Math.max(0, Number(partition.offset));

@@ -1,4 +1,16 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+
+/** A topic's partition offsets, retried while a topic just created still moves its leaders. */
+export async function topicOffsets(admin: Admin, topic: string): Promise<{ partition: number; low: string; high: string }[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
 
 /** Records now held by the topics (high watermark minus low, summed over partitions). */
 export async function recordsIn(kafka: Kafka, topics: string[]): Promise<number> {
@@ -7,7 +19,7 @@ export async function recordsIn(kafka: Kafka, topics: string[]): Promise<number>
   try {
     let total = 0;
     for (const topic of topics) {
-      for (const partition of await admin.fetchTopicOffsets(topic)) total += Number(partition.high) - Number(partition.low);
+      for (const partition of await topicOffsets(admin, topic)) total += Number(partition.high) - Number(partition.low);
     }
     return total;
   } finally {
