@@ -46,8 +46,8 @@ bench-ingest: install kafka-jars
 bench-query: install
 	@npx tsx bench/query.ts
 
-bench-export: install kafka-jars
-	@bash scripts/with-kafka.sh npx tsx bench/export.ts
+bench-export: install
+	@npx tsx bench/export.ts
 
 clean:
 	rm -rf data .cache node_modules
