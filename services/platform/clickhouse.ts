@@ -124,7 +124,7 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
   if (config.clickhouseUrl) {
     const url = config.clickhouseUrl;
     const client = createClient({
-      url: `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`,
+      url: `${url.protocol}//${url.host}`,
       username: decodeURIComponent(url.username) || 'default',
       password: decodeURIComponent(url.password),
       database: config.clickhouseDatabase,

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(config.localKafka).toBe(true);
+    expect(config.clickhouseUrl).toBeUndefined();
+    expect(config.clickhouseDataPath).toMatch(/data\/clickhouse$/);
+    expect(config.clickhouseDatabase).toBe('default');
+    expect(config.topicPartitions).toBe(6);
+  });
+
+  it('takes the database from the ClickHouse URL path, or CLICKHOUSE_DATABASE', () => {
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://u:p@ch:8123/metrics' }).clickhouseDatabase).toBe('metrics');
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_DATABASE: 'other' }).clickhouseDatabase).toBe('other');
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'http://ch:8123/a-b' })).toThrow(/CLICKHOUSE_URL="a-b" does not name a database/);
+  });
+
+  it('accepts a broker list and marks it as not local', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'kafka-1:9092, [::1]:9093' });
+    expect(config.kafkaBrokers).toEqual(['kafka-1:9092', '[::1]:9093']);
+    expect(config.localKafka).toBe(false);
+  });
+
+  it('names the variable and the accepted form', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(new ConfigError('PORT="70000" is out of range; expected an integer from 0 to 65535'));
+    expect(() => loadConfig({ INGEST_MAX_INVALID_RATIO: '2' })).toThrow(/INGEST_MAX_INVALID_RATIO="2" is not a ratio; expected a number from 0 to 1/);
+    expect(() => loadConfig({ TOPIC_PREFIX: 'a b' })).toThrow(/TOPIC_PREFIX="a b" has characters Kafka does not allow/);
+  });
+});
