@@ -156,7 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
       batchMaxMs: integer(env, 'INGEST_BATCH_MAX_MS', 500, 1, 600_000),
       maxInvalidRatio: ratio(env, 'INGEST_MAX_INVALID_RATIO', 0.5),
       invalidRatioWindow: integer(env, 'INGEST_INVALID_RATIO_WINDOW', 1000, 10, 10_000_000),
-      dedupMaxIds: integer(env, 'INGEST_DEDUP_MAX_IDS', 5_000_000, 0, 100_000_000),
+      dedupMaxIds: integer(env, 'INGEST_DEDUP_MAX_IDS', 2_000_000, 0, 100_000_000),
     },
     api: {
       rateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
