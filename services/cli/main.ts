@@ -29,7 +29,7 @@ async function usage(): Promise<string> {
   for (const [name, load] of Object.entries(COMMANDS)) {
     try {
       const command = await load();
-      lines.push(`  ${command.usage.padEnd(70)} ${command.summary}`);
+      lines.push(`  ${command.usage}`, `      ${command.summary}`);
     } catch {
       lines.push(`  ${name}`);
     }
