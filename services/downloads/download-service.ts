@@ -46,14 +46,8 @@ export interface DownloadServiceOptions {
   pageRows?: number;
 }
 
-export interface DownloadSubmission {
-  tenantId: string;
-  userId: string;
-  export: ExportKind;
-  fromMs: number;
-  toMs: number;
-  filters: ExportFilters;
-}
+/** What a request asks for; the service adds the id, status and progress. */
+export type DownloadSubmission = Pick<DownloadJob, 'tenantId' | 'userId' | 'export' | 'fromMs' | 'toMs' | 'filters'>;
 
 export class TooManyDownloadsError extends Error {
   override name = 'TooManyDownloadsError';

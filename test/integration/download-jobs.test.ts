@@ -14,45 +14,7 @@ import { applyMigrations } from '../../services/storage/migrate.js';
 import { bearer, insertEvents, TEST_SECRET } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { generateEvents } from '../support/events.js';
-
-/** Strict RFC 4180 reader: CRLF after every record, quotes only around whole fields, `""` inside them. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let state: 'start' | 'plain' | 'quoted' | 'quote' | 'cr' = 'start';
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i]!;
-    if (state === 'quoted') {
-      const quote = text.indexOf('"', i);
-      if (quote === -1) throw new Error('unterminated quoted field');
-      field += text.slice(i, quote);
-      i = quote;
-      state = 'quote';
-    } else if (state === 'cr') {
-      if (c !== '\n') throw new Error(`CR without LF at ${i}`);
-      records.push(record);
-      record = [];
-      state = 'start';
-    } else if (state === 'quote' && c === '"') {
-      field += '"';
-      state = 'quoted';
-    } else if (c === ',' || c === '\r') {
-      record.push(field);
-      field = '';
-      state = c === ',' ? 'start' : 'cr';
-    } else if (state === 'start' && c === '"') {
-      state = 'quoted';
-    } else if (state === 'quote' || c === '"' || c === '\n') {
-      throw new Error(`unexpected ${JSON.stringify(c)} at ${i}`);
-    } else {
-      field += c;
-      state = 'plain';
-    }
-  }
-  if (state !== 'start' || field !== '' || record.length > 0) throw new Error('the last record does not end with CRLF');
-  return records;
-}
+import { parseCsv } from '../support/csv.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);

@@ -11,45 +11,7 @@ import { generateEvents } from '../support/events.js';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../services/api/app.js';
 import { Readiness } from '../../services/platform/health.js';
-
-/** Strict RFC 4180 reader: CRLF after every record, quotes only around whole fields, `""` inside them. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let state: 'start' | 'plain' | 'quoted' | 'quote' | 'cr' = 'start';
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i]!;
-    switch (state) {
-      case 'start':
-      case 'plain':
-        if (c === '"' && state === 'start') state = 'quoted';
-        else if (c === ',') (record.push(field), (field = ''), (state = 'start'));
-        else if (c === '\r') (record.push(field), (field = ''), (state = 'cr'));
-        else if (c === '"' || c === '\n') throw new Error(`unquoted ${JSON.stringify(c)} at ${i}`);
-        else (field += c), (state = 'plain');
-        break;
-      case 'quoted':
-        if (c === '"') state = 'quote';
-        else field += c;
-        break;
-      case 'quote':
-        if (c === '"') (field += '"'), (state = 'quoted');
-        else if (c === ',') (record.push(field), (field = ''), (state = 'start'));
-        else if (c === '\r') (record.push(field), (field = ''), (state = 'cr'));
-        else throw new Error(`${JSON.stringify(c)} after a closing quote at ${i}`);
-        break;
-      case 'cr':
-        if (c !== '\n') throw new Error(`CR without LF at ${i}`);
-        records.push(record);
-        record = [];
-        state = 'start';
-        break;
-    }
-  }
-  if (state !== 'start' || field !== '' || record.length > 0) throw new Error('the last record does not end with CRLF');
-  return records;
-}
+import { parseCsv } from '../support/csv.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);
