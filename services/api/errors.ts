@@ -27,4 +27,3 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string) => new ApiError('BAD_REQUEST', message);
 export const notFound = (message: string) => new ApiError('NOT_FOUND', message);
-export const unauthorized = (message: string) => new ApiError('UNAUTHORIZED', message);

@@ -21,7 +21,3 @@ export function topicNames(prefix = ''): TopicNames {
     deadLetter: `${prefix}${TOPIC_BASE_NAMES.deadLetter}`,
   };
 }
-
-export function topicFor(topics: TopicNames, type: 'assignment' | 'delivery'): string {
-  return type === 'assignment' ? topics.assignments : topics.deliveries;
-}

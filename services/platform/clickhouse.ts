@@ -37,7 +37,6 @@ type WithSettings = { clickhouse_settings?: Settings };
  */
 export class SerializedConnection implements ChdbConnection {
   private tail: Promise<unknown> = Promise.resolve();
-  private waiting = 0;
   /** Default value (as text) of every engine setting a call has set; null = not an engine setting. */
   private readonly defaults = new Map<string, string | null>();
   /** Settings currently changed in the session by an earlier call. */
@@ -45,13 +44,7 @@ export class SerializedConnection implements ChdbConnection {
 
   constructor(private readonly inner: ChdbConnection) {}
 
-  /** Operations waiting for or holding the engine (for metrics and tests). */
-  get depth(): number {
-    return this.waiting;
-  }
-
   private turn<P extends WithSettings, T>(params: P, operation: (params: P) => Promise<T>): Promise<T> {
-    this.waiting += 1;
     const run = async () => {
       const own = params.clickhouse_settings ?? {};
       await this.learnDefaults(Object.keys(own));
@@ -69,9 +62,7 @@ export class SerializedConnection implements ChdbConnection {
       () => undefined,
       () => undefined,
     );
-    return result.finally(() => {
-      this.waiting -= 1;
-    });
+    return result;
   }
 
   private async learnDefaults(keys: string[]): Promise<void> {

@@ -38,16 +38,6 @@ function view(downloads: DownloadService, job: DownloadJob): DownloadView {
   };
 }
 
-/** parseRange, with its messages naming body parameters. */
-function bodyRange(body: { from: string; to: string }, maxRangeDays: number): { fromMs: number; toMs: number } {
-  try {
-    return parseRange(body, maxRangeDays);
-  } catch (error) {
-    if (error instanceof ApiError) throw badRequest(error.message.replace(/^query parameter/, 'body parameter'));
-    throw error;
-  }
-}
-
 const missing = (id: string) => notFound(`no download ${JSON.stringify(id)}`);
 
 /** /v1/downloads: queued CSV downloads of the token's tenant. Another tenant's download is always 404. */
@@ -74,7 +64,7 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
     },
     async (request, reply) => {
       const downloads = service();
-      const { fromMs, toMs } = bodyRange(request.body, options.maxRangeDays);
+      const { fromMs, toMs } = parseRange(request.body, options.maxRangeDays, 'body');
       const kind = request.body.export as ExportKind;
       const filters = (request.body.filters ?? {}) as ExportFilters;
       const problem = filtersProblem(kind, filters);
