@@ -25,14 +25,14 @@ import type Stream from 'node:stream';
 import { Registry } from 'prom-client';
 import { buildApp } from '../services/api/app.js';
 import { signToken } from '../services/api/auth/tokens.js';
-import { DEFAULT_PAGE_ROWS, eventPageQuery } from '../services/api/exports/index.js';
+import { DEFAULT_PAGE_ROWS, eventPageQuery } from '../services/reporting/index.js';
 import type { AssignmentEvent, DeliveryEvent } from '../services/events/types.js';
 import { createWriteStep, type WritableEvent } from '../services/ingest/steps/write.js';
 import { SerializedConnection } from '../services/platform/clickhouse.js';
 import { loadConfig } from '../services/platform/config.js';
 import { Readiness } from '../services/platform/health.js';
 import { createLogger } from '../services/platform/logger.js';
-import { applyMigrations } from '../services/storage/migrate.js';
+import { applyMigrations } from '../services/migrations/migrate.js';
 
 const { values } = parseArgs({
   options: {

@@ -22,7 +22,7 @@ import { createKafka } from '../services/platform/kafka.js';
 import { createLogger } from '../services/platform/logger.js';
 import { createPublisher } from '../services/producer/publisher.js';
 import { createSimulator } from '../services/producer/simulator.js';
-import { applyMigrations } from '../services/storage/migrate.js';
+import { applyMigrations } from '../services/migrations/migrate.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'freshness-seconds': { type: 'string', default: '15' } } });
 const total = Number(values.events);

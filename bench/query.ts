@@ -9,7 +9,7 @@
  *      (INSERT … SELECT … FROM numbers()), a few million at a time and in time order, as an
  *      ingest would write them; the materialized views fill the rollups. Nothing is merged or
  *      optimized afterwards: the rollups are as the views left them.
- *   2. The API served on a real local port (buildTestApp, listening on 127.0.0.1) and called with
+ *   2. The API served on a real local port (buildApp, listening on 127.0.0.1) and called with
  *      fetch: auth, validation, the query, serialization and HTTP included. --requests random
  *      30-day ranges with millisecond edges (random tenant; some filtered by playbook, some by
  *      playbook and campaign) against /v1/metrics/campaigns and /v1/metrics/outreach.
@@ -26,13 +26,19 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { campaignsQuery, outreachQuery, type CampaignRow, type OutreachCounts } from '../services/api/metrics/index.js';
-import { dateTime64Param, type MetricsRange } from '../services/api/metrics/range.js';
+import { campaignsQuery, outreachQuery, type CampaignRow, type OutreachCounts } from '../services/reporting/index.js';
+import type { MetricsRange } from '../services/reporting/index.js';
+import { dateTime64Text } from '../services/platform/clickhouse-values.js';
 import { openClickHouse } from '../services/platform/clickhouse.js';
 import { loadConfig } from '../services/platform/config.js';
 import { createLogger } from '../services/platform/logger.js';
-import { applyMigrations } from '../services/storage/migrate.js';
-import { bearer, buildTestApp } from '../test/support/api.js';
+import { applyMigrations } from '../services/migrations/migrate.js';
+import { Registry } from 'prom-client';
+import { buildApp } from '../services/api/app.js';
+import { signToken } from '../services/api/auth/tokens.js';
+import { Readiness } from '../services/platform/health.js';
+
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 
 const { values } = parseArgs({
   options: {
@@ -136,7 +142,7 @@ say(`bench-query: ${EVENTS} events over ${new Date(START_MS).toISOString().slice
 say(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min) at start`);
 
 let failed = false;
-let app: Awaited<ReturnType<typeof buildTestApp>> | undefined;
+let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 try {
   const chunks = Math.max(1, Math.ceil(EVENTS / CHUNK_EVENTS));
   const assignmentsTotal = Math.round(EVENTS * ASSIGNMENT_SHARE);
@@ -183,10 +189,17 @@ try {
   // 2 and 3. Requests, the endpoint's SQL alone, and the raw scans, interleaved per range so that
   // a busy machine weighs on all of them alike.
 
-  app = await buildTestApp(config, client, { rateLimitPerMinute: 1_000_000, maxRangeDays: 400 });
+  app = await buildApp({
+    config: { ...config, api: { ...config.api, rateLimitPerMinute: 1_000_000, maxRangeDays: 400 } },
+    logger,
+    clickhouse: client,
+    readiness: new Readiness(),
+    registry: new Registry(),
+    jwtSecret: SECRET,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const tokens = Object.fromEntries(TENANTS.map((tenant) => [tenant, bearer(tenant).authorization]));
+  const tokens = Object.fromEntries(TENANTS.map((tenant) => [tenant, `Bearer ${signToken(SECRET, { tenantId: tenant, userId: 'bench' }, 3_600_000)}`]));
 
   /** Deterministic pseudo-random numbers (mulberry32) for the request mix. */
   let state = SEED >>> 0;
@@ -238,8 +251,8 @@ try {
 
   const rawParams = (range: MetricsRange) => ({
     tenantId: range.tenantId,
-    from: dateTime64Param(range.fromMs),
-    to: dateTime64Param(range.toMs),
+    from: dateTime64Text(range.fromMs),
+    to: dateTime64Text(range.toMs),
     ...(range.playbookId !== undefined ? { playbookId: range.playbookId } : {}),
     ...(range.campaignId !== undefined ? { campaignId: range.campaignId } : {}),
   });

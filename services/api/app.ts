@@ -11,7 +11,7 @@ import type { Readiness } from '../platform/health.js';
 import type { Logger } from '../platform/logger.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
-import { httpMetricsPlugin } from './plugins/http-metrics.js';
+import { prometheusPlugin } from './plugins/prometheus.js';
 import { healthRoutes } from './routes/health/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { webRoutes } from './routes/web/index.js';
@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(httpMetricsPlugin, { registry: deps.registry });
+  await app.register(prometheusPlugin, { registry: deps.registry });
   await app.register(authPlugin, { secret: deps.jwtSecret });
   await app.register(rateLimit, {
     max: deps.config.api.rateLimitPerMinute,

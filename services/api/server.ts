@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorsPlugin } from './plugins/errors.js';
-import { httpMetricsPlugin } from './plugins/http-metrics.js';
+import { prometheusPlugin } from './plugins/prometheus.js';
 import { healthRoutes } from './routes/health/index.js';
 import { buildApp, type AppDeps } from './app.js';
 
@@ -16,7 +16,7 @@ export async function startServer(deps: AppDeps): Promise<{ app: FastifyInstance
 export async function startOpsServer(deps: Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'registry'>): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger });
   await app.register(errorsPlugin);
-  await app.register(httpMetricsPlugin, { registry: deps.registry });
+  await app.register(prometheusPlugin, { registry: deps.registry });
   await app.register(healthRoutes, { readiness: deps.readiness });
   const address = await app.listen({ port: deps.config.port, host: deps.config.host });
   return { url: address, close: () => app.close() };

@@ -1,28 +1,16 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { ConfigError } from '../platform/config.js';
+import { UsageError, type Command } from './command.js';
 
-/**
- * `sending-metrics <command>`: each command lives beside the code it drives and exports
- * `options` (node:util parseArgs options) and `run(values, positionals)` → exit code.
- */
-export interface Command {
-  summary: string;
-  usage: string;
-  options: ParseArgsConfig['options'];
-  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
-}
+/** `sending-metrics <command>`: every command is a file of commands/, loaded when it is asked for. */
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  run: async () => (await import('./run-command.js')).runCommand,
-  migrate: async () => (await import('../storage/migrate-command.js')).migrateCommand,
-  produce: async () => (await import('../producer/produce-command.js')).produceCommand,
-  simulate: async () => (await import('../producer/simulate-command.js')).simulateCommand,
-  token: async () => (await import('../api/auth/token-command.js')).tokenCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  produce: async () => (await import('./commands/produce.js')).produceCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+  token: async () => (await import('./commands/token.js')).tokenCommand,
 };
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 async function usage(): Promise<string> {
   const lines = ['usage: sending-metrics <command> [options]', '', 'commands:'];

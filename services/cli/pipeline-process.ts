@@ -3,8 +3,8 @@ import { openClickHouse } from '../platform/clickhouse.js';
 import { Readiness } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
-import { createMetricsRegistry } from '../platform/metrics.js';
-import { applyMigrations } from '../storage/migrate.js';
+import { createPrometheusRegistry } from '../platform/prometheus.js';
+import { applyMigrations } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService } from '../downloads/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
@@ -32,7 +32,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
   };
   try {
     await applyMigrations(clickhouse.client, logger);
-    const registry = createMetricsRegistry();
+    const registry = createPrometheusRegistry();
     const readiness = new Readiness();
     readiness.register('clickhouse', async () => {
       const result = await clickhouse.client.ping();
@@ -65,8 +65,8 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       url = server.url;
       const lines = [`sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`, `  dashboard: ${url}/`, `  API docs:  ${url}/docs`];
       if (generated) {
-        const token = signToken(secret, { tenantId: process.env.DEV_TENANT ?? 'acme', userId: 'dev' }, 24 * 3_600_000);
-        lines.push(`  dev token (tenant ${process.env.DEV_TENANT ?? 'acme'}, 24 h): ${token}`, `  open:      ${url}/#token=${token}`);
+        const token = signToken(secret, { tenantId: config.devTenant, userId: 'dev' }, 24 * 3_600_000);
+        lines.push(`  dev token (tenant ${config.devTenant}, 24 h): ${token}`, `  open:      ${url}/#token=${token}`);
       }
       process.stderr.write(`${lines.join('\n')}\n`);
     } else {

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '../platform/clickhouse.js';
-import type { ExportFilters, ExportKind } from '../api/exports/index.js';
+import { dateTime64Text } from '../platform/clickhouse-values.js';
+import type { ExportFilters, ExportKind } from '../reporting/index.js';
 
 /**
  * The `downloads` table (ReplacingMergeTree(version)): every state change of a job is a new
@@ -46,10 +47,6 @@ interface StoredRow {
   created_ms: string | number;
   updated_ms: string | number;
   version: string | number;
-}
-
-function clickhouseTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 }
 
 function fromRow(row: StoredRow): DownloadJob {
@@ -101,8 +98,8 @@ export class DownloadStore {
           bytes: job.bytes,
           error: job.error,
           file: job.file,
-          created_at: clickhouseTime(job.createdAt),
-          updated_at: clickhouseTime(job.updatedAt),
+          created_at: dateTime64Text(job.createdAt),
+          updated_at: dateTime64Text(job.updatedAt),
           version: job.version,
         },
       ],

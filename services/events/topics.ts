@@ -14,6 +14,13 @@ export interface TopicNames {
   deadLetter: string;
 }
 
+/** The kind of event an event topic holds; undefined for any other topic. */
+export function eventTypeOfTopic(topics: TopicNames, topic: string): 'assignment' | 'delivery' | undefined {
+  if (topic === topics.assignments) return 'assignment';
+  if (topic === topics.deliveries) return 'delivery';
+  return undefined;
+}
+
 export function topicNames(prefix = ''): TopicNames {
   return {
     assignments: `${prefix}${TOPIC_BASE_NAMES.assignments}`,

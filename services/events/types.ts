@@ -1,4 +1,7 @@
-/** The two event records of the contract (DESIGN.md, "Event JSON"); the Avro records carry the same fields. */
+/**
+ * The two event records of the contract (README, "Event JSON") and their one vocabulary of
+ * actions, channels and statuses; the Avro records in schemas/avro carry the same fields.
+ */
 
 export const ASSIGNMENT_ACTIONS = ['entered', 'exited'] as const;
 export const CHANNELS = ['sms', 'email'] as const;
@@ -19,6 +22,23 @@ export const SMS_STATUSES = ['sent', 'failed', 'rejected', 'expired'] as const;
 export type AssignmentAction = (typeof ASSIGNMENT_ACTIONS)[number];
 export type Channel = (typeof CHANNELS)[number];
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** What each delivery status means (the API docs and the page say the same). */
+export const DELIVERY_STATUS_HELP: Readonly<Record<DeliveryStatus, string>> = {
+  sent: 'handed to the provider and sent',
+  failed: 'could not be sent (likely an invalid phone number / address)',
+  rejected: 'the delivery provider refused to send it',
+  expired: 'not sent within its send window',
+  delivered: 'the email reached the customer',
+  bounced: "rejected by the recipient's mail server (likely an invalid address)",
+  blocked: "the recipient's server blocked it (e.g. a spam filter)",
+  spam_reported: 'delivered, then reported as spam by the customer',
+};
+
+/** A stored status (snake_case, as in the events) as a key of API answers (camelCase): spam_reported → spamReported. */
+export function statusKey(status: string): string {
+  return status.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
 
 export interface AssignmentEvent {
   type: 'assignment';

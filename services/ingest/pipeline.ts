@@ -6,7 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { HealthCheckResult } from '../platform/health.js';
 import { ensureTopics } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
-import { topicNames, type TopicNames } from '../events/topics.js';
+import { eventTypeOfTopic, topicNames, type TopicNames } from '../events/topics.js';
 import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { InvalidRatioGuard } from './invalid-ratio.js';
@@ -15,7 +15,7 @@ import { createCommitStep } from './steps/commit.js';
 import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
-import { createWriteStep } from './steps/write.js';
+import { createWriteStep, RAW_TABLES } from './steps/write.js';
 
 export interface IngestDeps {
   config: Config;
@@ -195,7 +195,9 @@ export class IngestPipeline extends EventEmitter {
 
   private async createWorker(topic: string, partition: number, firstOffset: number): Promise<PartitionWorker> {
     const { config, clickhouse } = this.deps;
-    const kind = topic === this.topics.assignments ? 'assignment' : 'delivery';
+    const kind = eventTypeOfTopic(this.topics, topic);
+    if (!kind) throw new Error(`no event type is consumed from topic ${topic}`);
+    const table = RAW_TABLES[kind];
     const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
     const seen = new SeenEventIds(capacity);
     await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) => seen.remember(SeenEventIds.key(tenant, id), offset));
@@ -204,7 +206,6 @@ export class IngestPipeline extends EventEmitter {
     log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
     const write = createWriteStep(clickhouse);
     const commit = createCommitStep(this.consumer);
-    const table = kind === 'assignment' ? 'assignment_events' : 'delivery_events';
     return new PartitionWorker({
       topic,
       partition,
@@ -215,7 +216,7 @@ export class IngestPipeline extends EventEmitter {
       metrics: this.metrics,
       logger: log,
       steps: {
-        decode: createDecodeStep((t) => (t === this.topics.assignments ? 'assignment' : 'delivery')),
+        decode: createDecodeStep(kind),
         deduplicate: createDeduplicateStep(seen),
         recordIntent: (intent) => this.intents.record(topic, partition, intent),
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter),

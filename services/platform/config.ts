@@ -18,6 +18,8 @@ export interface Config {
   clickhouseDatabase: string;
   /** HS256 secret; undefined in dev means "generate once under DATA_DIR". */
   authJwtSecret: string | undefined;
+  /** The tenant of the development token printed at start when the secret is generated (DEV_TENANT). */
+  devTenant: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   topicPartitions: number;
   /** Put in front of every topic name (TOPIC_PREFIX), e.g. "staging.". */
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouseDataPath: path.join(dataDir, 'clickhouse'),
     clickhouseDatabase: database,
     authJwtSecret: secret,
+    devTenant: env.DEV_TENANT ?? 'acme',
     logLevel: logLevel as Config['logLevel'],
     topicPartitions: integer(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
     topicPrefix: topicPrefix(env),

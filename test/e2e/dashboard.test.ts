@@ -12,8 +12,9 @@ import { Readiness } from '../../services/platform/health.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createSimulator } from '../../services/producer/simulator.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
-import { insertEvents, TEST_SECRET } from '../support/api.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { TEST_SECRET } from '../support/api.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
 import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 

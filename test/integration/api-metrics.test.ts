@@ -4,10 +4,11 @@ import type { SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
-import { bearer, buildTestApp, insertEvents, TEST_SECRET } from '../support/api.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { bearer, buildTestApp, TEST_SECRET } from '../support/api.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { generateEvents } from '../support/events.js';
+import { generateEvents } from '../../fixtures/events.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);

@@ -10,10 +10,11 @@ import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { Readiness } from '../../services/platform/health.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
-import { bearer, insertEvents, TEST_SECRET } from '../support/api.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { bearer, TEST_SECRET } from '../support/api.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { generateEvents } from '../support/events.js';
+import { generateEvents } from '../../fixtures/events.js';
 import { parseCsv } from '../support/csv.js';
 
 const DAY = 86_400_000;

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportFileName, scanCsvPage } from '../../services/api/exports/index.js';
+import { exportFileName, scanCsvPage } from '../../services/reporting/index.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
-import { bearer, insertEvents, TEST_SECRET } from '../support/api.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { bearer, TEST_SECRET } from '../support/api.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { generateEvents } from '../support/events.js';
+import { generateEvents } from '../../fixtures/events.js';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../services/api/app.js';
 import { Readiness } from '../../services/platform/health.js';

@@ -9,10 +9,11 @@ import type { ClickHouseClient, ClickHouseHandle } from '../../services/platform
 import type { Config } from '../../services/platform/config.js';
 import { Readiness } from '../../services/platform/health.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
-import { bearer, insertEvents, TEST_SECRET } from '../support/api.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { bearer, TEST_SECRET } from '../support/api.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { generateEvents, random } from '../support/events.js';
+import { generateEvents, random } from '../../fixtures/events.js';
 
 /** Incremental strict RFC 4180 reader: feed text chunks, get complete records. */
 class CsvRecords {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { startCli, waitForExit } from '../support/cli.js';
-import { diffTruth, generateEvents, groundTruth, random, shuffle } from '../support/events.js';
+import { diffTruth, generateEvents, groundTruth, random, shuffle } from '../../fixtures/events.js';
 import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
 
 describe('ingest under SIGKILL', () => {

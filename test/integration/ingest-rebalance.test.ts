@@ -8,9 +8,9 @@ import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/storage/migrate.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { diffTruth, generateEvents, groundTruth, shuffle } from '../support/events.js';
+import { diffTruth, generateEvents, groundTruth, shuffle } from '../../fixtures/events.js';
 import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
 import { deleteTopics } from '../support/kafka.js';
 

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
-import { AGGREGATES_BY_HOUR_SQL, type Truth } from './events.js';
+import { AGGREGATES_BY_HOUR_SQL, type Truth } from '../../fixtures/events.js';
 import { topicOffsets } from './kafka.js';
 
 export async function readAggregates(client: ClickHouseClient): Promise<Truth> {

@@ -9,15 +9,6 @@ export interface Principal {
 export const TOKEN_ISSUER = 'sending-metrics';
 const TENANT_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
-export function parseTtl(text: string): number {
-  const match = /^(\d+)\s*(s|m|h|d)$/.exec(text.trim());
-  if (!match) throw new Error(`--ttl ${JSON.stringify(text)} is not a duration; expected a number with s, m, h or d, e.g. 1h`);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
-  const ms = Number(match[1]) * unit;
-  if (ms <= 0) throw new Error(`--ttl ${JSON.stringify(text)} must be longer than zero`);
-  return ms;
-}
-
 export function signToken(secret: string, principal: Principal, ttlMs: number): string {
   if (!TENANT_PATTERN.test(principal.tenantId)) {
     throw new Error(`tenant ${JSON.stringify(principal.tenantId)} is not a valid tenant id (letters, digits, ".", "_", ":", "-"; 1-200 characters)`);

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError } from '../errors.js';
+import { ApiError, codeForStatus } from '../errors.js';
 
 /** Maps every failure to `{"error":{"code","message"}}`; validation failures name the parameter. */
 export const errorsPlugin = fp(
@@ -22,12 +22,8 @@ export const errorsPlugin = fp(
         return;
       }
       const status = (error as FastifyError).statusCode;
-      if (status === 429) {
-        reply.code(429).send({ error: { code: 'RATE_LIMITED', message: error.message } });
-        return;
-      }
       if (status && status >= 400 && status < 500) {
-        reply.code(status).send({ error: { code: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: error.message } });
+        reply.code(status).send({ error: { code: codeForStatus(status), message: error.message } });
         return;
       }
       request.log.error({ err: error }, 'request failed');

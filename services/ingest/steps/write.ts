@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../events/types.js';
+import { utcIsoToDateTime64Text as clickhouseTime } from '../../platform/clickhouse-values.js';
 
 export const ASSIGNMENT_COLUMNS = [
   'tenant_id', 'occurred_at', 'event_id', 'customer_id', 'playbook_id', 'playbook_name',
@@ -11,10 +12,9 @@ export const DELIVERY_COLUMNS = [
   'playbook_id', 'campaign_id', 'reason', 'kafka_partition', 'kafka_offset',
 ] as const;
 
-/** `2026-11-27T10:15:00.123Z` → `2026-11-27 10:15:00.123` (validated events are normalised to this form). */
-function clickhouseTime(iso: string): string {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
-}
+/** The raw table of each event type. */
+export const RAW_TABLES = { assignment: 'assignment_events', delivery: 'delivery_events' } as const;
+export type RawTable = (typeof RAW_TABLES)[keyof typeof RAW_TABLES];
 
 export interface WritableEvent {
   event: SendingEvent;
@@ -39,7 +39,7 @@ export function deliveryRow({ event, partition, offset }: WritableEvent): unknow
  * ClickHouse in the raw table and in every rollup alike.
  */
 export function createWriteStep(client: ClickHouseClient) {
-  return async function writeStep(table: 'assignment_events' | 'delivery_events', rows: WritableEvent[], token: string): Promise<void> {
+  return async function writeStep(table: RawTable, rows: WritableEvent[], token: string): Promise<void> {
     if (rows.length === 0) return;
     const assignments = table === 'assignment_events';
     await client.insert({

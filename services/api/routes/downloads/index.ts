@@ -3,15 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DownloadJob, DownloadService } from '../../../downloads/index.js';
 import { TooManyDownloadsError } from '../../../downloads/index.js';
 import { ApiError, badRequest, notFound } from '../../errors.js';
-import { exportFileName, filtersProblem, validateExportRequest, type ExportFilters, type ExportKind } from '../../exports/index.js';
-import { MetricsQueryError } from '../../metrics/index.js';
-import { attachment } from '../exports/index.js';
-import { CsvResponse } from '../exports/schemas.js';
-import { parseRange } from '../metrics/range-params.js';
-import { ErrorResponse } from '../metrics/schemas.js';
+import { exportFileName, filtersProblem, validateExportRequest, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
+import { parseRange } from '../../shared/range-params.js';
+import { attachment, CsvResponse, errorResponses } from '../../shared/schemas.js';
 import { DownloadList, DownloadParams, DownloadRequest, DownloadView } from './schemas.js';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+const errors = errorResponses(400, 401, 404, 429, 503);
 
 export interface DownloadsRoutesOptions {
   /** The process's download worker; without one the routes answer 503. */
@@ -70,12 +67,11 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
       const problem = filtersProblem(kind, filters);
       if (problem) throw badRequest(`body parameter filters: ${problem}`);
       const submission = { tenantId: request.principal.tenantId, userId: request.principal.userId, export: kind, fromMs, toMs, filters };
+      validateExportRequest({ kind: submission.export, ...submission });
       try {
-        validateExportRequest({ kind: submission.export, ...submission });
         const job = await downloads.submit(submission);
         return reply.code(202).header('location', `/v1/downloads/${job.id}`).send(view(downloads, job));
       } catch (error) {
-        if (error instanceof MetricsQueryError) throw badRequest(error.message);
         if (error instanceof TooManyDownloadsError) throw new ApiError('RATE_LIMITED', error.message, { 'retry-after': '60' });
         throw error;
       }

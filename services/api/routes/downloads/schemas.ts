@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EXPORT_KINDS } from '../../exports/index.js';
-import { oneOf } from '../exports/schemas.js';
-import { RangeQuerystring } from '../metrics/schemas.js';
+import { ASSIGNMENT_ACTIONS, CHANNELS, DELIVERY_STATUSES } from '../../../events/types.js';
+import { EXPORT_KINDS } from '../../../reporting/index.js';
+import { oneOf, RangeQuerystring } from '../../shared/schemas.js';
 
 const filters = Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 200 }), {
   description:
-    'Optional filters of the export, as in its query string: playbookId and campaignId (every export); action (assignments: entered, exited); ' +
-    'channel (deliveries: sms, email) and status (deliveries: sent, failed, rejected, expired, delivered, bounced, blocked, spam_reported).',
+    'Optional filters of the export, as in its query string: playbookId and campaignId (every export); ' +
+    `action (assignments: ${ASSIGNMENT_ACTIONS.join(', ')}); channel (deliveries: ${CHANNELS.join(', ')}) and status (deliveries: ${DELIVERY_STATUSES.join(', ')}).`,
 });
 
 export const DownloadRequest = Type.Object(

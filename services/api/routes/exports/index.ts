@@ -1,25 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
-import { ApiError } from '../../errors.js';
-import { exportFileName, openExport, type ExportFilters, type ExportKind } from '../../exports/index.js';
-import { MetricsQueryError } from '../../metrics/index.js';
-import { parseRange } from '../metrics/range-params.js';
-import { ErrorResponse } from '../metrics/schemas.js';
-import { AssignmentsExportQuerystring, CsvResponse, DeliveriesExportQuerystring, MetricTableExportQuerystring } from './schemas.js';
+import { exportFileName, openExport, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
+import { parseRange } from '../../shared/range-params.js';
+import { attachment, CsvResponse, errorResponses } from '../../shared/schemas.js';
+import { AssignmentsExportQuerystring, DeliveriesExportQuerystring, MetricTableExportQuerystring } from './schemas.js';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+const errors = errorResponses(400, 401, 429, 503);
 
 export interface ExportsRoutesOptions {
   clickhouse: ClickHouseClient;
   maxRangeDays: number;
   /** Rows per page query (tests and benchmarks). */
   pageRows?: number;
-}
-
-/** `attachment; filename="…"` (the names are plain ASCII by construction). */
-export function attachment(fileName: string): string {
-  return `attachment; filename="${fileName}"`;
 }
 
 /** /v1/exports/*.csv: streamed CSV of the token's tenant. */
@@ -34,13 +27,11 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
     // A client that goes away stops the export: no page query starts after this fires.
     const stop = new AbortController();
     reply.raw.once('close', () => stop.abort());
-    let opened;
-    try {
-      opened = await openExport(options.clickhouse, { kind, tenantId: request.principal.tenantId, fromMs, toMs, filters }, { signal: stop.signal, pageRows: options.pageRows });
-    } catch (error) {
-      if (error instanceof MetricsQueryError) throw new ApiError('BAD_REQUEST', error.message);
-      throw error;
-    }
+    const opened = await openExport(
+      options.clickhouse,
+      { kind, tenantId: request.principal.tenantId, fromMs, toMs, filters },
+      { signal: stop.signal, pageRows: options.pageRows },
+    );
     reply
       .type('text/csv; charset=utf-8; header=present')
       .header('content-disposition', attachment(exportFileName(kind, fromMs, toMs)))

@@ -1,20 +1,12 @@
-import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
-import { FILTER_VALUES } from '../../exports/index.js';
-import { EMAIL_STATUS_HELP } from '../metrics/schemas.js';
-import { RangeQuerystring } from '../metrics/schemas.js';
-
-/** A string from a closed list; validation errors say "must be equal to one of the allowed values". */
-export function oneOf<T extends string>(values: readonly T[], description: string): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], description: `${description}: ${values.join(', ')}` });
-}
+import { Type, type Static } from '@sinclair/typebox';
+import { FILTER_VALUES } from '../../../reporting/index.js';
+import { oneOf, RangeQuerystring, STATUS_MEANINGS } from '../../shared/schemas.js';
 
 export const actionFilter = oneOf(FILTER_VALUES.action, 'Only this action');
 export const channelFilter = oneOf(FILTER_VALUES.channel, 'Only this channel');
 export const statusFilter = oneOf(
   FILTER_VALUES.status,
-  `Only this delivery status (${Object.entries(EMAIL_STATUS_HELP)
-    .map(([status, help]) => `${status.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)} = ${help}`)
-    .join('; ')})`,
+  `Only this delivery status (${STATUS_MEANINGS})`,
 );
 
 export const AssignmentsExportQuerystring = Type.Object(
@@ -30,9 +22,3 @@ export const DeliveriesExportQuerystring = Type.Object(
 export type DeliveriesExportQuerystring = Static<typeof DeliveriesExportQuerystring>;
 
 export const MetricTableExportQuerystring = RangeQuerystring;
-
-/** A 200 answer of CSV (documented as text/csv; the body is a stream, never serialized). */
-export const CsvResponse = {
-  description: 'RFC 4180 CSV in UTF-8: a header row, CRLF between records, fields with commas, quotes or line breaks quoted.',
-  content: { 'text/csv': { schema: Type.String() } },
-};

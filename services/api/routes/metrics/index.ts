@@ -1,29 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
-import { ApiError } from '../../errors.js';
-import { MetricsQueryError, queryCampaigns, queryOutreach, queryTimeseries } from '../../metrics/index.js';
-import { parseRange } from './range-params.js';
-import {
-  CampaignsResponse,
-  ErrorResponse,
-  OutreachResponse,
-  RangeQuerystring,
-  TimeseriesQuerystring,
-  TimeseriesResponse,
-} from './schemas.js';
+import { DELIVERY_STATUS_HELP, DELIVERY_STATUSES, EMAIL_ONLY_STATUSES } from '../../../events/types.js';
+import { queryCampaigns, queryOutreach, queryTimeseries } from '../../../reporting/index.js';
+import { parseRange } from '../../shared/range-params.js';
+import { errorResponses } from '../../shared/schemas.js';
+import { CampaignsResponse, OutreachResponse, RangeQuerystring, TimeseriesQuerystring, TimeseriesResponse } from './schemas.js';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+const errors = errorResponses(400, 401, 429, 503);
 
-/** Argument errors of the query layer are the caller's: 400 with their code. */
-async function answer<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof MetricsQueryError) throw new ApiError('BAD_REQUEST', error.message);
-    throw error;
-  }
-}
+const STATUS_DESCRIPTION =
+  DELIVERY_STATUSES.map((status) => `${status}: ${DELIVERY_STATUS_HELP[status]}.`).join(' ') +
+  ` Text messages never take the email-only statuses (${EMAIL_ONLY_STATUSES.join(', ')}).`;
 
 /** /v1/metrics/*: exact range metrics of the token's tenant. */
 export async function metricsRoutes(app: FastifyInstance, options: { clickhouse: ClickHouseClient; maxRangeDays: number }): Promise<void> {
@@ -43,9 +31,7 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
     },
     async (request) => {
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const rows = await answer(() =>
-        queryCampaigns(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId }),
-      );
+      const rows = await queryCampaigns(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId });
       return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), rows };
     },
   );
@@ -56,19 +42,14 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
       schema: {
         tags: ['metrics'],
         summary: 'Text messages and emails by delivery status',
-        description:
-          'Sent: handed to the provider and sent. Failed: could not be sent (likely an invalid phone number / address). Rejected: the provider refused to send it. ' +
-          'Expired: not sent within its send window. Delivered: the email reached the customer. Bounced: rejected by the recipient mail server. ' +
-          "Blocked: the recipient's server blocked it. Spam reported: delivered, then reported as spam. Text messages never take the four email-only statuses.",
+        description: STATUS_DESCRIPTION,
         querystring: RangeQuerystring,
         response: { 200: OutreachResponse, ...errors },
       },
     },
     async (request) => {
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const counts = await answer(() =>
-        queryOutreach(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId }),
-      );
+      const counts = await queryOutreach(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId });
       return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), ...counts };
     },
   );
@@ -87,8 +68,7 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
     async (request) => {
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
       const tz = request.query.tz ?? 'UTC';
-      const points = await answer(() =>
-        queryTimeseries(options.clickhouse, {
+      const points = await queryTimeseries(options.clickhouse, {
           tenantId: request.principal.tenantId,
           metric: request.query.metric,
           fromMs,
@@ -97,8 +77,7 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
           tz,
           playbookId: request.query.playbookId,
           campaignId: request.query.campaignId,
-        }),
-      );
+        });
       return { metric: request.query.metric, interval: request.query.interval, tz, points };
     },
   );

@@ -1,0 +1,37 @@
+import { UsageError, type Command } from '../command.js';
+import { loadConfig } from '../../platform/config.js';
+import { createLogger } from '../../platform/logger.js';
+import type { Role } from '../pipeline-process.js';
+
+const ROLES: Role[] = ['all', 'ingest', 'api'];
+
+export const runCommand: Command = {
+  summary: 'run the pipeline in the foreground (ingest and api, or one role)',
+  usage: 'run [--role all|ingest|api]',
+  options: { role: { type: 'string' } },
+  async run(values) {
+    const role = (values.role ?? 'all') as Role;
+    if (!ROLES.includes(role)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not one of ${ROLES.join(', ')}`);
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel);
+    // Loaded after the configuration is known to be valid, so a wrong value fails fast.
+    const { startPipeline } = await import('../pipeline-process.js');
+    const pipeline = await startPipeline({ config, logger, role });
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = async (code: number, why: string) => {
+        if (stopping) {
+          logger.warn('second signal: exiting now');
+          process.exit(130);
+        }
+        stopping = true;
+        logger.info({ why }, 'stopping');
+        await pipeline.close().catch((error: Error) => logger.error({ err: error }, 'error while stopping'));
+        resolve(code);
+      };
+      process.on('SIGINT', () => void stop(0, 'SIGINT'));
+      process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
+      pipeline.onFatal((reason) => void stop(1, reason));
+    });
+  },
+};

@@ -1,0 +1,33 @@
+import { UsageError, type Command } from '../command.js';
+import { loadConfig } from '../../platform/config.js';
+import { resolveJwtSecret } from '../../api/auth/secret.js';
+import { signToken } from '../../api/auth/tokens.js';
+import { parseTtl } from '../ttl.js';
+
+export const tokenCommand: Command = {
+  summary: 'print a bearer token for the API',
+  usage: 'token --tenant T [--user U] [--ttl 1h]',
+  options: {
+    tenant: { type: 'string' },
+    user: { type: 'string' },
+    ttl: { type: 'string' },
+  },
+  async run(values) {
+    const tenant = values.tenant;
+    if (typeof tenant !== 'string' || tenant === '') throw new UsageError('--tenant is required');
+    let ttlMs: number;
+    try {
+      ttlMs = parseTtl(typeof values.ttl === 'string' ? values.ttl : '1h');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const config = loadConfig();
+    const { secret } = resolveJwtSecret(config);
+    try {
+      console.log(signToken(secret, { tenantId: tenant, userId: typeof values.user === 'string' ? values.user : 'dev' }, ttlMs));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    return 0;
+  },
+};

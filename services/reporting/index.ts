@@ -1,0 +1,45 @@
+/**
+ * The reporting layer's face: exact range metrics over the 15-minute rollups and the raw edges
+ * (see range.ts), and CSV exports of a tenant's events and metric tables in short keyset pages.
+ * No HTTP here: the API, the downloads and the benchmarks read through this module.
+ */
+export { queryCampaigns, campaignsQuery, type CampaignRow } from './campaigns-query.js';
+export { queryOutreach, outreachQuery, type OutreachCounts, type SmsCounts, type EmailCounts } from './outreach-query.js';
+export {
+  queryTimeseries,
+  timeseriesQuery,
+  TIMESERIES_METRICS,
+  MAX_TIMESERIES_BUCKETS,
+  type TimeseriesQuery,
+  type TimeseriesPoint,
+  type TimeseriesInterval,
+} from './timeseries-query.js';
+export { knownTimeZones } from './time-zones.js';
+export { MIN_TIME_MS, MAX_TIME_MS, type MetricsRange } from './range.js';
+export {
+  MetricsQueryError,
+  InvalidRangeError,
+  InvalidArgumentError,
+  UnknownMetricError,
+  UnknownTimeZoneError,
+  InvalidIntervalError,
+  TooManyBucketsError,
+} from './errors.js';
+
+export {
+  EXPORT_KINDS,
+  EXPORT_FILTERS,
+  EXPORT_COLUMNS,
+  FILTER_VALUES,
+  exportFileName,
+  filtersProblem,
+  isExportKind,
+  type ExportKind,
+  type ExportFilters,
+  type ExportFilterName,
+  type ExportRequest,
+} from './export-kinds.js';
+export { DEFAULT_PAGE_ROWS, eventPageQuery, type CsvChunk, type PageOptions } from './event-pages.js';
+export { outreachRows, toCsv } from './metric-tables.js';
+export { openExport, exportCsvChunks, validateExportRequest, type ExportProgress, type OpenedExport } from './export-source.js';
+export { scanCsvPage, PageFormatError, type PageScan, type RowKey } from './page-scan.js';

@@ -1,0 +1,49 @@
+import { stringify } from 'csv-stringify/sync';
+import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey } from '../events/types.js';
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { queryCampaigns } from './campaigns-query.js';
+import { queryOutreach, type OutreachCounts } from './outreach-query.js';
+import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
+import type { CsvChunk } from './event-pages.js';
+
+/**
+ * The metric-table exports: the rows of /v1/metrics/campaigns and /v1/metrics/outreach from
+ * the same exact range queries, as CSV. They are small (one row per campaign, twelve
+ * channel + status rows), so each is one query and one chunk.
+ */
+
+export type MetricTableKind = 'campaigns' | 'outreach';
+
+export function isMetricTableExport(request: ExportRequest): request is ExportRequest & { kind: MetricTableKind } {
+  return request.kind === 'campaigns' || request.kind === 'outreach';
+}
+
+/** RFC 4180: CRLF between records; a field with a quote, comma, CR or LF is quoted. */
+export function toCsv(columns: readonly string[], rows: unknown[][]): Buffer {
+  return Buffer.from(stringify(rows, { header: true, columns: [...columns], record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
+}
+
+/** One row per channel and the statuses that channel can take (stored names, as in deliveries.csv), zeros included. */
+export function outreachRows(counts: OutreachCounts): [string, string, number][] {
+  const rows: [string, string, number][] = [];
+  for (const channel of CHANNELS) {
+    const byStatus = counts[channel] as unknown as Record<string, number>;
+    for (const status of channel === 'sms' ? SMS_STATUSES : DELIVERY_STATUSES) rows.push([channel, status, byStatus[statusKey(status)] ?? 0]);
+  }
+  return rows;
+}
+
+export async function* metricTableCsvChunks(client: ClickHouseClient, request: ExportRequest & { kind: MetricTableKind }): AsyncGenerator<CsvChunk> {
+  const range = {
+    tenantId: request.tenantId,
+    fromMs: request.fromMs,
+    toMs: request.toMs,
+    playbookId: request.filters.playbookId,
+    campaignId: request.filters.campaignId,
+  };
+  const rows =
+    request.kind === 'campaigns'
+      ? (await queryCampaigns(client, range)).map((row) => [row.playbookId, row.playbookName, row.campaignId, row.campaignName, row.entries, row.exits])
+      : outreachRows(await queryOutreach(client, range));
+  yield { bytes: toCsv(EXPORT_COLUMNS[request.kind], rows), rows: rows.length };
+}
