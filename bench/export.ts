@@ -140,7 +140,9 @@ http.get(url, { headers: { authorization: 'Bearer ' + token } }, (response) => {
 
 /** GET the export over a real port from another process, consuming it as it arrives. */
 async function exportOverHttp(baseUrl: string, token: string): Promise<{ rows: number; bytes: number; seconds: number }> {
-  const child = spawn(process.execPath, ['-e', CONSUMER, `${baseUrl}/v1/exports/assignments.csv?from=${FROM}&to=${TO}`, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', CONSUMER, `${baseUrl}/v1/exports/assignments.csv?from=${FROM}&to=${TO}`, token], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -174,8 +176,31 @@ function ingestBatches(count: number, prefix: string): WritableEvent[][] {
       const occurredAt = new Date(Date.parse(FROM) + ((n * 7919) % (30 * 86_400_000))).toISOString();
       const event: AssignmentEvent | DeliveryEvent =
         n % 2 === 0
-          ? { type: 'assignment', eventId: `${prefix}-${n}`, tenantId: 'ingest', occurredAt, customerId: `c-${n % 5000}`, playbookId: 'pb-1', playbookName: 'Onboarding', campaignId: 'cm-1', campaignName: 'Welcome', action: 'entered' }
-          : { type: 'delivery', eventId: `${prefix}-${n}`, tenantId: 'ingest', occurredAt, customerId: `c-${n % 5000}`, messageId: `m-${n}`, channel: 'email', status: 'delivered', playbookId: 'pb-1', campaignId: 'cm-1', reason: null };
+          ? {
+              type: 'assignment',
+              eventId: `${prefix}-${n}`,
+              tenantId: 'ingest',
+              occurredAt,
+              customerId: `c-${n % 5000}`,
+              playbookId: 'pb-1',
+              playbookName: 'Onboarding',
+              campaignId: 'cm-1',
+              campaignName: 'Welcome',
+              action: 'entered',
+            }
+          : {
+              type: 'delivery',
+              eventId: `${prefix}-${n}`,
+              tenantId: 'ingest',
+              occurredAt,
+              customerId: `c-${n % 5000}`,
+              messageId: `m-${n}`,
+              channel: 'email',
+              status: 'delivered',
+              playbookId: 'pb-1',
+              campaignId: 'cm-1',
+              reason: null,
+            };
       batch.push({ event, partition: 0, offset: n });
     }
     batches.push(batch);
@@ -186,7 +211,11 @@ function ingestBatches(count: number, prefix: string): WritableEvent[][] {
 const writeStep = createWriteStep(client);
 
 /** Writes batches (assignments and deliveries of each batch) until `until` says stop; rows per second. */
-async function ingest(batches: WritableEvent[][], until: () => boolean, token: string): Promise<{ rows: number; seconds: number; slowestMs: number }> {
+async function ingest(
+  batches: WritableEvent[][],
+  until: () => boolean,
+  token: string,
+): Promise<{ rows: number; seconds: number; slowestMs: number }> {
   const started = performance.now();
   let rows = 0;
   let slowestMs = 0;
@@ -208,7 +237,15 @@ const line = (label: string, text: string) => console.log(`${label.padEnd(46)} $
 try {
   await applyMigrations(client, logger);
   await load();
-  const app = await buildApp({ config, logger, clickhouse: client, readiness: new Readiness(), registry: new Registry(), jwtSecret: SECRET, exportPageRows: PAGE_ROWS });
+  const app = await buildApp({
+    config,
+    logger,
+    clickhouse: client,
+    readiness: new Readiness(),
+    registry: new Registry(),
+    jwtSecret: SECRET,
+    exportPageRows: PAGE_ROWS,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const token = signToken(SECRET, { tenantId: TENANT, userId: 'bench' }, 3_600_000);
@@ -228,8 +265,14 @@ try {
 
   const serviceRate = service.rows / service.seconds;
   const boundRate = engine.rows / engine.seconds;
-  line(`service export (HTTP, pages of ${PAGE_ROWS}):`, `${service.rows} rows, ${(service.bytes / MB).toFixed(0)} MB in ${service.seconds.toFixed(2)} s = ${Math.round(serviceRate)} rows/s, ${(service.bytes / MB / service.seconds).toFixed(1)} MB/s`);
-  line('bound (one chDB streaming query, CSV):', `${engine.rows} rows, ${(engine.bytes / MB).toFixed(0)} MB in ${engine.seconds.toFixed(2)} s = ${Math.round(boundRate)} rows/s, ${(engine.bytes / MB / engine.seconds).toFixed(1)} MB/s`);
+  line(
+    `service export (HTTP, pages of ${PAGE_ROWS}):`,
+    `${service.rows} rows, ${(service.bytes / MB).toFixed(0)} MB in ${service.seconds.toFixed(2)} s = ${Math.round(serviceRate)} rows/s, ${(service.bytes / MB / service.seconds).toFixed(1)} MB/s`,
+  );
+  line(
+    'bound (one chDB streaming query, CSV):',
+    `${engine.rows} rows, ${(engine.bytes / MB).toFixed(0)} MB in ${engine.seconds.toFixed(2)} s = ${Math.round(boundRate)} rows/s, ${(engine.bytes / MB / engine.seconds).toFixed(1)} MB/s`,
+  );
   line('ratio service / bound:', (serviceRate / boundRate).toFixed(2));
   line('peak RSS growth during the service export:', `${peakRssMb.toFixed(1)} MB`);
 
@@ -237,18 +280,29 @@ try {
   const idleBatches = ingestBatches(25, 'idle');
   const busyBatches = ingestBatches(200, 'busy');
   const idle = await ingest(idleBatches, () => false, 'idle');
-  line(`ingest idle (batches of ${INSERT_BATCH}):`, `${idle.rows} rows in ${idle.seconds.toFixed(2)} s = ${Math.round(idle.rows / idle.seconds)} rows/s, slowest batch ${idle.slowestMs.toFixed(0)} ms`);
+  line(
+    `ingest idle (batches of ${INSERT_BATCH}):`,
+    `${idle.rows} rows in ${idle.seconds.toFixed(2)} s = ${Math.round(idle.rows / idle.seconds)} rows/s, slowest batch ${idle.slowestMs.toFixed(0)} ms`,
+  );
   let exporting = true;
   const during = exportOverHttp(baseUrl, token).finally(() => {
     exporting = false;
   });
   const busy = await ingest(busyBatches, () => !exporting, 'busy');
   const concurrent = await during;
-  line('ingest during the export:', `${busy.rows} rows in ${busy.seconds.toFixed(2)} s = ${Math.round(busy.rows / busy.seconds)} rows/s (${((busy.rows / busy.seconds) / (idle.rows / idle.seconds)).toFixed(2)} of idle), slowest batch ${busy.slowestMs.toFixed(0)} ms`);
-  line('export during the ingest:', `${concurrent.rows} rows in ${concurrent.seconds.toFixed(2)} s = ${Math.round(concurrent.rows / concurrent.seconds)} rows/s`);
+  line(
+    'ingest during the export:',
+    `${busy.rows} rows in ${busy.seconds.toFixed(2)} s = ${Math.round(busy.rows / busy.seconds)} rows/s (${(busy.rows / busy.seconds / (idle.rows / idle.seconds)).toFixed(2)} of idle), slowest batch ${busy.slowestMs.toFixed(0)} ms`,
+  );
+  line(
+    'export during the ingest:',
+    `${concurrent.rows} rows in ${concurrent.seconds.toFixed(2)} s = ${Math.round(concurrent.rows / concurrent.seconds)} rows/s`,
+  );
 
   await app.close();
-  console.log(`RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}`);
+  console.log(
+    `RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}`,
+  );
 } finally {
   await client.close();
   boundSession.close();

@@ -24,11 +24,19 @@ import { createPublisher } from '../services/producer/publisher.js';
 import { createSimulator } from '../services/producer/simulator.js';
 import { applyMigrations } from '../services/migrations/migrate.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, 'freshness-seconds': { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '1000000' }, 'freshness-seconds': { type: 'string', default: '15' } },
+});
 const total = Number(values.events);
 const stamp = Date.now();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-ingest-'));
-const config = loadConfig({ ...process.env, DATA_DIR: dataDir, TOPIC_PREFIX: `bench-ingest-${stamp}.`, INGEST_GROUP_ID: `bench-ingest-${stamp}`, LOG_LEVEL: 'warn' });
+const config = loadConfig({
+  ...process.env,
+  DATA_DIR: dataDir,
+  TOPIC_PREFIX: `bench-ingest-${stamp}.`,
+  INGEST_GROUP_ID: `bench-ingest-${stamp}`,
+  LOG_LEVEL: 'warn',
+});
 const logger = createLogger('warn');
 const kafka = createKafka(config, logger, 'bench-ingest');
 const topics = topicNames(config.topicPrefix);
@@ -41,16 +49,21 @@ async function scalar(query: string): Promise<number> {
   const result = await clickhouse.client.query({ query, format: 'JSONCompactEachRow' });
   return Number(((await result.json()) as [[string | number]])[0]![0]);
 }
-const counted = () => scalar('SELECT (SELECT sum(entries + exits) FROM assignment_counts_15m) + (SELECT sum(events) FROM delivery_counts_15m)');
+const counted = () =>
+  scalar('SELECT (SELECT sum(entries + exits) FROM assignment_counts_15m) + (SELECT sum(events) FROM delivery_counts_15m)');
 
 say(`generating ${total} events (simulator, 3 tenants, spread over 30 days)`);
-const events = createSimulator({ seed: 42, tenants: 3, campaigns: 12, startMs: Date.UTC(2026, 9, 1), spreadMs: 30 * 86_400_000 }).take(total);
+const events = createSimulator({ seed: 42, tenants: 3, campaigns: 12, startMs: Date.UTC(2026, 9, 1), spreadMs: 30 * 86_400_000 }).take(
+  total,
+);
 const publisher = createPublisher({ kafka, topics, partitions: config.topicPartitions, logger });
 await publisher.connect();
 let started = Date.now();
 await publisher.publish(events);
 await publisher.disconnect();
-say(`published ${total} events in ${((Date.now() - started) / 1000).toFixed(1)} s (${rate(total, Date.now() - started)}/s) to ${config.topicPartitions} partitions per topic`);
+say(
+  `published ${total} events in ${((Date.now() - started) / 1000).toFixed(1)} s (${rate(total, Date.now() - started)}/s) to ${config.topicPartitions} partitions per topic`,
+);
 
 // 1. The ingest: from the first fetch to every event counted in the rollups.
 const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: new Registry() });
@@ -62,7 +75,9 @@ for (;;) {
 }
 const ingestMs = Date.now() - started;
 const ingestRate = rate(total, ingestMs);
-say(`ingest:        ${total} events consumed, decoded, validated, deduplicated, written and queryable in ${(ingestMs / 1000).toFixed(2)} s = ${ingestRate} events/s`);
+say(
+  `ingest:        ${total} events consumed, decoded, validated, deduplicated, written and queryable in ${(ingestMs / 1000).toFixed(2)} s = ${ingestRate} events/s`,
+);
 
 // 4. Freshness at 1,000 events/s while the ingest runs (measured now, before the bounds reuse the data).
 const freshSeconds = Number(values['freshness-seconds']);
@@ -99,10 +114,17 @@ await freshPublisher.disconnect();
 await ingest.stop();
 const latencies = ticks.map((t) => t.seenAt! - t.sentAt).sort((a, b) => a - b);
 const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-say(`freshness:     1,000 events/s for ${freshSeconds} s, publish → counted in the aggregates: p50 ${p(0.5)} ms, p95 ${p(0.95)} ms, max ${latencies.at(-1)} ms`);
+say(
+  `freshness:     1,000 events/s for ${freshSeconds} s, publish → counted in the aggregates: p50 ${p(0.5)} ms, p95 ${p(0.95)} ms, max ${latencies.at(-1)} ms`,
+);
 
 // 2. Consume bound: the same topics read by a bare kafkajs consumer, nothing else done.
-const consumer = kafka.consumer({ groupId: `${config.ingest.groupId}-bound`, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 100 });
+const consumer = kafka.consumer({
+  groupId: `${config.ingest.groupId}-bound`,
+  maxBytes: 64 * 1024 * 1024,
+  maxBytesPerPartition: 8 * 1024 * 1024,
+  maxWaitTimeInMs: 100,
+});
 await consumer.connect();
 await consumer.subscribe({ topics: [topics.assignments, topics.deliveries], fromBeginning: true });
 let consumed = 0;
@@ -123,7 +145,16 @@ const consumeRate = rate(target, consumeMs);
 say(`consume bound: ${target} records fetched by a bare kafkajs consumer in ${(consumeMs / 1000).toFixed(2)} s = ${consumeRate} records/s`);
 
 // 3. Write bound: the same rows written from memory by the same writer, in the same batch size.
-for (const table of ['assignment_events', 'delivery_events', 'assignment_counts_15m', 'delivery_counts_15m', 'assignment_counts_1d', 'delivery_counts_1d', 'campaign_names', 'ingest_event_ids']) {
+for (const table of [
+  'assignment_events',
+  'delivery_events',
+  'assignment_counts_15m',
+  'delivery_counts_15m',
+  'assignment_counts_1d',
+  'delivery_counts_1d',
+  'campaign_names',
+  'ingest_event_ids',
+]) {
   await clickhouse.client.command({ query: `TRUNCATE TABLE ${table}` });
 }
 const write = createWriteStep(clickhouse.client);
@@ -133,11 +164,14 @@ const byTable = {
 };
 started = Date.now();
 for (const [table, rows] of Object.entries(byTable) as [keyof typeof byTable, (typeof byTable)['assignment_events']][]) {
-  for (let i = 0; i < rows.length; i += config.ingest.batchMaxRows) await write(table, rows.slice(i, i + config.ingest.batchMaxRows), `bound/${table}/${i}`);
+  for (let i = 0; i < rows.length; i += config.ingest.batchMaxRows)
+    await write(table, rows.slice(i, i + config.ingest.batchMaxRows), `bound/${table}/${i}`);
 }
 const writeMs = Date.now() - started;
 const writeRate = rate(total, writeMs);
-say(`write bound:   ${total} rows inserted from memory (same tables and views, batches of ${config.ingest.batchMaxRows}) in ${(writeMs / 1000).toFixed(2)} s = ${writeRate} rows/s`);
+say(
+  `write bound:   ${total} rows inserted from memory (same tables and views, batches of ${config.ingest.batchMaxRows}) in ${(writeMs / 1000).toFixed(2)} s = ${writeRate} rows/s`,
+);
 if ((await counted()) !== total) throw new Error('the write bound did not write every row');
 
 const admin = kafka.admin();

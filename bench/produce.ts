@@ -91,16 +91,25 @@ const admin = kafka.admin();
 await admin.connect();
 try {
   const start = performance.now();
-  const simulator = createSimulator({ seed: 1, tenants: 10, campaigns: 12, startMs: Date.parse('2026-11-01T00:00:00.000Z'), spreadMs: 30 * 86_400_000 });
+  const simulator = createSimulator({
+    seed: 1,
+    tenants: 10,
+    campaigns: 12,
+    startMs: Date.parse('2026-11-01T00:00:00.000Z'),
+    spreadMs: 30 * 86_400_000,
+  });
   const warmUp = simulator.take(Math.min(WARM_UP_EVENTS, count));
   const events = simulator.take(count);
   console.log(`${count} simulated events (+${warmUp.length} warm-up) generated in ${seconds(start).toFixed(2)} s`);
-  console.log(`requests of at most ${batchSize} events, acks=all, idempotent producer, no compression, ${config.topicPartitions} partitions per topic`);
+  console.log(
+    `requests of at most ${batchSize} events, acks=all, idempotent producer, no compression, ${config.topicPartitions} partitions per topic`,
+  );
   const libraryRate = await throughLibrary(warmUp, events);
   const boundRate = await bareProducer(admin, warmUp, events);
   const expected = count + warmUp.length;
   const found = [await recordsIn(admin, libraryTopics), await recordsIn(admin, boundTopics)];
-  if (found.some((n) => n !== expected)) throw new Error(`expected ${expected} records in each pair of topics, found ${found.join(' and ')}`);
+  if (found.some((n) => n !== expected))
+    throw new Error(`expected ${expected} records in each pair of topics, found ${found.join(' and ')}`);
   console.log(`verified: ${expected} records in the library's topics and in the bound's`);
   console.log(`RESULT produce_events_per_s=${Math.round(libraryRate)} ratio_to_bound=${(libraryRate / boundRate).toFixed(3)}`);
 } finally {
@@ -108,6 +117,8 @@ try {
   // A fresh admin: kafkajs keeps refreshing metadata of topics a client has used, which fails once they are gone.
   const cleaner = kafka.admin();
   await cleaner.connect();
-  await cleaner.deleteTopics({ topics: [libraryTopics.assignments, libraryTopics.deliveries, boundTopics.assignments, boundTopics.deliveries] });
+  await cleaner.deleteTopics({
+    topics: [libraryTopics.assignments, libraryTopics.deliveries, boundTopics.assignments, boundTopics.deliveries],
+  });
   await cleaner.disconnect();
 }

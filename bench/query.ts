@@ -138,7 +138,9 @@ FROM (
 }
 
 await applyMigrations(client, logger);
-say(`bench-query: ${EVENTS} events over ${new Date(START_MS).toISOString().slice(0, 10)} → ${new Date(END_MS).toISOString().slice(0, 10)}, ${TENANTS.length} tenants × ${PLAYBOOKS_PER_TENANT} playbooks × ${CAMPAIGNS_PER_PLAYBOOK} campaigns, ${REQUESTS} requests per endpoint`);
+say(
+  `bench-query: ${EVENTS} events over ${new Date(START_MS).toISOString().slice(0, 10)} → ${new Date(END_MS).toISOString().slice(0, 10)}, ${TENANTS.length} tenants × ${PLAYBOOKS_PER_TENANT} playbooks × ${CAMPAIGNS_PER_PLAYBOOK} campaigns, ${REQUESTS} requests per endpoint`,
+);
 say(`machine: ${os.cpus().length} cores, load average ${load()} (1/5/15 min) at start`);
 
 let failed = false;
@@ -160,13 +162,24 @@ try {
     await client.command({ query: deliveryInsert(doneD, d, sliceFrom, sliceTo - sliceFrom) });
     doneA += a;
     doneD += d;
-    if (process.stdout.isTTY) process.stdout.write(`\r  loading: ${doneA + doneD} / ${EVENTS} events, ${seconds(loadStarted).toFixed(0)} s`);
+    if (process.stdout.isTTY)
+      process.stdout.write(`\r  loading: ${doneA + doneD} / ${EVENTS} events, ${seconds(loadStarted).toFixed(0)} s`);
   }
   const loadSeconds = seconds(loadStarted);
   if (process.stdout.isTTY) process.stdout.write('\n');
-  say(`loaded ${EVENTS} events (${doneA} assignments, ${doneD} deliveries) in ${loadSeconds.toFixed(1)} s = ${Math.round(EVENTS / loadSeconds)} events/s (raw tables + 5 materialized views); load average ${load()}`);
+  say(
+    `loaded ${EVENTS} events (${doneA} assignments, ${doneD} deliveries) in ${loadSeconds.toFixed(1)} s = ${Math.round(EVENTS / loadSeconds)} events/s (raw tables + 5 materialized views); load average ${load()}`,
+  );
 
-  const tables = ['assignment_events', 'assignment_counts_1d', 'assignment_counts_15m', 'campaign_names', 'delivery_events', 'delivery_counts_1d', 'delivery_counts_15m'];
+  const tables = [
+    'assignment_events',
+    'assignment_counts_1d',
+    'assignment_counts_15m',
+    'campaign_names',
+    'delivery_events',
+    'delivery_counts_1d',
+    'delivery_counts_15m',
+  ];
   const stats = await rows<{ table: string; rows: string; parts: string; bytes: string }>(
     `SELECT table, sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes FROM system.parts
      WHERE active AND database = currentDatabase() AND has({tables:Array(String)}, table) GROUP BY table`,
@@ -174,14 +187,24 @@ try {
   );
   for (const table of tables) {
     const row = stats.find((s) => s.table === table);
-    say(`  ${table.padEnd(22)} ${String(row?.rows ?? 0).padStart(10)} rows ${String(row?.parts ?? 0).padStart(5)} parts ${(Number(row?.bytes ?? 0) / 1048576).toFixed(0).padStart(6)} MB`);
+    say(
+      `  ${table.padEnd(22)} ${String(row?.rows ?? 0).padStart(10)} rows ${String(row?.parts ?? 0).padStart(5)} parts ${(Number(row?.bytes ?? 0) / 1048576).toFixed(0).padStart(6)} MB`,
+    );
   }
   // The views must have counted every raw row once, at both grains.
   const [totals] = await rows<Record<string, string>>(`SELECT
     (SELECT count() FROM assignment_events) AS a_raw, (SELECT sum(entries + exits) FROM assignment_counts_15m) AS a_15m, (SELECT sum(entries + exits) FROM assignment_counts_1d) AS a_1d,
     (SELECT count() FROM delivery_events) AS d_raw, (SELECT sum(events) FROM delivery_counts_15m) AS d_15m, (SELECT sum(events) FROM delivery_counts_1d) AS d_1d`);
   const t = totals!;
-  if (!(t.a_raw === t.a_15m && t.a_raw === t.a_1d && t.d_raw === t.d_15m && t.d_raw === t.d_1d && Number(t.a_raw) + Number(t.d_raw) === EVENTS)) {
+  if (
+    !(
+      t.a_raw === t.a_15m &&
+      t.a_raw === t.a_1d &&
+      t.d_raw === t.d_15m &&
+      t.d_raw === t.d_1d &&
+      Number(t.a_raw) + Number(t.d_raw) === EVENTS
+    )
+  ) {
     throw new Error(`the rollups do not add up to the raw tables: ${JSON.stringify(t)}`);
   }
 
@@ -199,7 +222,9 @@ try {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const tokens = Object.fromEntries(TENANTS.map((tenant) => [tenant, `Bearer ${signToken(SECRET, { tenantId: tenant, userId: 'bench' }, 3_600_000)}`]));
+  const tokens = Object.fromEntries(
+    TENANTS.map((tenant) => [tenant, `Bearer ${signToken(SECRET, { tenantId: tenant, userId: 'bench' }, 3_600_000)}`]),
+  );
 
   /** Deterministic pseudo-random numbers (mulberry32) for the request mix. */
   let state = SEED >>> 0;
@@ -271,7 +296,14 @@ try {
        GROUP BY playbook_id, campaign_id`,
       rawParams(range),
     );
-    return result.map((r) => ({ playbookId: r.playbookId!, playbookName: r.playbookName!, campaignId: r.campaignId!, campaignName: r.campaignName!, entries: Number(r.entries), exits: Number(r.exits) }));
+    return result.map((r) => ({
+      playbookId: r.playbookId!,
+      playbookName: r.playbookName!,
+      campaignId: r.campaignId!,
+      campaignName: r.campaignName!,
+      entries: Number(r.entries),
+      exits: Number(r.exits),
+    }));
   }
 
   /** Outreach counts straight from the raw table; an SMS with an email-only status would show up as a mismatch. */
@@ -291,7 +323,8 @@ try {
     return counts;
   }
 
-  const sortRows = (list: CampaignRow[]) => [...list].sort((a, b) => (a.playbookId + '\u0000' + a.campaignId).localeCompare(b.playbookId + '\u0000' + b.campaignId));
+  const sortRows = (list: CampaignRow[]) =>
+    [...list].sort((a, b) => (a.playbookId + '\u0000' + a.campaignId).localeCompare(b.playbookId + '\u0000' + b.campaignId));
   /** JSON with object keys sorted, so that key order never makes a difference. */
   const canonical = (value: unknown): string =>
     JSON.stringify(value, (_, v: unknown) =>
@@ -318,10 +351,13 @@ try {
   let emptyAnswers = 0;
   const report = (what: string, c: Case, endpoint: unknown, raw: unknown) => {
     mismatches += 1;
-    if (mismatches <= 5) say(`  MISMATCH ${what} ?${c.query}\n    endpoint: ${JSON.stringify(endpoint)}\n    raw scan: ${JSON.stringify(raw)}`);
+    if (mismatches <= 5)
+      say(`  MISMATCH ${what} ?${c.query}\n    endpoint: ${JSON.stringify(endpoint)}\n    raw scan: ${JSON.stringify(raw)}`);
   };
 
-  say(`serving the API on ${base} (real port, fetch with keep-alive; rate limit lifted); ${WARMUP} warm-up requests, then ${REQUESTS} measured per endpoint`);
+  say(
+    `serving the API on ${base} (real port, fetch with keep-alive; rate limit lifted); ${WARMUP} warm-up requests, then ${REQUESTS} measured per endpoint`,
+  );
   const queryStarted = performance.now();
   for (let i = 0; i < WARMUP + REQUESTS; i += 1) {
     const c = makeCase();
@@ -358,9 +394,12 @@ try {
   };
   const fmt = (n: number) => n.toFixed(1).padStart(8);
   say();
-  say(`${REQUESTS} random 30-day ranges (±6 h, millisecond edges), ${(campaignRowsSeen / REQUESTS).toFixed(1)} campaign rows per answer on average; ${querySeconds.toFixed(1)} s in all`);
+  say(
+    `${REQUESTS} random 30-day ranges (±6 h, millisecond edges), ${(campaignRowsSeen / REQUESTS).toFixed(1)} campaign rows per answer on average; ${querySeconds.toFixed(1)} s in all`,
+  );
   say(`${'latency, ms'.padEnd(44)}${'p50'.padStart(8)}${'p95'.padStart(8)}${'max'.padStart(8)}`);
-  const line = (label: string, list: number[]) => say(`${label.padEnd(44)}${fmt(quantile(list, 0.5))}${fmt(quantile(list, 0.95))}${fmt(Math.max(...list))}`);
+  const line = (label: string, list: number[]) =>
+    say(`${label.padEnd(44)}${fmt(quantile(list, 0.5))}${fmt(quantile(list, 0.95))}${fmt(Math.max(...list))}`);
   line('GET /v1/metrics/campaigns (HTTP)', series.campaignsHttp);
   line('  its SQL alone (client.query)', series.campaignsSql);
   line('  raw scan of assignment_events', series.campaignsRaw);
@@ -371,7 +410,9 @@ try {
   const rawBoth = [...series.campaignsRaw, ...series.outreachRaw];
   line('both endpoints (HTTP)', endpointBoth);
   line('both raw scans', rawBoth);
-  say(`answers checked: ${REQUESTS + WARMUP} × 2 endpoints against the raw scans, ${mismatches} mismatches (${emptyAnswers} ranges with no campaign rows)`);
+  say(
+    `answers checked: ${REQUESTS + WARMUP} × 2 endpoints against the raw scans, ${mismatches} mismatches (${emptyAnswers} ranges with no campaign rows)`,
+  );
   say(`load average ${load()} at the end`);
 
   const queryP95 = Math.max(quantile(series.campaignsHttp, 0.95), quantile(series.outreachHttp, 0.95));

@@ -74,7 +74,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(webRoutes);
   await app.register(metricsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays });
-  await app.register(exportsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays, pageRows: deps.exportPageRows });
+  await app.register(exportsRoutes, {
+    clickhouse: deps.clickhouse,
+    maxRangeDays: deps.config.api.maxRangeDays,
+    pageRows: deps.exportPageRows,
+  });
   await app.register(downloadsRoutes, { downloads: deps.downloads, maxRangeDays: deps.config.api.maxRangeDays });
   return app;
 }

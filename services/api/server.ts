@@ -13,7 +13,9 @@ export async function startServer(deps: AppDeps): Promise<{ app: FastifyInstance
 }
 
 /** The operational endpoints alone (/healthz, /readyz, /metrics), for a process without the API. */
-export async function startOpsServer(deps: Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'registry'>): Promise<{ url: string; close(): Promise<void> }> {
+export async function startOpsServer(
+  deps: Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'registry'>,
+): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger });
   await app.register(errorsPlugin);
   await app.register(prometheusPlugin, { registry: deps.registry });

@@ -39,7 +39,12 @@ export async function main(argv: string[]): Promise<number> {
   const command = await load();
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    });
   } catch (error) {
     console.error(`${(error as Error).message}\nusage: sending-metrics ${command.usage}`);
     return 2;

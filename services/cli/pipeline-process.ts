@@ -60,10 +60,22 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       await downloads.start();
       closers.push(() => downloads.stop());
       const { secret, generated } = resolveJwtSecret(config);
-      const server = await startServer({ config, logger, clickhouse: clickhouse.client, readiness, registry, jwtSecret: secret, downloads });
+      const server = await startServer({
+        config,
+        logger,
+        clickhouse: clickhouse.client,
+        readiness,
+        registry,
+        jwtSecret: secret,
+        downloads,
+      });
       closers.push(() => server.close());
       url = server.url;
-      const lines = [`sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`, `  dashboard: ${url}/`, `  API docs:  ${url}/docs`];
+      const lines = [
+        `sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`,
+        `  dashboard: ${url}/`,
+        `  API docs:  ${url}/docs`,
+      ];
       if (generated) {
         const token = signToken(secret, { tenantId: config.devTenant, userId: 'dev' }, 24 * 3_600_000);
         lines.push(`  dev token (tenant ${config.devTenant}, 24 h): ${token}`, `  open:      ${url}/#token=${token}`);
@@ -74,7 +86,9 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       const ops = await startOpsServer({ config, logger, readiness, registry });
       closers.push(() => ops.close());
       url = ops.url;
-      process.stderr.write(`sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`);
+      process.stderr.write(
+        `sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
+      );
     }
     return { url, close, onFatal: (listener) => fatalListeners.push(listener) };
   } catch (error) {

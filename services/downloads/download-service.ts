@@ -86,7 +86,12 @@ export class DownloadService extends EventEmitter {
   private sweeping: Promise<number> | undefined;
   private idleWaiters: (() => void)[] = [];
 
-  static fromConfig(config: Config, clickhouse: ClickHouseClient, logger: Logger, overrides: Partial<DownloadServiceOptions> = {}): DownloadService {
+  static fromConfig(
+    config: Config,
+    clickhouse: ClickHouseClient,
+    logger: Logger,
+    overrides: Partial<DownloadServiceOptions> = {},
+  ): DownloadService {
     return new DownloadService({
       clickhouse,
       logger,
@@ -124,7 +129,10 @@ export class DownloadService extends EventEmitter {
     }
     this.queue = [...queued.values()];
     this.started = true;
-    this.sweepTimer = setInterval(() => void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed')), this.options.sweepIntervalMs ?? 600_000);
+    this.sweepTimer = setInterval(
+      () => void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed')),
+      this.options.sweepIntervalMs ?? 600_000,
+    );
     this.sweepTimer.unref();
     void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed'));
     this.log.info({ queued: this.queue.length, temporaryFilesRemoved: leftovers, directory: this.files.root }, 'download worker started');
@@ -150,7 +158,9 @@ export class DownloadService extends EventEmitter {
   async submit(submission: DownloadSubmission): Promise<DownloadJob> {
     const waiting = this.queue.filter((job) => job.tenantId === submission.tenantId).length;
     if (waiting >= this.maxQueuedPerTenant) {
-      throw new TooManyDownloadsError(`${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`);
+      throw new TooManyDownloadsError(
+        `${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`,
+      );
     }
     const now = Date.now();
     const job: DownloadJob = {
@@ -304,7 +314,10 @@ export class DownloadService extends EventEmitter {
     const started = performance.now();
     try {
       await fs.promises.mkdir(this.files.tenantDirectory(job.tenantId), { recursive: true });
-      const opened = await openExport(this.options.clickhouse, exportRequest(job), { signal: controller.signal, pageRows: this.options.pageRows });
+      const opened = await openExport(this.options.clickhouse, exportRequest(job), {
+        signal: controller.signal,
+        pageRows: this.options.pageRows,
+      });
       entry.progress = opened.progress;
       await pipeline(opened.stream, fs.createWriteStream(temporary, { flush: true }), { signal: controller.signal });
       // An export stopped by the signal ends early but quietly: never take it for a whole file.
@@ -312,7 +325,10 @@ export class DownloadService extends EventEmitter {
       await fs.promises.rename(temporary, file);
       const { size } = await fs.promises.stat(file);
       await this.transition(job, { status: 'ready', rows: opened.progress.rows, bytes: size, file: this.files.relative(file), error: '' });
-      this.log.info({ download: job.id, export: job.export, rows: opened.progress.rows, bytes: size, ms: Math.round(performance.now() - started) }, 'download ready');
+      this.log.info(
+        { download: job.id, export: job.export, rows: opened.progress.rows, bytes: size, ms: Math.round(performance.now() - started) },
+        'download ready',
+      );
     } catch (error) {
       await this.files.remove(temporary);
       if (controller.signal.aborted) {

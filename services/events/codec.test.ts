@@ -32,7 +32,15 @@ const delivery: DeliveryEvent = {
   reason: null,
 };
 
-const standalone: DeliveryEvent = { ...delivery, eventId: 'e-3', channel: 'sms', status: 'failed', playbookId: null, campaignId: null, reason: 'invalid number' };
+const standalone: DeliveryEvent = {
+  ...delivery,
+  eventId: 'e-3',
+  channel: 'sms',
+  status: 'failed',
+  playbookId: null,
+  campaignId: null,
+  reason: 'invalid number',
+};
 
 function decodeError(bytes: Buffer): EventDecodeError {
   try {
@@ -128,7 +136,11 @@ describe('event codec', () => {
       const schema = loadSchemaRegistry().get('assignment', 1);
       const plainLongs = avro.Type.forSchema(JSON.parse(fs.readFileSync(schema.file, 'utf8')) as avro.Schema);
       const body = plainLongs.toBuffer({ ...assignment, occurredAt: 9e15 });
-      expectRefused(Buffer.concat([Buffer.from([0xc3, 0x01]), schema.fingerprint, body]), 'corrupt-body', /assignment\.v1 record: Invalid time value/);
+      expectRefused(
+        Buffer.concat([Buffer.from([0xc3, 0x01]), schema.fingerprint, body]),
+        'corrupt-body',
+        /assignment\.v1 record: Invalid time value/,
+      );
     });
 
     it('never throws anything but EventDecodeError on random damage', () => {

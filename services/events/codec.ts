@@ -182,7 +182,10 @@ export class EventCodec {
     }
     const reading = this.find(bytes.readUInt32LE(2), bytes.readUInt32LE(6));
     if (!reading) {
-      throw new EventDecodeError('unknown-schema', `no known schema has the fingerprint ${bytes.subarray(2, HEADER_BYTES).toString('hex')}`);
+      throw new EventDecodeError(
+        'unknown-schema',
+        `no known schema has the fingerprint ${bytes.subarray(2, HEADER_BYTES).toString('hex')}`,
+      );
     }
     let decoded: { value: unknown; offset: number };
     try {

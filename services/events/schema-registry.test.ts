@@ -30,7 +30,11 @@ function registryDir(files: Record<string, unknown>): string {
 describe('the event contract in schemas/avro', () => {
   it('holds assignment v1 and delivery v1 and v2', () => {
     expect(shipped.sort()).toEqual(['assignment.v1.avsc', 'delivery.v1.avsc', 'delivery.v2.avsc']);
-    expect(loadSchemaRegistry().schemas.map((schema) => `${schema.eventType}.v${schema.version}`)).toEqual(['assignment.v1', 'delivery.v1', 'delivery.v2']);
+    expect(loadSchemaRegistry().schemas.map((schema) => `${schema.eventType}.v${schema.version}`)).toEqual([
+      'assignment.v1',
+      'delivery.v1',
+      'delivery.v2',
+    ]);
   });
 
   it.each(shipped)('%s documents the record and every field; times are timestamp-millis; optional fields default to null', (name) => {
@@ -46,7 +50,9 @@ describe('the event contract in schemas/avro', () => {
   it('delivery v2 only adds the optional provider', () => {
     const [v1, v2] = [read('delivery.v1.avsc'), read('delivery.v2.avsc')];
     expect(v2.fields.slice(0, v1.fields.length)).toEqual(v1.fields);
-    expect(v2.fields.slice(v1.fields.length).map(({ name, type }) => ({ name, type }))).toEqual([{ name: 'provider', type: ['null', 'string'] }]);
+    expect(v2.fields.slice(v1.fields.length).map(({ name, type }) => ({ name, type }))).toEqual([
+      { name: 'provider', type: ['null', 'string'] },
+    ]);
   });
 });
 
@@ -71,7 +77,9 @@ describe('loadSchemaRegistry', () => {
 
   it('fails at start-up when a known writer cannot be read into the current reader', () => {
     const required = { ...delivery, fields: [...delivery.fields, { name: 'provider', type: 'string', doc: 'required, no default' }] };
-    const registry = loadSchemaRegistry(registryDir({ 'assignment.v1.avsc': assignment, 'delivery.v1.avsc': delivery, 'delivery.v2.avsc': required }));
+    const registry = loadSchemaRegistry(
+      registryDir({ 'assignment.v1.avsc': assignment, 'delivery.v1.avsc': delivery, 'delivery.v2.avsc': required }),
+    );
     expect(() => new EventCodec({ registry, readerVersions: { delivery: 2 } })).toThrow(/delivery\.v1 cannot be read as delivery\.v2/);
   });
 });

@@ -5,16 +5,7 @@
 
 export const ASSIGNMENT_ACTIONS = ['entered', 'exited'] as const;
 export const CHANNELS = ['sms', 'email'] as const;
-export const DELIVERY_STATUSES = [
-  'sent',
-  'failed',
-  'rejected',
-  'expired',
-  'delivered',
-  'bounced',
-  'blocked',
-  'spam_reported',
-] as const;
+export const DELIVERY_STATUSES = ['sent', 'failed', 'rejected', 'expired', 'delivered', 'bounced', 'blocked', 'spam_reported'] as const;
 /** Statuses a text message never takes. */
 export const EMAIL_ONLY_STATUSES = ['delivered', 'bounced', 'blocked', 'spam_reported'] as const;
 export const SMS_STATUSES = ['sent', 'failed', 'rejected', 'expired'] as const;

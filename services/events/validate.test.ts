@@ -46,7 +46,15 @@ describe('validateEvent', () => {
     const result = validateEvent({ ...bare, occurredAt: '2026-11-27T12:16:02+02:00', channel: 'sms', status: 'expired' });
     expect(result).toEqual({
       ok: true,
-      event: { ...delivery, occurredAt: '2026-11-27T10:16:02.000Z', channel: 'sms', status: 'expired', playbookId: null, campaignId: null, reason: null },
+      event: {
+        ...delivery,
+        occurredAt: '2026-11-27T10:16:02.000Z',
+        channel: 'sms',
+        status: 'expired',
+        playbookId: null,
+        campaignId: null,
+        reason: null,
+      },
     });
     expect(result.ok && Object.keys(result.event)).toEqual(Object.keys(delivery));
   });
@@ -71,27 +79,59 @@ describe('validateEvent', () => {
     ['a number for an id', { ...delivery, messageId: 42 }, ['messageId: must be a string, got a number (42)']],
     ['an empty id', { ...assignment, eventId: '' }, ['eventId: must not be empty']],
     ['a blank tenant', { ...assignment, tenantId: '   ' }, ['tenantId: must not be empty']],
-    ['an id with a line break', { ...assignment, customerId: 'c-1\nc-2' }, ['customerId: must not contain control characters such as line breaks or tabs']],
+    [
+      'an id with a line break',
+      { ...assignment, customerId: 'c-1\nc-2' },
+      ['customerId: must not contain control characters such as line breaks or tabs'],
+    ],
     ['an over-long id', { ...assignment, campaignId: 'x'.repeat(201) }, ['campaignId: is 201 characters long; at most 200 are allowed']],
-    ['an over-long name', { ...assignment, campaignName: 'x'.repeat(501) }, ['campaignName: is 501 characters long; at most 500 are allowed']],
+    [
+      'an over-long name',
+      { ...assignment, campaignName: 'x'.repeat(501) },
+      ['campaignName: is 501 characters long; at most 500 are allowed'],
+    ],
     ['an over-long reason', { ...delivery, reason: 'x'.repeat(1001) }, ['reason: is 1001 characters long; at most 1000 are allowed']],
     ['an empty optional id', { ...delivery, playbookId: '' }, ['playbookId: must not be empty (use null when there is none)']],
     ['a non-string optional field', { ...delivery, reason: 500 }, ['reason: must be a string or null, got a number (500)']],
     ['an unknown action', { ...assignment, action: 'joined' }, ['action: "joined" is not one of entered, exited']],
     ['an unknown channel', { ...delivery, channel: 'push' }, ['channel: "push" is not one of sms, email']],
-    ['an unknown status', { ...delivery, status: 'opened' }, ['status: "opened" is not one of sent, failed, rejected, expired, delivered, bounced, blocked, spam_reported']],
-    ['a status in capitals', { ...delivery, status: 'SENT' }, ['status: "SENT" is not one of sent, failed, rejected, expired, delivered, bounced, blocked, spam_reported']],
+    [
+      'an unknown status',
+      { ...delivery, status: 'opened' },
+      ['status: "opened" is not one of sent, failed, rejected, expired, delivered, bounced, blocked, spam_reported'],
+    ],
+    [
+      'a status in capitals',
+      { ...delivery, status: 'SENT' },
+      ['status: "SENT" is not one of sent, failed, rejected, expired, delivered, bounced, blocked, spam_reported'],
+    ],
     ['a boolean action', { ...assignment, action: true }, ['action: must be one of entered, exited, got a boolean (true)']],
     [
       'an sms that was delivered',
       { ...delivery, channel: 'sms', status: 'delivered' },
       ['status: "delivered" is an email-only status; an sms never takes delivered, bounced, blocked or spam_reported'],
     ],
-    ['a time without offset', { ...assignment, occurredAt: '2026-11-27 10:15' }, ['occurredAt: "2026-11-27 10:15" is not an ISO-8601 instant with an offset (Z or ±hh:mm)']],
-    ['February 30', { ...assignment, occurredAt: '2026-02-30T10:15:00Z' }, ['occurredAt: "2026-02-30T10:15:00Z" is not a real date (February 2026 has 28 days)']],
-    ['epoch milliseconds', { ...assignment, occurredAt: 1764238500000 }, ['occurredAt: must be an ISO-8601 instant string, got a number (1764238500000)']],
+    [
+      'a time without offset',
+      { ...assignment, occurredAt: '2026-11-27 10:15' },
+      ['occurredAt: "2026-11-27 10:15" is not an ISO-8601 instant with an offset (Z or ±hh:mm)'],
+    ],
+    [
+      'February 30',
+      { ...assignment, occurredAt: '2026-02-30T10:15:00Z' },
+      ['occurredAt: "2026-02-30T10:15:00Z" is not a real date (February 2026 has 28 days)'],
+    ],
+    [
+      'epoch milliseconds',
+      { ...assignment, occurredAt: 1764238500000 },
+      ['occurredAt: must be an ISO-8601 instant string, got a number (1764238500000)'],
+    ],
     ['an unknown field', { ...assignment, channel: 'sms' }, ['channel: is not a field of an assignment event']],
-    ['an assignment field on a delivery', { ...delivery, playbookName: 'Onboarding' }, ['playbookName: is not a field of a delivery event']],
+    [
+      'an assignment field on a delivery',
+      { ...delivery, playbookName: 'Onboarding' },
+      ['playbookName: is not a field of a delivery event'],
+    ],
     [
       'several problems at once',
       { ...delivery, eventId: '', occurredAt: 'now', channel: 'sms', status: 'bounced', extra: 1 },

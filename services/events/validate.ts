@@ -20,10 +20,29 @@ export type ValidationResult = { ok: true; event: SendingEvent } | { ok: false; 
 export const TEXT_LIMITS = { id: 200, name: 500, reason: 1000 } as const;
 
 const ASSIGNMENT_FIELDS = new Set<string>([
-  'type', 'eventId', 'tenantId', 'occurredAt', 'customerId', 'playbookId', 'playbookName', 'campaignId', 'campaignName', 'action',
+  'type',
+  'eventId',
+  'tenantId',
+  'occurredAt',
+  'customerId',
+  'playbookId',
+  'playbookName',
+  'campaignId',
+  'campaignName',
+  'action',
 ]);
 const DELIVERY_FIELDS = new Set<string>([
-  'type', 'eventId', 'tenantId', 'occurredAt', 'customerId', 'messageId', 'channel', 'status', 'playbookId', 'campaignId', 'reason',
+  'type',
+  'eventId',
+  'tenantId',
+  'occurredAt',
+  'customerId',
+  'messageId',
+  'channel',
+  'status',
+  'playbookId',
+  'campaignId',
+  'reason',
 ]);
 
 const EMAIL_ONLY: ReadonlySet<string> = new Set(EMAIL_ONLY_STATUSES);
@@ -161,7 +180,8 @@ export function validateEvent(input: unknown): ValidationResult {
   const record = input as Record<string, unknown>;
   const type = record.type;
   if (type !== 'assignment' && type !== 'delivery') {
-    const problem = type === undefined ? 'is required' : `${typeof type === 'string' ? JSON.stringify(type) : describeValue(type)} is not an event type`;
+    const problem =
+      type === undefined ? 'is required' : `${typeof type === 'string' ? JSON.stringify(type) : describeValue(type)} is not an event type`;
     return { ok: false, errors: [`type: ${problem}; expected "assignment" or "delivery"`] };
   }
   const fields = new FieldReader(record);

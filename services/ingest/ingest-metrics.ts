@@ -5,10 +5,30 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 export function createIngestMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    consumed: new Counter({ name: 'sending_metrics_ingest_consumed_total', help: 'Records read from Kafka', labelNames: ['topic'], registers }),
-    written: new Counter({ name: 'sending_metrics_ingest_written_total', help: 'Events written to ClickHouse', labelNames: ['topic'], registers }),
-    deadLettered: new Counter({ name: 'sending_metrics_ingest_dead_lettered_total', help: 'Records sent to the dead-letter topic', labelNames: ['topic'], registers }),
-    duplicates: new Counter({ name: 'sending_metrics_ingest_duplicates_dropped_total', help: 'Events dropped because their eventId was already counted', labelNames: ['topic'], registers }),
+    consumed: new Counter({
+      name: 'sending_metrics_ingest_consumed_total',
+      help: 'Records read from Kafka',
+      labelNames: ['topic'],
+      registers,
+    }),
+    written: new Counter({
+      name: 'sending_metrics_ingest_written_total',
+      help: 'Events written to ClickHouse',
+      labelNames: ['topic'],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'sending_metrics_ingest_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic',
+      labelNames: ['topic'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'sending_metrics_ingest_duplicates_dropped_total',
+      help: 'Events dropped because their eventId was already counted',
+      labelNames: ['topic'],
+      registers,
+    }),
     writeFailures: new Counter({ name: 'sending_metrics_ingest_write_failures_total', help: 'Failed batch writes (retried)', registers }),
     batchSize: new Histogram({
       name: 'sending_metrics_ingest_batch_size',
@@ -22,6 +42,11 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    lag: new Gauge({ name: 'sending_metrics_ingest_lag', help: 'Records behind the partition high watermark', labelNames: ['topic', 'partition'], registers }),
+    lag: new Gauge({
+      name: 'sending_metrics_ingest_lag',
+      help: 'Records behind the partition high watermark',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
   };
 }

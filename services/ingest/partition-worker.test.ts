@@ -10,11 +10,25 @@ import type { Outcome, SourceRecord } from './record.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
 
 const event = (id: string): SendingEvent => ({
-  type: 'assignment', eventId: id, tenantId: 't', occurredAt: '2026-11-27T10:00:00.000Z', customerId: 'c',
-  playbookId: 'p', playbookName: 'P', campaignId: 'c', campaignName: 'C', action: 'entered',
+  type: 'assignment',
+  eventId: id,
+  tenantId: 't',
+  occurredAt: '2026-11-27T10:00:00.000Z',
+  customerId: 'c',
+  playbookId: 'p',
+  playbookName: 'P',
+  campaignId: 'c',
+  campaignName: 'C',
+  action: 'entered',
 });
 
-const record = (offset: number, value = `e${offset}`): SourceRecord => ({ topic: 'assignments', partition: 0, offset, key: null, value: Buffer.from(value) });
+const record = (offset: number, value = `e${offset}`): SourceRecord => ({
+  topic: 'assignments',
+  partition: 0,
+  offset,
+  key: null,
+  value: Buffer.from(value),
+});
 
 /** Fake steps: records whose value starts with "bad" are dead letters; a value is its eventId. */
 function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?: BatchIntent[]; failWrites?: number } = {}) {
@@ -26,7 +40,10 @@ function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?
   const health: boolean[] = [];
   const seen = new SeenEventIds(1000);
   const steps: PartitionSteps = {
-    decode: (r): Outcome => (r.value!.toString().startsWith('bad') ? { kind: 'dead-letter', record: r, reason: 'bad' } : { kind: 'ok', record: r, event: event(r.value!.toString()) }),
+    decode: (r): Outcome =>
+      r.value!.toString().startsWith('bad')
+        ? { kind: 'dead-letter', record: r, reason: 'bad' }
+        : { kind: 'ok', record: r, event: event(r.value!.toString()) },
     deduplicate: createDeduplicateStep(seen),
     recordIntent: async (intent) => void intents.push(intent),
     deadLetter: async (list) => void letters.push(...list.map((l) => l.record.value!.toString())),
@@ -41,9 +58,19 @@ function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?
     guard: () => undefined,
   };
   const worker = new PartitionWorker({
-    topic: 'assignments', partition: 0, groupId: 'g', batchMaxRows: options.batchMaxRows ?? 3, batchMaxMs: options.batchMaxMs ?? 60_000,
-    intents: options.intents ?? [], steps, metrics: createIngestMetrics(new Registry()), logger: createLogger('silent'),
-    onWriteHealth: (ok) => health.push(ok), onFatal: (reason) => { throw new Error(reason); },
+    topic: 'assignments',
+    partition: 0,
+    groupId: 'g',
+    batchMaxRows: options.batchMaxRows ?? 3,
+    batchMaxMs: options.batchMaxMs ?? 60_000,
+    intents: options.intents ?? [],
+    steps,
+    metrics: createIngestMetrics(new Registry()),
+    logger: createLogger('silent'),
+    onWriteHealth: (ok) => health.push(ok),
+    onFatal: (reason) => {
+      throw new Error(reason);
+    },
   });
   return { worker, written, intents, commits, letters, health, seen };
 }
@@ -53,13 +80,19 @@ const heartbeat = async () => {};
 describe('PartitionWorker', () => {
   it('cuts batches at the row bound, records each intent before writing, and commits after the write', async () => {
     const h = harness({ batchMaxRows: 3 });
-    await h.worker.add([0, 1, 2, 3, 4, 5, 6].map((o) => record(o)), heartbeat);
+    await h.worker.add(
+      [0, 1, 2, 3, 4, 5, 6].map((o) => record(o)),
+      heartbeat,
+    );
     await h.worker.idle();
     expect(h.written).toEqual([
       { rows: ['e0', 'e1', 'e2'], token: 'g/assignments/0/0-2' },
       { rows: ['e3', 'e4', 'e5'], token: 'g/assignments/0/3-5' },
     ]);
-    expect(h.intents).toEqual([{ firstOffset: 0, lastOffset: 2 }, { firstOffset: 3, lastOffset: 5 }]);
+    expect(h.intents).toEqual([
+      { firstOffset: 0, lastOffset: 2 },
+      { firstOffset: 3, lastOffset: 5 },
+    ]);
     expect(h.commits).toEqual([2, 5]);
   });
 
@@ -75,9 +108,21 @@ describe('PartitionWorker', () => {
   });
 
   it('repeats recorded batches exactly, whatever the bounds, and records no new intent for them', async () => {
-    const h = harness({ batchMaxRows: 100, intents: [{ firstOffset: 10, lastOffset: 11 }, { firstOffset: 12, lastOffset: 16 }] });
-    await h.worker.add([10, 11, 12, 13].map((o) => record(o)), heartbeat);
-    await h.worker.add([14, 15, 16, 17].map((o) => record(o)), heartbeat);
+    const h = harness({
+      batchMaxRows: 100,
+      intents: [
+        { firstOffset: 10, lastOffset: 11 },
+        { firstOffset: 12, lastOffset: 16 },
+      ],
+    });
+    await h.worker.add(
+      [10, 11, 12, 13].map((o) => record(o)),
+      heartbeat,
+    );
+    await h.worker.add(
+      [14, 15, 16, 17].map((o) => record(o)),
+      heartbeat,
+    );
     await h.worker.idle();
     expect(h.written.map((w) => w.token)).toEqual(['g/assignments/0/10-11', 'g/assignments/0/12-16']);
     expect(h.intents).toEqual([]);

@@ -109,7 +109,8 @@ export class PartitionWorker {
 
   /** Flushes the buffer if it is older than the time bound (called by the pipeline's timer). */
   flushIfDue(now = Date.now()): Promise<void> {
-    if (this.dueCheckQueued || this.buffer.length === 0 || now - this.startedAt < this.options.batchMaxMs || this.currentIntent()) return this.chain;
+    if (this.dueCheckQueued || this.buffer.length === 0 || now - this.startedAt < this.options.batchMaxMs || this.currentIntent())
+      return this.chain;
     this.dueCheckQueued = true;
     return this.enqueue(async () => {
       this.dueCheckQueued = false;

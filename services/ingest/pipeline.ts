@@ -161,7 +161,11 @@ export class IngestPipeline extends EventEmitter {
     if (this.fatal) return;
     this.fatal = reason;
     this.log.fatal({ reason }, 'ingest stopped on its own');
-    for (const worker of this.workers.values()) void worker.then((w) => w.revoke(), () => undefined);
+    for (const worker of this.workers.values())
+      void worker.then(
+        (w) => w.revoke(),
+        () => undefined,
+      );
     this.emit('fatal', reason);
   }
 
@@ -170,7 +174,10 @@ export class IngestPipeline extends EventEmitter {
     for (const [key, worker] of this.workers) {
       if (owned.has(key)) continue;
       this.workers.delete(key);
-      void worker.then((w) => w.revoke(), () => undefined);
+      void worker.then(
+        (w) => w.revoke(),
+        () => undefined,
+      );
     }
     this.log.info({ partitions: [...owned] }, 'partitions assigned');
   }
@@ -200,7 +207,9 @@ export class IngestPipeline extends EventEmitter {
     const table = RAW_TABLES[kind];
     const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
     const seen = new SeenEventIds(capacity);
-    await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) => seen.remember(SeenEventIds.key(tenant, id), offset));
+    await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) =>
+      seen.remember(SeenEventIds.key(tenant, id), offset),
+    );
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const log = this.log.child({ topic, partition });
     log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');

@@ -75,7 +75,12 @@ export class SerializedConnection implements ChdbConnection {
     } as Parameters<ChdbConnection['query']>[0]);
     let text = '';
     for await (const chunk of result.stream) text += chunk.toString();
-    const found = new Map(text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as [string, string]));
+    const found = new Map(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as [string, string]),
+    );
     for (const key of unknown) this.defaults.set(key, found.get(key) ?? null);
   }
 
@@ -129,9 +134,7 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
   fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
   // Loaded lazily: the engine library is large and not needed when a server is used.
   const { createChdbConnection } = await import('chdb/connection');
-  const connection = new SerializedConnection(
-    createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection,
-  );
+  const connection = new SerializedConnection(createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection);
   const client = createClient({
     connection,
     database: config.clickhouseDatabase,

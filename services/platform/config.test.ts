@@ -26,8 +26,12 @@ describe('loadConfig', () => {
   });
 
   it('names the variable and the accepted form', () => {
-    expect(() => loadConfig({ PORT: '70000' })).toThrow(new ConfigError('PORT="70000" is out of range; expected an integer from 0 to 65535'));
-    expect(() => loadConfig({ INGEST_MAX_INVALID_RATIO: '2' })).toThrow(/INGEST_MAX_INVALID_RATIO="2" is not a ratio; expected a number from 0 to 1/);
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(
+      new ConfigError('PORT="70000" is out of range; expected an integer from 0 to 65535'),
+    );
+    expect(() => loadConfig({ INGEST_MAX_INVALID_RATIO: '2' })).toThrow(
+      /INGEST_MAX_INVALID_RATIO="2" is not a ratio; expected a number from 0 to 1/,
+    );
     expect(() => loadConfig({ TOPIC_PREFIX: 'a b' })).toThrow(/TOPIC_PREFIX="a b" has characters Kafka does not allow/);
   });
 });

@@ -134,9 +134,16 @@ export function loadConfig(env: Env = process.env): Config {
   const kafka = brokers(env);
   const clickhouseUrl = url(env, 'CLICKHOUSE_URL', ['http:', 'https:']);
   // The database: CLICKHOUSE_DATABASE, else the URL's path (http://user:pass@host:8123/metrics), else default.
-  const database = env.CLICKHOUSE_DATABASE ?? (clickhouseUrl && clickhouseUrl.pathname.length > 1 ? decodeURIComponent(clickhouseUrl.pathname.slice(1)) : 'default');
+  const database =
+    env.CLICKHOUSE_DATABASE ??
+    (clickhouseUrl && clickhouseUrl.pathname.length > 1 ? decodeURIComponent(clickhouseUrl.pathname.slice(1)) : 'default');
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,200}$/.test(database)) {
-    fail(env.CLICKHOUSE_DATABASE !== undefined ? 'CLICKHOUSE_DATABASE' : 'CLICKHOUSE_URL', database, 'does not name a database', 'letters, digits and "_", starting with a letter or "_"');
+    fail(
+      env.CLICKHOUSE_DATABASE !== undefined ? 'CLICKHOUSE_DATABASE' : 'CLICKHOUSE_URL',
+      database,
+      'does not name a database',
+      'letters, digits and "_", starting with a letter or "_"',
+    );
   }
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),

@@ -12,8 +12,11 @@ describe('produceRequests', () => {
     const events = createSimulator({ seed: 5 }).take(2500);
     const requests = [...produceRequests(events, topics, 1000)];
     expect(requests.map((request) => request.reduce((sum, entry) => sum + entry.messages.length, 0))).toEqual([1000, 1000, 500]);
-    const sent = requests.flatMap((request) => request.flatMap((entry) => entry.messages.map((message) => ({ topic: entry.topic, message }))));
-    const byTopic = (topic: string) => sent.filter((entry) => entry.topic === topic).map((entry) => decodeEvent(entry.message.value as Buffer));
+    const sent = requests.flatMap((request) =>
+      request.flatMap((entry) => entry.messages.map((message) => ({ topic: entry.topic, message }))),
+    );
+    const byTopic = (topic: string) =>
+      sent.filter((entry) => entry.topic === topic).map((entry) => decodeEvent(entry.message.value as Buffer));
     expect(byTopic(topics.assignments)).toEqual(events.filter((event) => event.type === 'assignment'));
     expect(byTopic(topics.deliveries)).toEqual(events.filter((event) => event.type === 'delivery'));
     const byId = new Map(events.map((event) => [event.eventId, event]));
@@ -22,12 +25,21 @@ describe('produceRequests', () => {
   });
 
   it('keeps every request under the broker record-batch limit however the events are keyed', () => {
-    const base = createSimulator({ seed: 6 }).take(50).find((event): event is AssignmentEvent => event.type === 'assignment')!;
-    const large = Array.from({ length: 3000 }, (_, i) => ({ ...base, eventId: `e-${i}`, playbookName: 'p'.repeat(500), campaignName: 'c'.repeat(500) }));
+    const base = createSimulator({ seed: 6 })
+      .take(50)
+      .find((event): event is AssignmentEvent => event.type === 'assignment')!;
+    const large = Array.from({ length: 3000 }, (_, i) => ({
+      ...base,
+      eventId: `e-${i}`,
+      playbookName: 'p'.repeat(500),
+      campaignName: 'c'.repeat(500),
+    }));
     const requests = [...produceRequests(large, topics, 20_000)];
     expect(requests.length).toBeGreaterThan(3);
     for (const request of requests) {
-      const bytes = request.flatMap((entry) => entry.messages).reduce((sum, message) => sum + (message.value as Buffer).length + String(message.key).length, 0);
+      const bytes = request
+        .flatMap((entry) => entry.messages)
+        .reduce((sum, message) => sum + (message.value as Buffer).length + String(message.key).length, 0);
       expect(bytes).toBeLessThanOrEqual(PUBLISH_BATCH_BYTES);
     }
     expect(requests.reduce((sum, request) => sum + request[0]!.messages.length, 0)).toBe(3000);

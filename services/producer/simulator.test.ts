@@ -32,12 +32,24 @@ describe('simulator', () => {
   });
 
   it('covers every action, channel and status, and the tenants and campaigns asked for', () => {
-    expect(Object.keys(count(events, (event) => (event.type === 'assignment' ? event.action : `${event.channel}.${event.status}`))).sort()).toEqual(
-      [
-        'email.blocked', 'email.bounced', 'email.delivered', 'email.expired', 'email.failed', 'email.rejected', 'email.sent', 'email.spam_reported',
-        'entered', 'exited', 'sms.expired', 'sms.failed', 'sms.rejected', 'sms.sent',
-      ],
-    );
+    expect(
+      Object.keys(count(events, (event) => (event.type === 'assignment' ? event.action : `${event.channel}.${event.status}`))).sort(),
+    ).toEqual([
+      'email.blocked',
+      'email.bounced',
+      'email.delivered',
+      'email.expired',
+      'email.failed',
+      'email.rejected',
+      'email.sent',
+      'email.spam_reported',
+      'entered',
+      'exited',
+      'sms.expired',
+      'sms.failed',
+      'sms.rejected',
+      'sms.sent',
+    ]);
     expect(new Set(events.map((event) => event.tenantId)).size).toBe(4);
     expect(new Set(events.map((event) => `${event.tenantId}/${event.type === 'assignment' ? event.campaignId : ''}`)).size).toBe(4 * 7 + 4);
     expect(deliveries.some((event) => event.campaignId === null && event.playbookId === null)).toBe(true);
@@ -46,7 +58,16 @@ describe('simulator', () => {
   it('moves each message through a plausible sequence of statuses', () => {
     const byMessage = new Map<string, string[]>();
     for (const event of deliveries) byMessage.set(event.messageId, [...(byMessage.get(event.messageId) ?? []), event.status]);
-    const allowed = new Set(['sent', 'failed', 'rejected', 'expired', 'sent>delivered', 'sent>delivered>spam_reported', 'sent>bounced', 'sent>blocked']);
+    const allowed = new Set([
+      'sent',
+      'failed',
+      'rejected',
+      'expired',
+      'sent>delivered',
+      'sent>delivered>spam_reported',
+      'sent>bounced',
+      'sent>blocked',
+    ]);
     const sequences = count([...byMessage.values()], (statuses) => statuses.join('>'));
     // A message still in progress when the stream was cut may show only its first statuses.
     expect(Object.keys(sequences).filter((sequence) => !allowed.has(sequence))).toEqual([]);

@@ -44,9 +44,24 @@ const CAMPAIGNS_PER_PLAYBOOK = 3;
 const TENANT_NAMES = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'soylent', 'tyrell'];
 const PLAYBOOK_NAMES = ['Onboarding', 'Win-back', 'Renewals', 'Upsell', 'Payment reminders', 'Feedback', 'Re-engagement', 'Loyalty'];
 const CAMPAIGN_NAMES = [
-  'Welcome', 'Getting started', 'Day 3 tips', 'We miss you', 'Come-back offer', 'Last chance', 'Renewal notice', 'Renewal reminder',
-  'Thank you for renewing', 'Upgrade offer', 'Plus trial', 'Plus trial ending', 'Invoice due', 'Payment overdue', 'Final notice',
-  'Rate us', 'Quick survey', 'Review request',
+  'Welcome',
+  'Getting started',
+  'Day 3 tips',
+  'We miss you',
+  'Come-back offer',
+  'Last chance',
+  'Renewal notice',
+  'Renewal reminder',
+  'Thank you for renewing',
+  'Upgrade offer',
+  'Plus trial',
+  'Plus trial ending',
+  'Invoice due',
+  'Payment overdue',
+  'Final notice',
+  'Rate us',
+  'Quick survey',
+  'Review request',
 ];
 
 interface Campaign {
@@ -106,7 +121,8 @@ function messageSteps(random: SeededRandom, channel: Channel): Step[] {
   const after = random.next();
   if (after < 0.06) return [step('sent'), step('bounced', 'mailbox does not exist')];
   if (after < 0.09) return [step('sent'), step('blocked', 'blocked by a spam filter')];
-  if (after < 0.97) return random.chance(0.03) ? [step('sent'), step('delivered'), step('spam_reported')] : [step('sent'), step('delivered')];
+  if (after < 0.97)
+    return random.chance(0.03) ? [step('sent'), step('delivered'), step('spam_reported')] : [step('sent'), step('delivered')];
   return [step('sent')];
 }
 
@@ -124,7 +140,12 @@ function planJourney(random: SeededRandom, tenant: Tenant, customers: number): J
 
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const settings = { ...SIMULATOR_DEFAULTS, ...options };
-  for (const [name, min] of [['tenants', 1], ['campaigns', 1], ['customers', 1], ['spreadMs', 0]] as const) {
+  for (const [name, min] of [
+    ['tenants', 1],
+    ['campaigns', 1],
+    ['customers', 1],
+    ['spreadMs', 0],
+  ] as const) {
     const value: number = settings[name];
     if (!Number.isInteger(value) || value < min) throw new RangeError(`simulator ${name} must be a whole number ≥ ${min}, got ${value}`);
   }
@@ -154,7 +175,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const eventId = random.uuid();
     if (step.kind === 'assignment') {
       const { playbookId, playbookName, campaignId, campaignName } = campaign as Campaign;
-      return { type: 'assignment', eventId, tenantId, occurredAt: occurredAt(), customerId, playbookId, playbookName, campaignId, campaignName, action: step.action };
+      return {
+        type: 'assignment',
+        eventId,
+        tenantId,
+        occurredAt: occurredAt(),
+        customerId,
+        playbookId,
+        playbookName,
+        campaignId,
+        campaignName,
+        action: step.action,
+      };
     }
     return {
       type: 'delivery',

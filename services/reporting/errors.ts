@@ -41,7 +41,10 @@ export class UnknownMetricError extends MetricsQueryError {
 export class UnknownTimeZoneError extends MetricsQueryError {
   override name = 'UnknownTimeZoneError';
   constructor(tz: string) {
-    super('METRICS_UNKNOWN_TIME_ZONE', `unknown time zone ${JSON.stringify(tz)}; expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata`);
+    super(
+      'METRICS_UNKNOWN_TIME_ZONE',
+      `unknown time zone ${JSON.stringify(tz)}; expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata`,
+    );
   }
 }
 

@@ -21,7 +21,7 @@ import { PageFormatError, scanCsvPage } from './page-scan.js';
 
 export const DEFAULT_PAGE_ROWS = 50_000;
 
-const CSV_SETTINGS = 'SETTINGS output_format_csv_crlf_end_of_line = 1, format_csv_null_representation = \'\'';
+const CSV_SETTINGS = "SETTINGS output_format_csv_crlf_end_of_line = 1, format_csv_null_representation = ''";
 
 const OCCURRED_AT = "concat(replaceOne(toString(occurred_at), ' ', 'T'), 'Z')";
 
@@ -137,7 +137,8 @@ export async function* eventCsvChunks(
         cursor.ties += scan.rows;
       } else {
         const at = scan.lastKey.occurredAt;
-        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at)) throw new PageFormatError(`unexpected occurredAt ${JSON.stringify(at)} in a CSV page`);
+        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at))
+          throw new PageFormatError(`unexpected occurredAt ${JSON.stringify(at)} in a CSV page`);
         cursor = { at: `${at.slice(0, 10)} ${at.slice(11, 23)}`, id: scan.lastKey.eventId, text: scan.lastKey.text, ties: scan.tailTies };
       }
     }

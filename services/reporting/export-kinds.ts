@@ -1,4 +1,11 @@
-import { ASSIGNMENT_ACTIONS, CHANNELS, DELIVERY_STATUSES, type AssignmentAction, type Channel, type DeliveryStatus } from '../events/types.js';
+import {
+  ASSIGNMENT_ACTIONS,
+  CHANNELS,
+  DELIVERY_STATUSES,
+  type AssignmentAction,
+  type Channel,
+  type DeliveryStatus,
+} from '../events/types.js';
 
 /**
  * The four CSV exports. Two are event exports, read page by page from a raw table; two are the

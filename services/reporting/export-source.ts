@@ -22,11 +22,19 @@ export interface OpenedExport {
  * to turn into a 400): the same bounds for every export.
  */
 export function validateExportRequest(request: ExportRequest): void {
-  validateRange({ tenantId: request.tenantId, fromMs: request.fromMs, toMs: request.toMs, playbookId: request.filters.playbookId, campaignId: request.filters.campaignId });
+  validateRange({
+    tenantId: request.tenantId,
+    fromMs: request.fromMs,
+    toMs: request.toMs,
+    playbookId: request.filters.playbookId,
+    campaignId: request.filters.campaignId,
+  });
 }
 
 export function exportCsvChunks(client: ClickHouseClient, request: ExportRequest, options: PageOptions = {}): AsyncGenerator<CsvChunk> {
-  return isEventExport(request) ? eventCsvChunks(client, request, options) : metricTableCsvChunks(client, request as ExportRequest & { kind: 'campaigns' | 'outreach' });
+  return isEventExport(request)
+    ? eventCsvChunks(client, request, options)
+    : metricTableCsvChunks(client, request as ExportRequest & { kind: 'campaigns' | 'outreach' });
 }
 
 /**

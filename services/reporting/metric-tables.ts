@@ -28,12 +28,16 @@ export function outreachRows(counts: OutreachCounts): [string, string, number][]
   const rows: [string, string, number][] = [];
   for (const channel of CHANNELS) {
     const byStatus = counts[channel] as unknown as Record<string, number>;
-    for (const status of channel === 'sms' ? SMS_STATUSES : DELIVERY_STATUSES) rows.push([channel, status, byStatus[statusKey(status)] ?? 0]);
+    for (const status of channel === 'sms' ? SMS_STATUSES : DELIVERY_STATUSES)
+      rows.push([channel, status, byStatus[statusKey(status)] ?? 0]);
   }
   return rows;
 }
 
-export async function* metricTableCsvChunks(client: ClickHouseClient, request: ExportRequest & { kind: MetricTableKind }): AsyncGenerator<CsvChunk> {
+export async function* metricTableCsvChunks(
+  client: ClickHouseClient,
+  request: ExportRequest & { kind: MetricTableKind },
+): AsyncGenerator<CsvChunk> {
   const range = {
     tenantId: request.tenantId,
     fromMs: request.fromMs,
@@ -43,7 +47,14 @@ export async function* metricTableCsvChunks(client: ClickHouseClient, request: E
   };
   const rows =
     request.kind === 'campaigns'
-      ? (await queryCampaigns(client, range)).map((row) => [row.playbookId, row.playbookName, row.campaignId, row.campaignName, row.entries, row.exits])
+      ? (await queryCampaigns(client, range)).map((row) => [
+          row.playbookId,
+          row.playbookName,
+          row.campaignId,
+          row.campaignName,
+          row.entries,
+          row.exits,
+        ])
       : outreachRows(await queryOutreach(client, range));
   yield { bytes: toCsv(EXPORT_COLUMNS[request.kind], rows), rows: rows.length };
 }

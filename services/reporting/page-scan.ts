@@ -55,7 +55,10 @@ function quotedFieldEnd(page: Buffer, start: number): number {
 }
 
 function unquote(field: Buffer): string {
-  return field.subarray(1, field.length - 1).toString('utf8').replaceAll('""', '"');
+  return field
+    .subarray(1, field.length - 1)
+    .toString('utf8')
+    .replaceAll('""', '"');
 }
 
 /** The key of the row starting at `start`. */

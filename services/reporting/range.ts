@@ -92,7 +92,6 @@ export function splitRange(fromMs: number, toMs: number, grains: readonly Rollup
   return split;
 }
 
-
 /** `AND playbook_id = … AND campaign_id = …` for the filters given, as parameters. */
 export function filterCondition(range: MetricsRange, params: QueryParams): string {
   let sql = '';

@@ -2,15 +2,7 @@ import { DELIVERY_STATUSES, SMS_STATUSES, statusKey, type Channel, type Delivery
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { dateTimeText } from '../platform/clickhouse-values.js';
 import { InvalidIntervalError, TooManyBucketsError, UnknownMetricError } from './errors.js';
-import {
-  DAY_MS,
-  rangeUnion,
-  ROLLUP_BUCKET_MS,
-  validateRange,
-  type MetricsRange,
-  type QueryParams,
-  type RollupGrain,
-} from './range.js';
+import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 import { assertKnownTimeZone } from './time-zones.js';
 
 /**
@@ -43,9 +35,7 @@ export interface TimeseriesPoint {
 /** Most buckets one answer may have. */
 export const MAX_TIMESERIES_BUCKETS = 10_000;
 
-type MetricSource =
-  | { table: 'assignment'; action: 'entered' | 'exited' }
-  | { table: 'delivery'; channel: Channel; status: DeliveryStatus };
+type MetricSource = { table: 'assignment'; action: 'entered' | 'exited' } | { table: 'delivery'; channel: Channel; status: DeliveryStatus };
 
 const METRICS = new Map<string, MetricSource>([
   ['entries', { table: 'assignment', action: 'entered' }],

@@ -44,7 +44,15 @@ describe('the Assignments and Sending page', () => {
     await insertEvents(clickhouse.client, events);
     downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger);
     await downloads.start();
-    app = await buildApp({ config: opened.config, logger, clickhouse: clickhouse.client, readiness: new Readiness(), registry: new Registry(), jwtSecret: TEST_SECRET, downloads });
+    app = await buildApp({
+      config: opened.config,
+      logger,
+      clickhouse: clickhouse.client,
+      readiness: new Readiness(),
+      registry: new Registry(),
+      jwtSecret: TEST_SECRET,
+      downloads,
+    });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -68,7 +76,12 @@ describe('the Assignments and Sending page', () => {
 
   it('with a token: choose a range, see the API’s counts, queue a download and see it become ready', async () => {
     // A zone with a half-hour offset, so browser-local ranges are really converted.
-    const context = await browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-IN', viewport: { width: 1280, height: 1800 }, acceptDownloads: true });
+    const context = await browser.newContext({
+      timezoneId: 'Asia/Kolkata',
+      locale: 'en-IN',
+      viewport: { width: 1280, height: 1800 },
+      acceptDownloads: true,
+    });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
@@ -86,21 +99,37 @@ describe('the Assignments and Sending page', () => {
     await page.fill('#from', `${day(4)}T09:30:15`);
     await page.fill('#to', `${day(1)}T18:45:30`);
     await page.click('#apply');
-    await page.waitForFunction((from) => document.body.dataset.loaded?.startsWith(from), new Date(`${day(4)}T09:30:15+05:30`).toISOString());
+    await page.waitForFunction(
+      (from) => document.body.dataset.loaded?.startsWith(from),
+      new Date(`${day(4)}T09:30:15+05:30`).toISOString(),
+    );
     const [from, to] = (await page.evaluate(() => document.body.dataset.loaded!)).split('|') as [string, string];
     expect(from).toBe(new Date(`${day(4)}T09:30:15+05:30`).toISOString());
     expect(to).toBe(new Date(`${day(1)}T18:45:30.999+05:30`).toISOString());
 
     const query = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-    const campaigns = (await api(`/v1/metrics/campaigns?${query}`)) as { rows: { playbookId: string; campaignId: string; entries: number; exits: number }[] };
+    const campaigns = (await api(`/v1/metrics/campaigns?${query}`)) as {
+      rows: { playbookId: string; campaignId: string; entries: number; exits: number }[];
+    };
     const outreach = (await api(`/v1/metrics/outreach?${query}`)) as { sms: Record<string, number>; email: Record<string, number> };
     expect(campaigns.rows.length).toBeGreaterThan(0);
     const shown = await page.$$eval('#campaigns tbody tr', (rows) =>
-      rows.map((row) => ({ key: `${(row as HTMLElement).dataset.playbookId}/${(row as HTMLElement).dataset.campaignId}`, entries: row.querySelector('.entries')?.textContent ?? '', exits: row.querySelector('.exits')?.textContent ?? '' })),
+      rows.map((row) => ({
+        key: `${(row as HTMLElement).dataset.playbookId}/${(row as HTMLElement).dataset.campaignId}`,
+        entries: row.querySelector('.entries')?.textContent ?? '',
+        exits: row.querySelector('.exits')?.textContent ?? '',
+      })),
     );
-    expect(shown.map((row) => [row.key, count(row.entries), count(row.exits)])).toEqual(campaigns.rows.map((row) => [`${row.playbookId}/${row.campaignId}`, row.entries, row.exits]));
-    for (const [table, counts] of [['#sms', outreach.sms], ['#email', outreach.email]] as const) {
-      const statuses = await page.$$eval(`${table} tbody tr`, (rows) => rows.map((row) => [(row as HTMLElement).dataset.status!, row.querySelector('.count')?.textContent ?? '']));
+    expect(shown.map((row) => [row.key, count(row.entries), count(row.exits)])).toEqual(
+      campaigns.rows.map((row) => [`${row.playbookId}/${row.campaignId}`, row.entries, row.exits]),
+    );
+    for (const [table, counts] of [
+      ['#sms', outreach.sms],
+      ['#email', outreach.email],
+    ] as const) {
+      const statuses = await page.$$eval(`${table} tbody tr`, (rows) =>
+        rows.map((row) => [(row as HTMLElement).dataset.status!, row.querySelector('.count')?.textContent ?? '']),
+      );
       expect(Object.fromEntries(statuses.map(([status, text]) => [status, count(text)]))).toEqual(counts);
     }
     await expect(page.locator('#email tbody tr[data-status="spamReported"] td.help').textContent()).resolves.toContain('reported as spam');
@@ -108,7 +137,11 @@ describe('the Assignments and Sending page', () => {
 
     // Queue the entries of the first campaign and wait until the list shows it ready.
     const first = campaigns.rows[0]!;
-    await page.locator('#campaigns tbody tr').first().getByRole('button', { name: /^Queue entries of / }).click();
+    await page
+      .locator('#campaigns tbody tr')
+      .first()
+      .getByRole('button', { name: /^Queue entries of / })
+      .click();
     await page.waitForSelector('#downloads tbody tr[data-status="ready"]', { timeout: 60_000 });
     const saving = page.waitForEvent('download');
     await page.locator('#downloads tbody tr[data-status="ready"]').first().getByRole('button', { name: 'Save CSV' }).click();
@@ -121,7 +154,11 @@ describe('the Assignments and Sending page', () => {
     // An accessibility check of the whole page (axe-core): no serious or critical violations.
     await page.evaluate(axeSource); // through the debugging protocol, so the page's CSP still applies to the page itself
     const violations = (await page.evaluate(async () => {
-      const result = await (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document);
+      const result = await (
+        window as unknown as {
+          axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
+        }
+      ).axe.run(document);
       return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
     })) as { id: string; impact: string }[];
     expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);

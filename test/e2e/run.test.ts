@@ -27,7 +27,9 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
       expect(metrics).toContain('sending_metrics_http_request_duration_seconds');
       expect((await fetch(`${url}/docs/json`)).status).toBe(200);
       // Logs are pino JSON lines and never carry the token.
-      const jsonLines = output().split('\n').filter((line) => line.startsWith('{'));
+      const jsonLines = output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
       expect(jsonLines.length).toBeGreaterThan(0);
       for (const line of jsonLines) expect(() => JSON.parse(line)).not.toThrow();
       expect(jsonLines.join('\n')).not.toContain(token!);
@@ -57,7 +59,12 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
 
   it('an ingest-only process answers /readyz and /metrics on its own port', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-run-ingest-'));
-    const { child, output } = await startCli(['run', '--role', 'ingest'], { PORT: '0', DATA_DIR: dataDir, TOPIC_PREFIX: `ingest-role-${Date.now()}.`, LOG_LEVEL: 'warn' });
+    const { child, output } = await startCli(['run', '--role', 'ingest'], {
+      PORT: '0',
+      DATA_DIR: dataDir,
+      TOPIC_PREFIX: `ingest-role-${Date.now()}.`,
+      LOG_LEVEL: 'warn',
+    });
     try {
       const readyz = /readiness: (\S+)/.exec(output())?.[1];
       expect(readyz).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/readyz$/);

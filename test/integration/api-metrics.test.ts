@@ -40,9 +40,42 @@ describe('metrics API over HTTP', () => {
     await applyMigrations(clickhouse.client, createLogger('silent'));
     events = generateEvents({ seed: 5, count: 20_000, startMs: START, spanMs: 5 * DAY, tenants: 2 });
     events.push(
-      { type: 'assignment', eventId: 'edge-315', tenantId: 'tenant-0', occurredAt: '2026-11-07T03:15:00.000Z', customerId: 'c', playbookId: 'pb-edge', playbookName: 'Edge', campaignId: 'cm-edge', campaignName: 'Edge', action: 'entered' },
-      { type: 'assignment', eventId: 'edge-from', tenantId: 'tenant-0', occurredAt: '2026-11-07T03:00:00.000Z', customerId: 'c', playbookId: 'pb-edge', playbookName: 'Edge', campaignId: 'cm-edge', campaignName: 'Edge', action: 'entered' },
-      { type: 'assignment', eventId: 'edge-to', tenantId: 'tenant-0', occurredAt: '2026-11-07T03:10:00.000Z', customerId: 'c', playbookId: 'pb-edge', playbookName: 'Edge', campaignId: 'cm-edge', campaignName: 'Edge', action: 'exited' },
+      {
+        type: 'assignment',
+        eventId: 'edge-315',
+        tenantId: 'tenant-0',
+        occurredAt: '2026-11-07T03:15:00.000Z',
+        customerId: 'c',
+        playbookId: 'pb-edge',
+        playbookName: 'Edge',
+        campaignId: 'cm-edge',
+        campaignName: 'Edge',
+        action: 'entered',
+      },
+      {
+        type: 'assignment',
+        eventId: 'edge-from',
+        tenantId: 'tenant-0',
+        occurredAt: '2026-11-07T03:00:00.000Z',
+        customerId: 'c',
+        playbookId: 'pb-edge',
+        playbookName: 'Edge',
+        campaignId: 'cm-edge',
+        campaignName: 'Edge',
+        action: 'entered',
+      },
+      {
+        type: 'assignment',
+        eventId: 'edge-to',
+        tenantId: 'tenant-0',
+        occurredAt: '2026-11-07T03:10:00.000Z',
+        customerId: 'c',
+        playbookId: 'pb-edge',
+        playbookName: 'Edge',
+        campaignId: 'cm-edge',
+        campaignName: 'Edge',
+        action: 'exited',
+      },
     );
     await insertEvents(clickhouse.client, events);
     app = await buildTestApp(opened.config, clickhouse.client);
@@ -67,8 +100,8 @@ describe('metrics API over HTTP', () => {
 
   it('campaign counts over HTTP equal brute force for ranges with millisecond edges and offsets', async () => {
     for (let i = 0; i < 20; i += 1) {
-      const fromMs = START + Math.floor(((i * 7919) % 97) / 97 * 4 * DAY) + (i * 37) % 1000;
-      const toMs = fromMs + Math.floor(((i * 104729) % 89) / 89 * DAY) + 1;
+      const fromMs = START + Math.floor((((i * 7919) % 97) / 97) * 4 * DAY) + ((i * 37) % 1000);
+      const toMs = fromMs + Math.floor((((i * 104729) % 89) / 89) * DAY) + 1;
       const offset = i % 2 === 0 ? '+05:30' : '-04:00';
       const local = (ms: number) => {
         const minutes = (offset.startsWith('+') ? 1 : -1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4)));
@@ -120,7 +153,10 @@ describe('metrics API over HTTP', () => {
     for (const [headers, message] of cases) {
       const response = await get(url, headers);
       expect(response.statusCode).toBe(401);
-      expect((response.json() as { error: { code: string; message: string } }).error).toEqual({ code: 'UNAUTHORIZED', message: expect.stringMatching(message) });
+      expect((response.json() as { error: { code: string; message: string } }).error).toEqual({
+        code: 'UNAUTHORIZED',
+        message: expect.stringMatching(message),
+      });
     }
   });
 
@@ -180,7 +216,9 @@ describe('metrics API over HTTP', () => {
     const response = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     const doc = response.json() as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/metrics/campaigns', '/v1/metrics/outreach', '/v1/metrics/timeseries']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/metrics/campaigns', '/v1/metrics/outreach', '/v1/metrics/timeseries']),
+    );
     expect(response.body).toContain('reported as spam');
   });
 });

@@ -4,11 +4,27 @@ import { runCli } from '../support/cli.js';
 describe('a wrong configuration value stops the process with one line naming the variable', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ['PORT=abc', { PORT: 'abc' }, /^configuration error: PORT="abc" is not a whole number; expected an integer from 0 to 65535$/],
-    ['CLICKHOUSE_URL=not-a-url', { CLICKHOUSE_URL: 'not-a-url' }, /^configuration error: CLICKHOUSE_URL="not-a-url" is not a URL; expected an absolute URL/],
-    ['KAFKA_BROKERS empty', { KAFKA_BROKERS: '' }, /^configuration error: KAFKA_BROKERS="" is empty; expected a comma-separated list of host:port/],
-    ['KAFKA_BROKERS without a port', { KAFKA_BROKERS: 'kafka-1' }, /^configuration error: KAFKA_BROKERS="kafka-1" has an invalid entry "kafka-1"/],
+    [
+      'CLICKHOUSE_URL=not-a-url',
+      { CLICKHOUSE_URL: 'not-a-url' },
+      /^configuration error: CLICKHOUSE_URL="not-a-url" is not a URL; expected an absolute URL/,
+    ],
+    [
+      'KAFKA_BROKERS empty',
+      { KAFKA_BROKERS: '' },
+      /^configuration error: KAFKA_BROKERS="" is empty; expected a comma-separated list of host:port/,
+    ],
+    [
+      'KAFKA_BROKERS without a port',
+      { KAFKA_BROKERS: 'kafka-1' },
+      /^configuration error: KAFKA_BROKERS="kafka-1" has an invalid entry "kafka-1"/,
+    ],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^configuration error: LOG_LEVEL="loud" is not a log level; expected one of/],
-    ['a short AUTH_JWT_SECRET is not echoed', { AUTH_JWT_SECRET: 'hunter2' }, /^configuration error: AUTH_JWT_SECRET is too short; expected at least 32 characters/],
+    [
+      'a short AUTH_JWT_SECRET is not echoed',
+      { AUTH_JWT_SECRET: 'hunter2' },
+      /^configuration error: AUTH_JWT_SECRET is too short; expected at least 32 characters/,
+    ],
   ];
   for (const [name, env, message] of cases) {
     it(name, async () => {

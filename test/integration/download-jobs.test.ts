@@ -4,7 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../services/api/app.js';
-import { DownloadFiles, DownloadService, DownloadStore, INTERRUPTED_TWICE, RESTARTED_NOTE, type DownloadJob } from '../../services/downloads/index.js';
+import {
+  DownloadFiles,
+  DownloadService,
+  DownloadStore,
+  INTERRUPTED_TWICE,
+  RESTARTED_NOTE,
+  type DownloadJob,
+} from '../../services/downloads/index.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
@@ -52,19 +59,42 @@ describe('queued downloads', () => {
   const truthDeliveries = (tenant: string, keep: (e: DeliveryEvent) => boolean) =>
     events
       .filter((e): e is DeliveryEvent => e.type === 'delivery' && e.tenantId === tenant && keep(e))
-      .map((e) => [e.occurredAt, e.eventId, e.customerId, e.messageId, e.channel, e.status, e.playbookId ?? '', e.campaignId ?? '', e.reason ?? ''])
+      .map((e) => [
+        e.occurredAt,
+        e.eventId,
+        e.customerId,
+        e.messageId,
+        e.channel,
+        e.status,
+        e.playbookId ?? '',
+        e.campaignId ?? '',
+        e.reason ?? '',
+      ])
       .sort(byKey);
 
   /** A fresh service (not started) and an app over it. */
-  async function setUp(options: Partial<ConstructorParameters<typeof DownloadService>[0]> = {}): Promise<{ service: DownloadService; app: FastifyInstance }> {
+  async function setUp(
+    options: Partial<ConstructorParameters<typeof DownloadService>[0]> = {},
+  ): Promise<{ service: DownloadService; app: FastifyInstance }> {
     service = DownloadService.fromConfig(config, clickhouse.client, logger, { pageRows: 5000, ...options });
-    app = await buildApp({ config, logger, clickhouse: clickhouse.client, readiness: new Readiness(), registry: new Registry(), jwtSecret: TEST_SECRET, downloads: service });
+    app = await buildApp({
+      config,
+      logger,
+      clickhouse: clickhouse.client,
+      readiness: new Readiness(),
+      registry: new Registry(),
+      jwtSecret: TEST_SECRET,
+      downloads: service,
+    });
     return { service, app };
   }
 
-  const submit = async (body: object, tenant = 'tenant-0') => app!.inject({ method: 'POST', url: '/v1/downloads', headers: bearer(tenant), payload: body });
-  const status = async (id: string, tenant = 'tenant-0') => app!.inject({ method: 'GET', url: `/v1/downloads/${id}`, headers: bearer(tenant) });
-  const file = async (id: string, tenant = 'tenant-0') => app!.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer(tenant) });
+  const submit = async (body: object, tenant = 'tenant-0') =>
+    app!.inject({ method: 'POST', url: '/v1/downloads', headers: bearer(tenant), payload: body });
+  const status = async (id: string, tenant = 'tenant-0') =>
+    app!.inject({ method: 'GET', url: `/v1/downloads/${id}`, headers: bearer(tenant) });
+  const file = async (id: string, tenant = 'tenant-0') =>
+    app!.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer(tenant) });
 
   async function settled(id: string, tenant = 'tenant-0', timeoutMs = 60_000): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
@@ -83,8 +113,17 @@ describe('queued downloads', () => {
     await applyMigrations(clickhouse.client, logger);
     events = generateEvents({ seed: 8, count: 600_000, startMs: START, spanMs: 20 * DAY, tenants: 2 });
     events.push({
-      type: 'delivery', eventId: 'd-tricky', tenantId: 'tenant-1', occurredAt: '2026-11-02T00:00:00.000Z', customerId: 'c', messageId: 'm',
-      channel: 'email', status: 'bounced', playbookId: 'pb-x', campaignId: null, reason: 'mailbox "full",\r\nretry later',
+      type: 'delivery',
+      eventId: 'd-tricky',
+      tenantId: 'tenant-1',
+      occurredAt: '2026-11-02T00:00:00.000Z',
+      customerId: 'c',
+      messageId: 'm',
+      channel: 'email',
+      status: 'bounced',
+      playbookId: 'pb-x',
+      campaignId: null,
+      reason: 'mailbox "full",\r\nretry later',
     });
     await insertEvents(clickhouse.client, events);
   });
@@ -128,14 +167,20 @@ describe('queued downloads', () => {
     const response = await file(id);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
-    expect(response.headers['content-disposition']).toBe('attachment; filename="assignments_2026-11-01T000000.000Z_2026-11-30T235959.999Z.csv"');
+    expect(response.headers['content-disposition']).toBe(
+      'attachment; filename="assignments_2026-11-01T000000.000Z_2026-11-30T235959.999Z.csv"',
+    );
     const [header, ...rows] = parseCsv(response.body);
     expect(header).toEqual(['occurredAt', 'eventId', 'customerId', 'playbookId', 'playbookName', 'campaignId', 'campaignName', 'action']);
     expect(rows.length).toBe(truth.length);
     expect(rows).toEqual(truth);
 
     // The same bytes as the streamed export of the same request.
-    const streamed = await app!.inject({ method: 'GET', url: `/v1/exports/assignments.csv?from=${RANGE.from}&to=${RANGE.to}`, headers: bearer('tenant-0') });
+    const streamed = await app!.inject({
+      method: 'GET',
+      url: `/v1/exports/assignments.csv?from=${RANGE.from}&to=${RANGE.to}`,
+      headers: bearer('tenant-0'),
+    });
     expect(streamed.rawPayload.equals(response.rawPayload)).toBe(true);
 
     // Another tenant: 404 for the status and the file, and the job is not in its list.
@@ -143,7 +188,9 @@ describe('queued downloads', () => {
       expect(response.statusCode).toBe(404);
       expect((response.json() as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     }
-    const theirs = (await app!.inject({ method: 'GET', url: '/v1/downloads', headers: bearer('tenant-1') })).json() as { downloads: JobView[] };
+    const theirs = (await app!.inject({ method: 'GET', url: '/v1/downloads', headers: bearer('tenant-1') })).json() as {
+      downloads: JobView[];
+    };
     expect(theirs.downloads.map((job) => job.id)).not.toContain(id);
   });
 
@@ -163,13 +210,33 @@ describe('queued downloads', () => {
     const bounced = parseCsv((await file(ids[0]!, 'tenant-1')).body);
     const truth = truthDeliveries('tenant-1', (e) => e.channel === 'email' && e.status === 'bounced');
     expect(bounced.slice(1)).toEqual(truth);
-    expect(bounced.slice(1)).toContainEqual(['2026-11-02T00:00:00.000Z', 'd-tricky', 'c', 'm', 'email', 'bounced', 'pb-x', '', 'mailbox "full",\r\nretry later']);
-    expect(parseCsv((await file(ids[1]!, 'tenant-1')).body).length - 1).toBe(truthDeliveries('tenant-1', (e) => e.status === 'sent').length);
+    expect(bounced.slice(1)).toContainEqual([
+      '2026-11-02T00:00:00.000Z',
+      'd-tricky',
+      'c',
+      'm',
+      'email',
+      'bounced',
+      'pb-x',
+      '',
+      'mailbox "full",\r\nretry later',
+    ]);
+    expect(parseCsv((await file(ids[1]!, 'tenant-1')).body).length - 1).toBe(
+      truthDeliveries('tenant-1', (e) => e.status === 'sent').length,
+    );
     const table = parseCsv((await file(ids[2]!, 'tenant-1')).body);
-    const metrics = (await app!.inject({ method: 'GET', url: `/v1/metrics/campaigns?from=${RANGE.from}&to=${RANGE.to}&playbookId=pb-1`, headers: bearer('tenant-1') })).json() as { rows: Record<string, unknown>[] };
+    const metrics = (
+      await app!.inject({
+        method: 'GET',
+        url: `/v1/metrics/campaigns?from=${RANGE.from}&to=${RANGE.to}&playbookId=pb-1`,
+        headers: bearer('tenant-1'),
+      })
+    ).json() as { rows: Record<string, unknown>[] };
     expect(table.slice(1)).toEqual(metrics.rows.map((row) => table[0]!.map((column) => String(row[column]))));
 
-    const list = (await app!.inject({ method: 'GET', url: '/v1/downloads', headers: bearer('tenant-1') })).json() as { downloads: JobView[] };
+    const list = (await app!.inject({ method: 'GET', url: '/v1/downloads', headers: bearer('tenant-1') })).json() as {
+      downloads: JobView[];
+    };
     const mine = list.downloads.filter((job) => ids.includes(job.id));
     expect(mine.map((job) => job.id)).toEqual([...ids].reverse());
     const created = list.downloads.map((job) => Date.parse(job.createdAt));
@@ -233,8 +300,21 @@ describe('queued downloads', () => {
     const store = new DownloadStore(clickhouse.client);
     const now = Date.now();
     const crashed: DownloadJob = {
-      id: '00000000-0000-4000-8000-000000000001', tenantId: 'tenant-1', userId: 'u', export: 'deliveries', fromMs: Date.parse(RANGE.from), toMs: Date.parse(RANGE.to),
-      filters: { channel: 'sms' }, status: 'running', rows: 0, bytes: 0, error: '', file: '', createdAt: now, updatedAt: now, version: now * 1000,
+      id: '00000000-0000-4000-8000-000000000001',
+      tenantId: 'tenant-1',
+      userId: 'u',
+      export: 'deliveries',
+      fromMs: Date.parse(RANGE.from),
+      toMs: Date.parse(RANGE.to),
+      filters: { channel: 'sms' },
+      status: 'running',
+      rows: 0,
+      bytes: 0,
+      error: '',
+      file: '',
+      createdAt: now,
+      updatedAt: now,
+      version: now * 1000,
     };
     const twice: DownloadJob = { ...crashed, id: '00000000-0000-4000-8000-000000000002', error: RESTARTED_NOTE };
     await store.save(crashed);

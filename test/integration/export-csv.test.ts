@@ -39,23 +39,56 @@ describe('streamed CSV exports', () => {
 
   const tricky: SendingEvent[] = [
     {
-      type: 'assignment', eventId: 'id,with "quotes", commas', tenantId: 'tenant-0', occurredAt: '2026-11-03T10:00:00.001Z', customerId: 'c "1"',
-      playbookId: 'pb,1', playbookName: 'Play, "book"\r\nline two', campaignId: 'cm"1', campaignName: 'Ünïcødé 🎉, "x"\nnew line', action: 'entered',
+      type: 'assignment',
+      eventId: 'id,with "quotes", commas',
+      tenantId: 'tenant-0',
+      occurredAt: '2026-11-03T10:00:00.001Z',
+      customerId: 'c "1"',
+      playbookId: 'pb,1',
+      playbookName: 'Play, "book"\r\nline two',
+      campaignId: 'cm"1',
+      campaignName: 'Ünïcødé 🎉, "x"\nnew line',
+      action: 'entered',
     },
     {
-      type: 'assignment', eventId: '\n"2026 looks like a row start', tenantId: 'tenant-0', occurredAt: '2026-11-03T10:00:00.002Z', customerId: 'c',
-      playbookId: 'pb-t', playbookName: '"', campaignId: 'cm-t', campaignName: '\n"2026-11-03T10:00:00.002Z","', action: 'exited',
+      type: 'assignment',
+      eventId: '\n"2026 looks like a row start',
+      tenantId: 'tenant-0',
+      occurredAt: '2026-11-03T10:00:00.002Z',
+      customerId: 'c',
+      playbookId: 'pb-t',
+      playbookName: '"',
+      campaignId: 'cm-t',
+      campaignName: '\n"2026-11-03T10:00:00.002Z","',
+      action: 'exited',
     },
     {
-      type: 'delivery', eventId: 'd,"1"', tenantId: 'tenant-0', occurredAt: '2026-11-03T10:00:00.003Z', customerId: 'c', messageId: 'm,"1"\r\n',
-      channel: 'email', status: 'spam_reported', playbookId: null, campaignId: 'cm,"x"', reason: 'said "no",\r\nthen\nagain\r',
+      type: 'delivery',
+      eventId: 'd,"1"',
+      tenantId: 'tenant-0',
+      occurredAt: '2026-11-03T10:00:00.003Z',
+      customerId: 'c',
+      messageId: 'm,"1"\r\n',
+      channel: 'email',
+      status: 'spam_reported',
+      playbookId: null,
+      campaignId: 'cm,"x"',
+      reason: 'said "no",\r\nthen\nagain\r',
     },
   ];
   // One event stored 2 500 times (published again after the deduplication window): it spans
   // three pages of 1 000 rows, and every copy must come out.
   const repeated: AssignmentEvent = {
-    type: 'assignment', eventId: 'twice', tenantId: 'tenant-0', occurredAt: '2026-11-04T00:00:00.000Z', customerId: 'c', playbookId: 'pb-r',
-    playbookName: 'R', campaignId: 'cm-r', campaignName: 'R', action: 'entered',
+    type: 'assignment',
+    eventId: 'twice',
+    tenantId: 'tenant-0',
+    occurredAt: '2026-11-04T00:00:00.000Z',
+    customerId: 'c',
+    playbookId: 'pb-r',
+    playbookName: 'R',
+    campaignId: 'cm-r',
+    campaignName: 'R',
+    action: 'entered',
   };
 
   beforeAll(async () => {
@@ -85,13 +118,27 @@ describe('streamed CSV exports', () => {
 
   const truthAssignments = (tenant: string, fromMs: number, toMs: number, keep: (e: AssignmentEvent) => boolean = () => true) =>
     events
-      .filter((e): e is AssignmentEvent => e.type === 'assignment' && e.tenantId === tenant && Date.parse(e.occurredAt) >= fromMs && Date.parse(e.occurredAt) <= toMs && keep(e))
+      .filter(
+        (e): e is AssignmentEvent =>
+          e.type === 'assignment' &&
+          e.tenantId === tenant &&
+          Date.parse(e.occurredAt) >= fromMs &&
+          Date.parse(e.occurredAt) <= toMs &&
+          keep(e),
+      )
       .sort(byKey)
       .map(assignmentRow);
 
   const truthDeliveries = (tenant: string, fromMs: number, toMs: number, keep: (e: DeliveryEvent) => boolean = () => true) =>
     events
-      .filter((e): e is DeliveryEvent => e.type === 'delivery' && e.tenantId === tenant && Date.parse(e.occurredAt) >= fromMs && Date.parse(e.occurredAt) <= toMs && keep(e))
+      .filter(
+        (e): e is DeliveryEvent =>
+          e.type === 'delivery' &&
+          e.tenantId === tenant &&
+          Date.parse(e.occurredAt) >= fromMs &&
+          Date.parse(e.occurredAt) <= toMs &&
+          keep(e),
+      )
       .sort(byKey)
       .map(deliveryRow);
 
@@ -99,7 +146,9 @@ describe('streamed CSV exports', () => {
     const response = await get('/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-27T23:59:59.999Z');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
-    expect(response.headers['content-disposition']).toBe('attachment; filename="assignments_2026-11-01T000000.000Z_2026-11-27T235959.999Z.csv"');
+    expect(response.headers['content-disposition']).toBe(
+      'attachment; filename="assignments_2026-11-01T000000.000Z_2026-11-27T235959.999Z.csv"',
+    );
     const [header, ...rows] = parseCsv(response.body);
     expect(header).toEqual(ASSIGNMENT_HEADER);
     const expected = truthAssignments('tenant-0', START, Date.UTC(2026, 10, 27, 23, 59, 59, 999));
@@ -115,19 +164,34 @@ describe('streamed CSV exports', () => {
     expect(header).toEqual(DELIVERY_HEADER);
     expect(rows).toEqual(truthDeliveries('tenant-0', START, Date.UTC(2026, 10, 10)));
 
-    const filtered = await get('/v1/exports/deliveries.csv?from=2026-11-01T00:00:00Z&to=2026-11-10T00:00:00Z&channel=email&status=bounced&playbookId=pb-1');
+    const filtered = await get(
+      '/v1/exports/deliveries.csv?from=2026-11-01T00:00:00Z&to=2026-11-10T00:00:00Z&channel=email&status=bounced&playbookId=pb-1',
+    );
     expect(filtered.statusCode).toBe(200);
-    const expected = truthDeliveries('tenant-0', START, Date.UTC(2026, 10, 10), (e) => e.channel === 'email' && e.status === 'bounced' && e.playbookId === 'pb-1');
+    const expected = truthDeliveries(
+      'tenant-0',
+      START,
+      Date.UTC(2026, 10, 10),
+      (e) => e.channel === 'email' && e.status === 'bounced' && e.playbookId === 'pb-1',
+    );
     expect(expected.length).toBeGreaterThan(10);
     expect(parseCsv(filtered.body).slice(1)).toEqual(expected);
 
-    const exits = await get('/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-10T00:00:00Z&action=exited&campaignId=cm-2-1');
-    expect(parseCsv(exits.body).slice(1)).toEqual(truthAssignments('tenant-0', START, Date.UTC(2026, 10, 10), (e) => e.action === 'exited' && e.campaignId === 'cm-2-1'));
+    const exits = await get(
+      '/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-10T00:00:00Z&action=exited&campaignId=cm-2-1',
+    );
+    expect(parseCsv(exits.body).slice(1)).toEqual(
+      truthAssignments('tenant-0', START, Date.UTC(2026, 10, 10), (e) => e.action === 'exited' && e.campaignId === 'cm-2-1'),
+    );
   });
 
   it('commas, quotes, CR, LF and non-ASCII text round-trip, including a value that looks like the start of a row', async () => {
     const response = await get('/v1/exports/assignments.csv?from=2026-11-03T10:00:00.001Z&to=2026-11-03T10:00:00.002Z');
-    expect(parseCsv(response.body)).toEqual([ASSIGNMENT_HEADER, assignmentRow(tricky[0] as AssignmentEvent), assignmentRow(tricky[1] as AssignmentEvent)]);
+    expect(parseCsv(response.body)).toEqual([
+      ASSIGNMENT_HEADER,
+      assignmentRow(tricky[0] as AssignmentEvent),
+      assignmentRow(tricky[1] as AssignmentEvent),
+    ]);
     const delivery = await get('/v1/exports/deliveries.csv?from=2026-11-03T10:00:00.003Z&to=2026-11-03T10:00:00.003Z');
     expect(parseCsv(delivery.body)).toEqual([DELIVERY_HEADER, deliveryRow(tricky[2] as DeliveryEvent)]);
     expect(Buffer.from(delivery.rawPayload).toString('utf8')).toBe(delivery.body);
@@ -149,11 +213,18 @@ describe('streamed CSV exports', () => {
 
   it('is exact at the millisecond edges: events at from and to are in, one millisecond outside are out', async () => {
     const sorted = events.filter((e) => e.tenantId === 'tenant-1' && e.type === 'assignment').sort(byKey);
-    for (const [i, j] of [[100, 5000], [7, 8], [3000, 3000]] as const) {
+    for (const [i, j] of [
+      [100, 5000],
+      [7, 8],
+      [3000, 3000],
+    ] as const) {
       const fromMs = Date.parse(sorted[i]!.occurredAt);
       const toMs = Date.parse(sorted[j]!.occurredAt);
       const offset = (ms: number) => new Date(ms + 5.5 * 3_600_000).toISOString().replace('Z', '+05:30');
-      const response = await get(`/v1/exports/assignments.csv?from=${encodeURIComponent(offset(fromMs))}&to=${encodeURIComponent(offset(toMs))}`, bearer('tenant-1'));
+      const response = await get(
+        `/v1/exports/assignments.csv?from=${encodeURIComponent(offset(fromMs))}&to=${encodeURIComponent(offset(toMs))}`,
+        bearer('tenant-1'),
+      );
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-disposition']).toContain(exportFileName('assignments', fromMs, toMs));
       const rows = parseCsv(response.body).slice(1);
@@ -161,7 +232,10 @@ describe('streamed CSV exports', () => {
       expect(rows[0]![0]).toBe(sorted[i]!.occurredAt);
       expect(rows.at(-1)![0]).toBe(sorted[j]!.occurredAt);
       if (toMs - fromMs < 2) continue;
-      const inside = await get(`/v1/exports/assignments.csv?from=${new Date(fromMs + 1).toISOString()}&to=${new Date(toMs - 1).toISOString()}`, bearer('tenant-1'));
+      const inside = await get(
+        `/v1/exports/assignments.csv?from=${new Date(fromMs + 1).toISOString()}&to=${new Date(toMs - 1).toISOString()}`,
+        bearer('tenant-1'),
+      );
       expect(parseCsv(inside.body).slice(1)).toEqual(truthAssignments('tenant-1', fromMs + 1, toMs - 1));
     }
   });
@@ -177,13 +251,18 @@ describe('streamed CSV exports', () => {
     const metrics = (await get(`/v1/metrics/campaigns?${range}`)).json() as { rows: Record<string, string | number>[] };
     const campaigns = await get(`/v1/exports/campaigns.csv?${range}`);
     expect(campaigns.statusCode).toBe(200);
-    expect(campaigns.headers['content-disposition']).toBe('attachment; filename="campaigns_2026-11-01T000000.250Z_2026-11-04T130700.999Z.csv"');
+    expect(campaigns.headers['content-disposition']).toBe(
+      'attachment; filename="campaigns_2026-11-01T000000.250Z_2026-11-04T130700.999Z.csv"',
+    );
     const [header, ...rows] = parseCsv(campaigns.body);
     expect(header).toEqual(['playbookId', 'playbookName', 'campaignId', 'campaignName', 'entries', 'exits']);
     expect(rows).toEqual(metrics.rows.map((row) => header!.map((column) => String(row[column]))));
     expect(rows.length).toBeGreaterThan(5);
 
-    const outreach = (await get(`/v1/metrics/outreach?${range}&playbookId=pb-0`)).json() as { sms: Record<string, number>; email: Record<string, number> };
+    const outreach = (await get(`/v1/metrics/outreach?${range}&playbookId=pb-0`)).json() as {
+      sms: Record<string, number>;
+      email: Record<string, number>;
+    };
     const csv = parseCsv((await get(`/v1/exports/outreach.csv?${range}&playbookId=pb-0`)).body);
     expect(csv[0]).toEqual(['channel', 'status', 'count']);
     expect(csv.slice(1)).toEqual([
@@ -198,7 +277,10 @@ describe('streamed CSV exports', () => {
     expect(rows).toEqual(truthAssignments('tenant-1', START, Date.UTC(2026, 10, 30)));
     const stranger = await get('/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z', bearer('tenant-unknown'));
     expect(stranger.body).toBe(`${ASSIGNMENT_HEADER.join(',')}\r\n`);
-    expect((await get('/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z&tenantId=tenant-0', bearer('tenant-1'))).statusCode).toBe(400);
+    expect(
+      (await get('/v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z&tenantId=tenant-0', bearer('tenant-1')))
+        .statusCode,
+    ).toBe(400);
   });
 
   it('bad input gets 400 naming the problem, a missing token 401', async () => {
@@ -211,7 +293,10 @@ describe('streamed CSV exports', () => {
       [`/v1/exports/deliveries.csv?${ok}&channel=fax`, /channel/],
       [`/v1/exports/campaigns.csv?${ok}&status=sent`, /status/],
       [`/v1/exports/outreach.csv?${ok}&colour=blue`, /colour/],
-      ['/v1/exports/assignments.csv?from=2026-11-01T00:00:00&to=2026-11-02T00:00:00Z', /from: .* is not an ISO-8601 instant with an offset/],
+      [
+        '/v1/exports/assignments.csv?from=2026-11-01T00:00:00&to=2026-11-02T00:00:00Z',
+        /from: .* is not an ISO-8601 instant with an offset/,
+      ],
       ['/v1/exports/assignments.csv?from=2026-11-03T00:00:00Z&to=2026-11-02T00:00:00Z', /is after to/],
       ['/v1/exports/deliveries.csv?from=1950-01-01T00:00:00Z&to=1950-01-02T00:00:00Z', /from/],
       ['/v1/exports/assignments.csv?to=2026-11-02T00:00:00Z', /from/],
@@ -231,7 +316,15 @@ describe('streamed CSV exports', () => {
   it('serves the export routes in the OpenAPI document', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/exports/assignments.csv', '/v1/exports/deliveries.csv', '/v1/exports/campaigns.csv', '/v1/exports/outreach.csv', '/v1/downloads', '/v1/downloads/{id}', '/v1/downloads/{id}/file']),
+      expect.arrayContaining([
+        '/v1/exports/assignments.csv',
+        '/v1/exports/deliveries.csv',
+        '/v1/exports/campaigns.csv',
+        '/v1/exports/outreach.csv',
+        '/v1/downloads',
+        '/v1/downloads/{id}',
+        '/v1/downloads/{id}/file',
+      ]),
     );
   });
 

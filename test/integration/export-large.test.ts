@@ -57,7 +57,7 @@ class CsvRecords {
           break;
         }
         case 'quote':
-          if (c === '"') (this.field += '"'), (this.state = 'quoted');
+          if (c === '"') ((this.field += '"'), (this.state = 'quoted'));
           else if (c === ',') this.endField('start');
           else if (c === '\r') this.endField('cr');
           else throw new Error(`${JSON.stringify(c)} after a closing quote`);
@@ -143,7 +143,15 @@ describe('exports of a million rows', () => {
   const apps: FastifyInstance[] = [];
 
   const app = async (client: ClickHouseClient, exportPageRows?: number) => {
-    const built = await buildApp({ config, logger: createLogger('silent'), clickhouse: client, readiness: new Readiness(), registry: new Registry(), jwtSecret: TEST_SECRET, exportPageRows });
+    const built = await buildApp({
+      config,
+      logger: createLogger('silent'),
+      clickhouse: client,
+      readiness: new Readiness(),
+      registry: new Registry(),
+      jwtSecret: TEST_SECRET,
+      exportPageRows,
+    });
     apps.push(built);
     return built;
   };
@@ -244,10 +252,15 @@ describe('exports of a million rows', () => {
     })();
     while (bytes < 5_000_000) await new Promise((resolve) => setTimeout(resolve, 5));
     const insertStarted = performance.now();
-    await insertEvents(clickhouse.client, generateEvents({ seed: 3, count: 20_000, startMs: START, spanMs: DAY, tenants: 1 }).map((e) => ({ ...e, tenantId: 'other' })));
+    await insertEvents(
+      clickhouse.client,
+      generateEvents({ seed: 3, count: 20_000, startMs: START, spanMs: DAY, tenants: 1 }).map((e) => ({ ...e, tenantId: 'other' })),
+    );
     const insertMs = performance.now() - insertStarted;
     await consume;
-    console.log(`insert of 20k rows during the export: ${insertMs.toFixed(0)} ms; export ended ${(exportDone - insertStarted - insertMs).toFixed(0)} ms after it`);
+    console.log(
+      `insert of 20k rows during the export: ${insertMs.toFixed(0)} ms; export ended ${(exportDone - insertStarted - insertMs).toFixed(0)} ms after it`,
+    );
     expect(insertMs).toBeLessThan(2000);
     expect(exportDone).toBeGreaterThan(insertStarted + insertMs);
     expect(bytes).toBeGreaterThan(ROWS * 50);

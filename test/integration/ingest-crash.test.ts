@@ -61,15 +61,23 @@ describe('ingest under SIGKILL', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    await waitFor('the group to commit every record', async () => {
-      const progress = await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries]);
-      return progress.end === stream.length && progress.committed === progress.end;
-    }, 240_000, 500);
+    await waitFor(
+      'the group to commit every record',
+      async () => {
+        const progress = await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries]);
+        return progress.end === stream.length && progress.committed === progress.end;
+      },
+      240_000,
+      500,
+    );
     ingest.child.kill('SIGTERM');
     expect(await waitForExit(ingest.child)).toBe(0);
     outputs.push(ingest.output());
     // How much work the kills left behind (random kills, so this varies from run to run).
-    const replayed = outputs.join('\n').split('\n').filter((line) => /"pendingBatches":[1-9]/.test(line)).length;
+    const replayed = outputs
+      .join('\n')
+      .split('\n')
+      .filter((line) => /"pendingBatches":[1-9]/.test(line)).length;
     console.log(`[crash test] ${kills.length} kills; partitions that resumed with written-but-uncommitted batches: ${replayed}`);
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();

@@ -27,7 +27,11 @@ describe('ingest: every valid event counted exactly once', () => {
   beforeAll(async () => {
     const opened = await openTestClickHouse('ingest-once');
     clickhouse = opened.handle;
-    config = { ...opened.config, topicPrefix: `once-${Date.now()}.`, ingest: { ...opened.config.ingest, groupId: `once-${Date.now()}`, batchMaxRows: 5000, batchMaxMs: 200 } };
+    config = {
+      ...opened.config,
+      topicPrefix: `once-${Date.now()}.`,
+      ingest: { ...opened.config.ingest, groupId: `once-${Date.now()}`, batchMaxRows: 5000, batchMaxMs: 200 },
+    };
     await applyMigrations(clickhouse.client, logger);
     kafka = createKafka(config, logger, 'ingest-once-test');
     ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: new Registry() });
@@ -65,10 +69,25 @@ describe('ingest: every valid event counted exactly once', () => {
   it('poison records go to the dead-letter topic with their reasons; the valid records around them are all counted', async () => {
     const topics = topicNames(config.topicPrefix);
     const before = await countRaw(clickhouse.client);
-    const valid = generateEvents({ seed: 99, count: 200, startMs: Date.UTC(2026, 10, 20), spanMs: 3_600_000, idPrefix: 'poison-neighbour' });
+    const valid = generateEvents({
+      seed: 99,
+      count: 200,
+      startMs: Date.UTC(2026, 10, 20),
+      spanMs: 3_600_000,
+      idPrefix: 'poison-neighbour',
+    });
     const smsDelivered: DeliveryEvent = {
-      type: 'delivery', eventId: 'bad-sms', tenantId: 'tenant-0', occurredAt: '2026-11-20T10:00:00.000Z', customerId: 'c-1',
-      messageId: 'm-x', channel: 'sms', status: 'delivered', playbookId: null, campaignId: null, reason: null,
+      type: 'delivery',
+      eventId: 'bad-sms',
+      tenantId: 'tenant-0',
+      occurredAt: '2026-11-20T10:00:00.000Z',
+      customerId: 'c-1',
+      messageId: 'm-x',
+      channel: 'sms',
+      status: 'delivered',
+      playbookId: null,
+      campaignId: null,
+      reason: null,
     };
     const unknownSchema = Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.alloc(8, 0x42), Buffer.from('payload')]);
     const poison = [
@@ -76,19 +95,32 @@ describe('ingest: every valid event counted exactly once', () => {
       { topic: topics.deliveries, value: unknownSchema, reason: /undecodable \(unknown-schema\)/ },
       { topic: topics.assignments, value: Buffer.from(JSON.stringify(valid[0])), reason: /undecodable/ },
       { topic: topics.deliveries, value: encodeEvent(smsDelivered), reason: /invalid event: status/ },
-      { topic: topics.deliveries, value: encodeEvent(valid.find((e) => e.type === 'assignment') as SendingEvent), reason: /an assignment event on the .*deliveries topic/ },
+      {
+        topic: topics.deliveries,
+        value: encodeEvent(valid.find((e) => e.type === 'assignment') as SendingEvent),
+        reason: /an assignment event on the .*deliveries topic/,
+      },
     ];
     const producer = kafka.producer();
     await producer.connect();
     const half = valid.length / 2;
     const messagesFor = (list: SendingEvent[], topic: string, type: string) =>
-      list.filter((e) => e.type === type).map((e) => ({ key: `${e.tenantId}:${e.customerId}`, value: encodeEvent(e) })).map((m) => ({ ...m, topic }));
+      list
+        .filter((e) => e.type === type)
+        .map((e) => ({ key: `${e.tenantId}:${e.customerId}`, value: encodeEvent(e) }))
+        .map((m) => ({ ...m, topic }));
     const send = async (list: { topic: string; key?: string; value: Buffer }[]) => {
       for (const item of list) await producer.send({ topic: item.topic, messages: [{ key: item.key ?? 'poison', value: item.value }] });
     };
-    await send([...messagesFor(valid.slice(0, half), topics.assignments, 'assignment'), ...messagesFor(valid.slice(0, half), topics.deliveries, 'delivery')]);
+    await send([
+      ...messagesFor(valid.slice(0, half), topics.assignments, 'assignment'),
+      ...messagesFor(valid.slice(0, half), topics.deliveries, 'delivery'),
+    ]);
     await send(poison.map(({ topic, value }) => ({ topic, key: 'poison', value })));
-    await send([...messagesFor(valid.slice(half), topics.assignments, 'assignment'), ...messagesFor(valid.slice(half), topics.deliveries, 'delivery')]);
+    await send([
+      ...messagesFor(valid.slice(half), topics.assignments, 'assignment'),
+      ...messagesFor(valid.slice(half), topics.deliveries, 'delivery'),
+    ]);
     await producer.disconnect();
 
     await waitFor('the valid neighbours to be written', async () => (await countRaw(clickhouse.client)) === before + valid.length);
@@ -101,7 +133,12 @@ describe('ingest: every valid event counted exactly once', () => {
       void consumer.run({
         eachMessage: async ({ message }) => {
           const header = (name: string) => message.headers?.[name]?.toString() ?? '';
-          letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), topic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), value: message.value! });
+          letters.push({
+            reason: header(DEAD_LETTER_HEADERS.reason),
+            topic: header(DEAD_LETTER_HEADERS.topic),
+            offset: header(DEAD_LETTER_HEADERS.offset),
+            value: message.value!,
+          });
           if (letters.length >= poison.length) resolve();
         },
       });

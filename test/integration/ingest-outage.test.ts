@@ -37,7 +37,12 @@ function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; fai
 }
 
 /** Per partition: every record below the committed offset is in the raw tables (no duplicates in this test). */
-async function committedIsWritten(admin: Admin, client: ClickHouseClient, groupId: string, topics: { topic: string; table: string }[]): Promise<string[]> {
+async function committedIsWritten(
+  admin: Admin,
+  client: ClickHouseClient,
+  groupId: string,
+  topics: { topic: string; table: string }[],
+): Promise<string[]> {
   const problems: string[] = [];
   for (const { topic, table } of topics) {
     const low = new Map((await topicOffsets(admin, topic)).map((p) => [p.partition, Number(p.low)]));
@@ -52,7 +57,8 @@ async function committedIsWritten(admin: Admin, client: ClickHouseClient, groupI
       });
       const [[written]] = (await result.json()) as [[string]];
       const expected = upTo - (low.get(partition) ?? 0);
-      if (Number(written) !== expected) problems.push(`${topic}[${partition}] committed ${upTo} but only ${written} of ${expected} records are written`);
+      if (Number(written) !== expected)
+        problems.push(`${topic}[${partition}] committed ${upTo} but only ${written} of ${expected} records are written`);
     }
   }
   return problems;
@@ -69,7 +75,11 @@ describe('ingest while ClickHouse inserts fail', () => {
   beforeAll(async () => {
     const opened = await openTestClickHouse('ingest-outage');
     clickhouse = opened.handle;
-    config = { ...opened.config, topicPrefix: `outage-${Date.now()}.`, ingest: { ...opened.config.ingest, groupId: `outage-${Date.now()}`, batchMaxRows: 2000, batchMaxMs: 100 } };
+    config = {
+      ...opened.config,
+      topicPrefix: `outage-${Date.now()}.`,
+      ingest: { ...opened.config.ingest, groupId: `outage-${Date.now()}`, batchMaxRows: 2000, batchMaxMs: 100 },
+    };
     await applyMigrations(clickhouse.client, logger);
     kafka = createKafka(config, logger, 'ingest-outage-test');
     faults = faultyClient(clickhouse.client);
@@ -96,7 +106,10 @@ describe('ingest while ClickHouse inserts fail', () => {
     await admin.connect();
     try {
       await publisher.publish(events.slice(0, 10_000));
-      await waitFor('the first third to be committed', async () => (await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries])).committed === 10_000);
+      await waitFor(
+        'the first third to be committed',
+        async () => (await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries])).committed === 10_000,
+      );
 
       faults.failInserts(true);
       await publisher.publish(events.slice(10_000, 20_000));
@@ -112,7 +125,12 @@ describe('ingest while ClickHouse inserts fail', () => {
 
       faults.failInserts(false);
       await publisher.publish(events.slice(20_000));
-      await waitFor('every record to be committed', async () => (await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries])).committed === events.length, 120_000);
+      await waitFor(
+        'every record to be committed',
+        async () =>
+          (await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries])).committed === events.length,
+        120_000,
+      );
       expect(ingest.health().ok).toBe(true);
       expect(await committedIsWritten(admin, clickhouse.client, config.ingest.groupId, pairs)).toEqual([]);
       expect(diffTruth(groundTruth(events), await readAggregates(clickhouse.client))).toEqual([]);

@@ -46,7 +46,13 @@ describe('ingest across rebalances', () => {
   });
 
   const member = async () => {
-    const pipeline = new IngestPipeline({ config, kafka: createKafka(config, logger, `member-${members.length}`), clickhouse: clickhouse.client, logger, registry: new Registry() });
+    const pipeline = new IngestPipeline({
+      config,
+      kafka: createKafka(config, logger, `member-${members.length}`),
+      clickhouse: clickhouse.client,
+      logger,
+      registry: new Registry(),
+    });
     members.push(pipeline);
     await pipeline.start();
     return pipeline;
@@ -69,10 +75,15 @@ describe('ingest across rebalances', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    await waitFor('the group to commit every record', async () => {
-      const progress = await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries]);
-      return progress.end === stream.length && progress.committed === progress.end;
-    }, 180_000, 500);
+    await waitFor(
+      'the group to commit every record',
+      async () => {
+        const progress = await groupProgress(admin, config.ingest.groupId, [topics.assignments, topics.deliveries]);
+        return progress.end === stream.length && progress.committed === progress.end;
+      },
+      180_000,
+      500,
+    );
     await admin.disconnect();
     expect(second.health()).toEqual({ ok: true });
     expect(await countRaw(clickhouse.client)).toBe(events.length);

@@ -13,7 +13,9 @@ describe('Kafka to ClickHouse round trip', () => {
 
   beforeAll(async () => {
     ({ handle: clickhouse } = await openTestClickHouse('roundtrip'));
-    await clickhouse.client.command({ query: 'CREATE TABLE roundtrip (k String, v UInt32, at DateTime64(3, \'UTC\')) ENGINE = MergeTree ORDER BY k' });
+    await clickhouse.client.command({
+      query: "CREATE TABLE roundtrip (k String, v UInt32, at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY k",
+    });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, 3, [topic]);
@@ -31,7 +33,11 @@ describe('Kafka to ClickHouse round trip', () => {
   it('publishes, consumes, writes and reads back 1000 records', async () => {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const sent = Array.from({ length: 1000 }, (_, i) => ({ k: `key-${i}`, v: i, at: new Date(Date.UTC(2026, 10, 27, 10, 0, 0, i)).toISOString() }));
+    const sent = Array.from({ length: 1000 }, (_, i) => ({
+      k: `key-${i}`,
+      v: i,
+      at: new Date(Date.UTC(2026, 10, 27, 10, 0, 0, i)).toISOString(),
+    }));
     await producer.send({ topic, acks: -1, messages: sent.map((row) => ({ key: row.k, value: JSON.stringify(row) })) });
     await producer.disconnect();
 
@@ -57,7 +63,7 @@ describe('Kafka to ClickHouse round trip', () => {
     await consumer.disconnect();
 
     const result = await clickhouse.client.query({
-      query: "SELECT count() AS n, sum(v) AS total, min(at) AS first, max(at) AS last FROM roundtrip",
+      query: 'SELECT count() AS n, sum(v) AS total, min(at) AS first, max(at) AS last FROM roundtrip',
       format: 'JSONEachRow',
     });
     const [summary] = (await result.json()) as { n: string; total: string; first: string; last: string }[];

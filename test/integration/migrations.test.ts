@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import type { ClickHouseClient, ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations, MIGRATIONS_DIRECTORY, MigrationError, readMigrations, splitStatements } from '../../services/migrations/migrate.js';
+import {
+  applyMigrations,
+  MIGRATIONS_DIRECTORY,
+  MigrationError,
+  readMigrations,
+  splitStatements,
+} from '../../services/migrations/migrate.js';
 
 const logger = createLogger('silent');
 let handle: ClickHouseHandle;
@@ -35,7 +41,10 @@ async function counts(tenant: string) {
       'SELECT sum(entries + exits) AS value FROM assignment_counts_15m WHERE tenant_id = {tenant:String}',
       params,
     ),
-    assignmentDaily: await scalar('SELECT sum(entries + exits) AS value FROM assignment_counts_1d WHERE tenant_id = {tenant:String}', params),
+    assignmentDaily: await scalar(
+      'SELECT sum(entries + exits) AS value FROM assignment_counts_1d WHERE tenant_id = {tenant:String}',
+      params,
+    ),
     deliveries: await scalar('SELECT count() AS value FROM delivery_events WHERE tenant_id = {tenant:String}', params),
     deliveryRollup: await scalar('SELECT sum(events) AS value FROM delivery_counts_15m WHERE tenant_id = {tenant:String}', params),
     deliveryDaily: await scalar('SELECT sum(events) AS value FROM delivery_counts_1d WHERE tenant_id = {tenant:String}', params),
@@ -88,8 +97,12 @@ async function insertBlock(table: string, values: object[], token: string): Prom
 
 describe('splitStatements', () => {
   it('splits at ";" ending a line and drops comment-only pieces', () => {
-    const sql = "-- header\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Log;\n\n-- b\nCREATE TABLE b (x UInt8) ENGINE = Log;  \n-- trailing\n";
-    expect(splitStatements(sql)).toEqual(["-- header\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Log", '-- b\nCREATE TABLE b (x UInt8) ENGINE = Log']);
+    const sql =
+      "-- header\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Log;\n\n-- b\nCREATE TABLE b (x UInt8) ENGINE = Log;  \n-- trailing\n";
+    expect(splitStatements(sql)).toEqual([
+      "-- header\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Log",
+      '-- b\nCREATE TABLE b (x UInt8) ENGINE = Log',
+    ]);
   });
 
   it('every DDL statement of the schema says IF NOT EXISTS', async () => {
@@ -103,7 +116,10 @@ describe('splitStatements', () => {
 
 describe('applyMigrations', () => {
   it('applies every file once; a second run applies nothing', async () => {
-    const files = fs.readdirSync(MIGRATIONS_DIRECTORY).filter((name) => name.endsWith('.sql')).sort();
+    const files = fs
+      .readdirSync(MIGRATIONS_DIRECTORY)
+      .filter((name) => name.endsWith('.sql'))
+      .sort();
     const first = await applyMigrations(client, logger);
     expect(first.applied).toEqual(files);
     const second = await applyMigrations(client, logger);
@@ -159,7 +175,15 @@ describe('retried inserts', () => {
     await insertBlock('assignment_events', assignmentBlock('t-retry', 0), 'assignments:p0:0-2');
     await insertBlock('delivery_events', deliveryBlock('t-retry', 0), 'deliveries:p1:0-1');
     const once = await counts('t-retry');
-    expect(once).toEqual({ assignments: 3, assignmentRollup: 3, assignmentDaily: 3, deliveries: 2, deliveryRollup: 2, deliveryDaily: 2, eventIds: 5 });
+    expect(once).toEqual({
+      assignments: 3,
+      assignmentRollup: 3,
+      assignmentDaily: 3,
+      deliveries: 2,
+      deliveryRollup: 2,
+      deliveryDaily: 2,
+      eventIds: 5,
+    });
 
     await insertBlock('assignment_events', assignmentBlock('t-retry', 0), 'assignments:p0:0-2');
     await insertBlock('delivery_events', deliveryBlock('t-retry', 0), 'deliveries:p1:0-1');
@@ -168,30 +192,70 @@ describe('retried inserts', () => {
     // The same rows under another token are another batch: they count again.
     await insertBlock('assignment_events', assignmentBlock('t-retry', 0), 'assignments:p0:100-102');
     await insertBlock('delivery_events', deliveryBlock('t-retry', 0), 'deliveries:p1:100-101');
-    expect(await counts('t-retry')).toEqual({ assignments: 6, assignmentRollup: 6, assignmentDaily: 6, deliveries: 4, deliveryRollup: 4, deliveryDaily: 4, eventIds: 10 });
+    expect(await counts('t-retry')).toEqual({
+      assignments: 6,
+      assignmentRollup: 6,
+      assignmentDaily: 6,
+      deliveries: 4,
+      deliveryRollup: 4,
+      deliveryDaily: 4,
+      eventIds: 10,
+    });
   });
 
   it('a batch retried after a partial write counts once', async () => {
     // First attempt: the assignment part is written (raw table and views), then the process dies
     // before the delivery part.
     await insertBlock('assignment_events', assignmentBlock('t-partial', 0), 'partial:assignments:0');
-    expect(await counts('t-partial')).toEqual({ assignments: 3, assignmentRollup: 3, assignmentDaily: 3, deliveries: 0, deliveryRollup: 0, deliveryDaily: 0, eventIds: 3 });
+    expect(await counts('t-partial')).toEqual({
+      assignments: 3,
+      assignmentRollup: 3,
+      assignmentDaily: 3,
+      deliveries: 0,
+      deliveryRollup: 0,
+      deliveryDaily: 0,
+      eventIds: 3,
+    });
 
     // The retry writes the whole batch with the same tokens.
     await insertBlock('assignment_events', assignmentBlock('t-partial', 0), 'partial:assignments:0');
     await insertBlock('delivery_events', deliveryBlock('t-partial', 0), 'partial:deliveries:0');
-    expect(await counts('t-partial')).toEqual({ assignments: 3, assignmentRollup: 3, assignmentDaily: 3, deliveries: 2, deliveryRollup: 2, deliveryDaily: 2, eventIds: 5 });
+    expect(await counts('t-partial')).toEqual({
+      assignments: 3,
+      assignmentRollup: 3,
+      assignmentDaily: 3,
+      deliveries: 2,
+      deliveryRollup: 2,
+      deliveryDaily: 2,
+      eventIds: 5,
+    });
 
     // Even a second retry of the whole batch changes nothing.
     await insertBlock('assignment_events', assignmentBlock('t-partial', 0), 'partial:assignments:0');
     await insertBlock('delivery_events', deliveryBlock('t-partial', 0), 'partial:deliveries:0');
-    expect(await counts('t-partial')).toEqual({ assignments: 3, assignmentRollup: 3, assignmentDaily: 3, deliveries: 2, deliveryRollup: 2, deliveryDaily: 2, eventIds: 5 });
+    expect(await counts('t-partial')).toEqual({
+      assignments: 3,
+      assignmentRollup: 3,
+      assignmentDaily: 3,
+      deliveries: 2,
+      deliveryRollup: 2,
+      deliveryDaily: 2,
+      eventIds: 5,
+    });
   });
 
   it('campaign names keep the latest name by event time, whatever the insert order', async () => {
     const base = assignmentBlock('t-names', 0)[0]!;
-    await insertBlock('assignment_events', [{ ...base, event_id: 'n-2', occurred_at: '2026-03-05 00:00:00.000', campaign_name: 'Newest' }], 'names:1');
-    await insertBlock('assignment_events', [{ ...base, event_id: 'n-1', occurred_at: '2026-03-01 00:00:00.000', campaign_name: 'Oldest' }], 'names:2');
+    await insertBlock(
+      'assignment_events',
+      [{ ...base, event_id: 'n-2', occurred_at: '2026-03-05 00:00:00.000', campaign_name: 'Newest' }],
+      'names:1',
+    );
+    await insertBlock(
+      'assignment_events',
+      [{ ...base, event_id: 'n-1', occurred_at: '2026-03-01 00:00:00.000', campaign_name: 'Oldest' }],
+      'names:2',
+    );
     const result = await client.query({
       query:
         'SELECT argMax(campaign_name, named_at) AS name FROM campaign_names WHERE tenant_id = {tenant:String} AND playbook_id = {playbook:String} AND campaign_id = {campaign:String}',

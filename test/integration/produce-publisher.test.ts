@@ -89,8 +89,15 @@ describe('publisher', () => {
 
   it('sends large events of one customer in requests the broker accepts', async () => {
     const { topics, publisher } = await connected('one-key');
-    const base = createSimulator({ seed: 22 }).take(50).find((event): event is AssignmentEvent => event.type === 'assignment')!;
-    const events = Array.from({ length: 4000 }, (_, i) => ({ ...base, eventId: `big-${i}`, playbookName: 'p'.repeat(500), campaignName: 'c'.repeat(500) }));
+    const base = createSimulator({ seed: 22 })
+      .take(50)
+      .find((event): event is AssignmentEvent => event.type === 'assignment')!;
+    const events = Array.from({ length: 4000 }, (_, i) => ({
+      ...base,
+      eventId: `big-${i}`,
+      playbookName: 'p'.repeat(500),
+      campaignName: 'c'.repeat(500),
+    }));
     await publisher.publish(events);
     await publisher.disconnect();
     const read = await readAll(topics, events.length);

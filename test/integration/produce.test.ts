@@ -74,13 +74,20 @@ afterAll(async () => {
 describe('produce --file', () => {
   it('publishes every line of a 10k-line file: a consumer decodes exactly those events', async () => {
     const topics = eventTopics('good');
-    const events = createSimulator({ seed: 11, tenants: 5, campaigns: 9, startMs: Date.parse('2026-11-01T00:00:00.000Z'), spreadMs: 86_400_000 }).take(10_000);
+    const events = createSimulator({
+      seed: 11,
+      tenants: 5,
+      campaigns: 9,
+      startMs: Date.parse('2026-11-01T00:00:00.000Z'),
+      spreadMs: 86_400_000,
+    }).take(10_000);
     // Every 100th line in another accepted form: an offset instead of Z, no fraction, absent optional fields.
     const lines = events.map((event, index) => {
       if (index % 100 !== 7) return JSON.stringify(event);
       const shifted = new Date(Date.parse(event.occurredAt) + 2 * 3_600_000).toISOString().slice(0, 23);
       const variant: Record<string, unknown> = { ...event, occurredAt: `${shifted}+02:00` };
-      if (event.type === 'delivery') for (const field of ['playbookId', 'campaignId', 'reason'] as const) if (event[field] === null) delete variant[field];
+      if (event.type === 'delivery')
+        for (const field of ['playbookId', 'campaignId', 'reason'] as const) if (event[field] === null) delete variant[field];
       return JSON.stringify(variant);
     });
     lines.splice(5000, 0, '', '   ');
@@ -106,10 +113,16 @@ describe('produce --file', () => {
   it('reads standard input with --file -', async () => {
     const topics = eventTopics('stdin');
     const events = createSimulator({ seed: 12 }).take(50);
-    const result = await runCli(['produce', '--file', '-'], { TOPIC_PREFIX: `${run}-stdin.`, LOG_LEVEL: 'warn' }, events.map((event) => JSON.stringify(event)).join('\n'));
+    const result = await runCli(
+      ['produce', '--file', '-'],
+      { TOPIC_PREFIX: `${run}-stdin.`, LOG_LEVEL: 'warn' },
+      events.map((event) => JSON.stringify(event)).join('\n'),
+    );
     expect(result.stdout).toMatch(/^published 50 events in /);
     expect(result.code).toBe(0);
-    expect(new Set((await consume(topics, 50)).map((record) => record.event.eventId))).toEqual(new Set(events.map((event) => event.eventId)));
+    expect(new Set((await consume(topics, 50)).map((record) => record.event.eventId))).toEqual(
+      new Set(events.map((event) => event.eventId)),
+    );
   });
 
   it('publishes nothing when any line is invalid, and names every bad line with its reason', async () => {
@@ -122,7 +135,16 @@ describe('produce --file', () => {
     const lines = createSimulator({ seed: 13 })
       .take(10_000)
       .map((event) => JSON.stringify(event));
-    const sms = { type: 'delivery', eventId: 'e-sms', tenantId: 'acme', occurredAt: '2026-11-27T10:16:02.000Z', customerId: 'c-1', messageId: 'm-1', channel: 'sms', status: 'delivered' };
+    const sms = {
+      type: 'delivery',
+      eventId: 'e-sms',
+      tenantId: 'acme',
+      occurredAt: '2026-11-27T10:16:02.000Z',
+      customerId: 'c-1',
+      messageId: 'm-1',
+      channel: 'sms',
+      status: 'delivered',
+    };
     const { customerId: _dropped, ...missingCustomer } = { ...sms, channel: 'email' };
     lines[0] = '{"type":"assignment",';
     lines[499] = JSON.stringify(missingCustomer);

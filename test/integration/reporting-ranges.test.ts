@@ -134,8 +134,10 @@ function randomRanges(count: number, seed: number): MetricsRange[] {
     let fromMs = instant();
     let toMs: number;
     const length = next();
-    if (length < 0.25) toMs = fromMs + Math.floor(next() * 20 * MINUTE); // within or across one bucket
-    else if (length < 0.35) toMs = fromMs; // a single millisecond
+    if (length < 0.25)
+      toMs = fromMs + Math.floor(next() * 20 * MINUTE); // within or across one bucket
+    else if (length < 0.35)
+      toMs = fromMs; // a single millisecond
     else if (length < 0.6) toMs = fromMs + Math.floor(next() * 6 * 3_600_000);
     else toMs = instant();
     if (toMs < fromMs) [fromMs, toMs] = [toMs, fromMs];
@@ -208,7 +210,14 @@ describe('exact ranges', () => {
     await insertAssignments(client, fixed, 1_000_000);
     await insertDeliveries(
       client,
-      fixed.map((event) => ({ tenantId: 't-fixed', atMs: event.atMs, channel: 'email', status: 'spam_reported', playbookId: '', campaignId: '' })),
+      fixed.map((event) => ({
+        tenantId: 't-fixed',
+        atMs: event.atMs,
+        channel: 'email',
+        status: 'spam_reported',
+        playbookId: '',
+        campaignId: '',
+      })),
       1_000_000,
     );
     expect(await queryCampaigns(client, range)).toEqual([
@@ -260,7 +269,10 @@ describe('exact ranges', () => {
 describe('tenant isolation', () => {
   it('never counts another tenant’s rows', async () => {
     const all = { fromMs: START - 1, toMs: END + 1 };
-    const empty = { sms: { sent: 0, failed: 0, rejected: 0, expired: 0 }, email: { sent: 0, failed: 0, rejected: 0, expired: 0, delivered: 0, bounced: 0, blocked: 0, spamReported: 0 } };
+    const empty = {
+      sms: { sent: 0, failed: 0, rejected: 0, expired: 0 },
+      email: { sent: 0, failed: 0, rejected: 0, expired: 0, delivered: 0, bounced: 0, blocked: 0, spamReported: 0 },
+    };
     for (const tenantId of ['t-nobody', 't', 't-a ', 'T-A']) {
       expect(await queryCampaigns(client, { tenantId, ...all })).toEqual([]);
       expect(await queryOutreach(client, { tenantId, ...all })).toEqual(empty);

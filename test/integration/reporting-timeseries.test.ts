@@ -10,7 +10,13 @@ import {
   UnknownMetricError,
   UnknownTimeZoneError,
 } from '../../services/reporting/errors.js';
-import { formatOffset, queryTimeseries, TIMESERIES_METRICS, type TimeseriesPoint, type TimeseriesQuery } from '../../services/reporting/timeseries-query.js';
+import {
+  formatOffset,
+  queryTimeseries,
+  TIMESERIES_METRICS,
+  type TimeseriesPoint,
+  type TimeseriesQuery,
+} from '../../services/reporting/timeseries-query.js';
 import {
   CAMPAIGNS,
   generateEvents,
@@ -139,7 +145,11 @@ describe('day buckets across DST changes and odd offsets', () => {
       fromMs: Date.parse('2026-03-07T12:00:00.000Z'),
       toMs: Date.parse('2026-03-09T12:00:00.000Z'),
     });
-    expect(march.map((point) => point.start)).toEqual(['2026-03-07T00:00:00-05:00', '2026-03-08T00:00:00-05:00', '2026-03-09T00:00:00-04:00']);
+    expect(march.map((point) => point.start)).toEqual([
+      '2026-03-07T00:00:00-05:00',
+      '2026-03-08T00:00:00-05:00',
+      '2026-03-09T00:00:00-04:00',
+    ]);
     const november = await expectBruteForce({
       tenantId: 't-b',
       metric: 'email.sent',
@@ -151,7 +161,12 @@ describe('day buckets across DST changes and odd offsets', () => {
     expect(november.map((point) => point.start)).toEqual(['2026-11-01T00:00:00-04:00', '2026-11-02T00:00:00-05:00']);
     // 25 hours of events land in the first day.
     const dayOne = deliveries.filter(
-      (e) => e.tenantId === 't-b' && e.channel === 'email' && e.status === 'sent' && e.atMs >= Date.parse('2026-11-01T04:00:00.000Z') && e.atMs < Date.parse('2026-11-02T05:00:00.000Z'),
+      (e) =>
+        e.tenantId === 't-b' &&
+        e.channel === 'email' &&
+        e.status === 'sent' &&
+        e.atMs >= Date.parse('2026-11-01T04:00:00.000Z') &&
+        e.atMs < Date.parse('2026-11-02T05:00:00.000Z'),
     ).length;
     expect(november[0]!.value).toBe(dayOne);
   });
@@ -283,7 +298,12 @@ describe('arguments', () => {
     }
     await expect(queryTimeseries(client, { ...ok, interval: 'week' as 'day' })).rejects.toBeInstanceOf(InvalidIntervalError);
     await expect(
-      queryTimeseries(client, { ...ok, interval: 'hour', fromMs: Date.parse('2025-01-01T00:00:00Z'), toMs: Date.parse('2026-12-31T00:00:00Z') }),
+      queryTimeseries(client, {
+        ...ok,
+        interval: 'hour',
+        fromMs: Date.parse('2025-01-01T00:00:00Z'),
+        toMs: Date.parse('2026-12-31T00:00:00Z'),
+      }),
     ).rejects.toBeInstanceOf(TooManyBucketsError);
     const error = await queryTimeseries(client, { ...ok, tz: 'Nowhere/Land' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MetricsQueryError);
@@ -298,7 +318,9 @@ describe('arguments', () => {
       toMs: Date.parse('2026-12-31T23:59:59.999Z'),
     });
     expect(points).toHaveLength(366);
-    expect(points.reduce((sum, point) => sum + point.value, 0)).toBe(assignments.filter((e) => e.tenantId === 't-a' && e.action === 'entered').length);
+    expect(points.reduce((sum, point) => sum + point.value, 0)).toBe(
+      assignments.filter((e) => e.tenantId === 't-a' && e.action === 'entered').length,
+    );
   });
 
   it('lists every bucket, zeros included, up to the one holding to', async () => {
@@ -321,8 +343,18 @@ describe('arguments', () => {
       fromMs: Date.parse('2026-03-04T00:14:59.999Z'),
       toMs: Date.parse('2026-03-04T01:15:00.000Z'),
     });
-    expect(hours.map((point) => point.start)).toEqual(['2026-03-04T05:00:00+05:45', '2026-03-04T06:00:00+05:45', '2026-03-04T07:00:00+05:45']);
-    const single = await expectBruteForce({ ...ok, tenantId: 't-nobody', interval: 'hour', fromMs: ok.fromMs + 1234, toMs: ok.fromMs + 1234 });
+    expect(hours.map((point) => point.start)).toEqual([
+      '2026-03-04T05:00:00+05:45',
+      '2026-03-04T06:00:00+05:45',
+      '2026-03-04T07:00:00+05:45',
+    ]);
+    const single = await expectBruteForce({
+      ...ok,
+      tenantId: 't-nobody',
+      interval: 'hour',
+      fromMs: ok.fromMs + 1234,
+      toMs: ok.fromMs + 1234,
+    });
     expect(single).toEqual([{ start: '2026-03-04T00:00:00+00:00', value: 0 }]);
   });
 

@@ -26,7 +26,10 @@ afterAll(async () => {
 describe('simulate', () => {
   it('--rate 2000 --duration 30 publishes 60k valid events (±5%) at that rate, timed now', async () => {
     const startedAt = Date.now();
-    const result = await runCli(['simulate', '--rate', '2000', '--duration', '30', '--tenants', '4', '--campaigns', '5'], { TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' });
+    const result = await runCli(['simulate', '--rate', '2000', '--duration', '30', '--tenants', '4', '--campaigns', '5'], {
+      TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+    });
     const endedAt = Date.now();
     expect(result.code, result.stderr).toBe(0);
     const summary = /^published (\d+) events in (\d+\.\d) s \((\d+) events\/s\)\n$/.exec(result.stdout);

@@ -9,7 +9,11 @@ import { createLogger } from '../../services/platform/logger.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
-export async function buildTestApp(config: Config, clickhouse: ClickHouseClient, overrides: Partial<Config['api']> = {}): Promise<FastifyInstance> {
+export async function buildTestApp(
+  config: Config,
+  clickhouse: ClickHouseClient,
+  overrides: Partial<Config['api']> = {},
+): Promise<FastifyInstance> {
   return buildApp({
     config: { ...config, api: { ...config.api, ...overrides } },
     logger: createLogger(process.env.LOG_LEVEL ?? 'silent'),

@@ -11,7 +11,12 @@ export interface Finished {
 }
 
 /** Runs `sending-metrics <args>` as a user would, with extra environment variables. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, input?: string, timeoutMs = 120_000): Promise<Finished> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  input?: string,
+  timeoutMs = 120_000,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -29,9 +34,17 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 }
 
 /** Starts a long-running `sending-metrics run ...` and resolves once its stderr says it is ready. */
-export function startCli(args: string[], env: Record<string, string | undefined>, readyPattern = /sending-metrics ready/): Promise<{ child: ChildProcess; output: () => string; url?: string; token?: string }> {
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  readyPattern = /sending-metrics ready/,
+): Promise<{ child: ChildProcess; output: () => string; url?: string; token?: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let settled = false;
     const timer = setTimeout(() => {

@@ -11,7 +11,9 @@ const TENANT_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
 export function signToken(secret: string, principal: Principal, ttlMs: number): string {
   if (!TENANT_PATTERN.test(principal.tenantId)) {
-    throw new Error(`tenant ${JSON.stringify(principal.tenantId)} is not a valid tenant id (letters, digits, ".", "_", ":", "-"; 1-200 characters)`);
+    throw new Error(
+      `tenant ${JSON.stringify(principal.tenantId)} is not a valid tenant id (letters, digits, ".", "_", ":", "-"; 1-200 characters)`,
+    );
   }
   const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlMs, iss: TOKEN_ISSUER });
   return sign({ tenant: principal.tenantId, sub: principal.userId });

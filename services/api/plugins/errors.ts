@@ -10,13 +10,19 @@ export const errorsPlugin = fp(
     });
     app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
       if (error instanceof ApiError) {
-        reply.headers(error.headers).code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+        reply
+          .headers(error.headers)
+          .code(error.statusCode)
+          .send({ error: { code: error.code, message: error.message } });
         return;
       }
       if ((error as FastifyError).validation) {
         const context = (error as FastifyError).validationContext ?? 'request';
         const first = (error as FastifyError).validation?.[0];
-        const where = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : (first?.params as { missingProperty?: string; additionalProperty?: string } | undefined)?.missingProperty ?? (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+        const where = first?.instancePath
+          ? first.instancePath.replace(/^\//, '').replace(/\//g, '.')
+          : ((first?.params as { missingProperty?: string; additionalProperty?: string } | undefined)?.missingProperty ??
+            (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty);
         const message = where ? `${context} parameter ${where}: ${first?.message ?? 'is not valid'}` : `${context}: ${error.message}`;
         reply.code(400).send({ error: { code: 'BAD_REQUEST', message } });
         return;

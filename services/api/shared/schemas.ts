@@ -23,7 +23,10 @@ export const RangeQuerystring = Type.Object(
 );
 
 export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String({ description: 'names the error, e.g. BAD_REQUEST, UNAUTHORIZED, RATE_LIMITED' }), message: Type.String() }),
+  error: Type.Object({
+    code: Type.String({ description: 'names the error, e.g. BAD_REQUEST, UNAUTHORIZED, RATE_LIMITED' }),
+    message: Type.String(),
+  }),
 });
 
 /** The error answers of a route, by status: `errorResponses(400, 401)`. */

@@ -94,7 +94,9 @@ async function produce(file: string, label: string, config: Config, publisher: P
     return 0;
   } catch (error) {
     stderr(error instanceof FileChangedError ? `${label}: ${error.message}` : kafkaFailure(config, error));
-    stderr(`published ${done.published} of ${checked.events} events before the failure; publishing ${label} again is safe (within 24 hours an eventId counts once)`);
+    stderr(
+      `published ${done.published} of ${checked.events} events before the failure; publishing ${label} again is safe (within 24 hours an eventId counts once)`,
+    );
     return 1;
   } finally {
     await publisher.disconnect();

@@ -16,12 +16,18 @@ const PROGRESS_EVERY_MS = 5000;
 
 const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
 
-function wholeNumber(values: Record<string, string | boolean | undefined>, name: string, fallback: number | undefined, max: number): number {
+function wholeNumber(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number | undefined,
+  max: number,
+): number {
   const raw = values[name];
   if (raw === undefined && fallback !== undefined) return fallback;
   if (typeof raw !== 'string') throw new UsageError(`--${name} is required`);
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || value < 1 || value > max)
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -29,7 +35,8 @@ function seconds(values: Record<string, string | boolean | undefined>, name: str
   const raw = values[name];
   if (typeof raw !== 'string') throw new UsageError(`--${name} is required`);
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0 || value > max) throw new UsageError(`--${name} must be a number of seconds above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0 || value > max)
+    throw new UsageError(`--${name} must be a number of seconds above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -62,7 +69,9 @@ export const simulateCommand: Command = {
     try {
       await publisher.connect();
       start = performance.now();
-      stderr(`simulating ${total} events at ${rate} events/s for ${duration} s: ${tenants} tenants, ${campaigns} campaigns each, seed ${seed}`);
+      stderr(
+        `simulating ${total} events at ${rate} events/s for ${duration} s: ${tenants} tenants, ${campaigns} campaigns each, seed ${seed}`,
+      );
       const progress = createProgress(stderr, PROGRESS_EVERY_MS);
       let tick = 0;
       while (published < total && !stop.signal.aborted) {

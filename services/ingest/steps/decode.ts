@@ -13,14 +13,19 @@ export function createDecodeStep(expected: 'assignment' | 'delivery') {
     try {
       decoded = decodeEvent(record.value);
     } catch (error) {
-      if (error instanceof EventDecodeError) return { kind: 'dead-letter', record, reason: `undecodable (${error.code}): ${error.message}` };
+      if (error instanceof EventDecodeError)
+        return { kind: 'dead-letter', record, reason: `undecodable (${error.code}): ${error.message}` };
       throw error;
     }
     const validation = validateEvent(decoded);
     if (!validation.ok) return { kind: 'dead-letter', record, reason: `invalid event: ${validation.errors.join('; ')}` };
     if (validation.event.type !== expected) {
       const article = validation.event.type === 'assignment' ? 'an' : 'a';
-      return { kind: 'dead-letter', record, reason: `${article} ${validation.event.type} event on the ${record.topic} topic, which holds ${expected} events` };
+      return {
+        kind: 'dead-letter',
+        record,
+        reason: `${article} ${validation.event.type} event on the ${record.topic} topic, which holds ${expected} events`,
+      };
     }
     return { kind: 'ok', record, event: validation.event };
   };

@@ -3,13 +3,32 @@ import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../events/
 import { utcIsoToDateTime64Text as clickhouseTime } from '../../platform/clickhouse-values.js';
 
 export const ASSIGNMENT_COLUMNS = [
-  'tenant_id', 'occurred_at', 'event_id', 'customer_id', 'playbook_id', 'playbook_name',
-  'campaign_id', 'campaign_name', 'action', 'kafka_partition', 'kafka_offset',
+  'tenant_id',
+  'occurred_at',
+  'event_id',
+  'customer_id',
+  'playbook_id',
+  'playbook_name',
+  'campaign_id',
+  'campaign_name',
+  'action',
+  'kafka_partition',
+  'kafka_offset',
 ] as const;
 
 export const DELIVERY_COLUMNS = [
-  'tenant_id', 'occurred_at', 'event_id', 'customer_id', 'message_id', 'channel', 'status',
-  'playbook_id', 'campaign_id', 'reason', 'kafka_partition', 'kafka_offset',
+  'tenant_id',
+  'occurred_at',
+  'event_id',
+  'customer_id',
+  'message_id',
+  'channel',
+  'status',
+  'playbook_id',
+  'campaign_id',
+  'reason',
+  'kafka_partition',
+  'kafka_offset',
 ] as const;
 
 /** The raw table of each event type. */
@@ -24,12 +43,37 @@ export interface WritableEvent {
 
 export function assignmentRow({ event, partition, offset }: WritableEvent): unknown[] {
   const e = event as AssignmentEvent;
-  return [e.tenantId, clickhouseTime(e.occurredAt), e.eventId, e.customerId, e.playbookId, e.playbookName, e.campaignId, e.campaignName, e.action, partition, offset];
+  return [
+    e.tenantId,
+    clickhouseTime(e.occurredAt),
+    e.eventId,
+    e.customerId,
+    e.playbookId,
+    e.playbookName,
+    e.campaignId,
+    e.campaignName,
+    e.action,
+    partition,
+    offset,
+  ];
 }
 
 export function deliveryRow({ event, partition, offset }: WritableEvent): unknown[] {
   const e = event as DeliveryEvent;
-  return [e.tenantId, clickhouseTime(e.occurredAt), e.eventId, e.customerId, e.messageId, e.channel, e.status, e.playbookId ?? '', e.campaignId ?? '', e.reason, partition, offset];
+  return [
+    e.tenantId,
+    clickhouseTime(e.occurredAt),
+    e.eventId,
+    e.customerId,
+    e.messageId,
+    e.channel,
+    e.status,
+    e.playbookId ?? '',
+    e.campaignId ?? '',
+    e.reason,
+    partition,
+    offset,
+  ];
 }
 
 /**

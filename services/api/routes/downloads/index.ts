@@ -89,7 +89,14 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
 
   api.get(
     '/v1/downloads/:id',
-    { schema: { tags: ['downloads'], summary: 'One download and its status', params: DownloadParams, response: { 200: DownloadView, ...errors } } },
+    {
+      schema: {
+        tags: ['downloads'],
+        summary: 'One download and its status',
+        params: DownloadParams,
+        response: { 200: DownloadView, ...errors },
+      },
+    },
     async (request) => {
       const downloads = service();
       const job = await downloads.get(request.principal.tenantId, request.params.id);
@@ -118,7 +125,9 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
         if (!opened) {
           const job = await downloads.get(request.principal.tenantId, request.params.id);
           if (!job) throw missing(request.params.id);
-          throw notFound(`download ${JSON.stringify(request.params.id)} is ${job.status}${job.status === 'failed' ? ` (${job.error})` : ''}, not ready`);
+          throw notFound(
+            `download ${JSON.stringify(request.params.id)} is ${job.status}${job.status === 'failed' ? ` (${job.error})` : ''}, not ready`,
+          );
         }
         const { job, stream } = opened;
         reply

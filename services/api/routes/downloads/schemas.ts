@@ -20,7 +20,9 @@ export const DownloadRequest = Type.Object(
 );
 export type DownloadRequest = Static<typeof DownloadRequest>;
 
-export const DownloadParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, description: 'The id POST /v1/downloads answered with' }) });
+export const DownloadParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100, description: 'The id POST /v1/downloads answered with' }),
+});
 export type DownloadParams = Static<typeof DownloadParams>;
 
 const nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);

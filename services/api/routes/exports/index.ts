@@ -85,7 +85,9 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
       schema: {
         tags: ['exports'],
         summary: 'Entries and exits per playbook and campaign as CSV',
-        description: description('The rows of /v1/metrics/campaigns. Columns: playbookId, playbookName, campaignId, campaignName, entries, exits.'),
+        description: description(
+          'The rows of /v1/metrics/campaigns. Columns: playbookId, playbookName, campaignId, campaignName, entries, exits.',
+        ),
         querystring: MetricTableExportQuerystring,
         response: { 200: CsvResponse, ...errors },
       },

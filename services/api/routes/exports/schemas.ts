@@ -4,10 +4,7 @@ import { oneOf, RangeQuerystring, STATUS_MEANINGS } from '../../shared/schemas.j
 
 export const actionFilter = oneOf(FILTER_VALUES.action, 'Only this action');
 export const channelFilter = oneOf(FILTER_VALUES.channel, 'Only this channel');
-export const statusFilter = oneOf(
-  FILTER_VALUES.status,
-  `Only this delivery status (${STATUS_MEANINGS})`,
-);
+export const statusFilter = oneOf(FILTER_VALUES.status, `Only this delivery status (${STATUS_MEANINGS})`);
 
 export const AssignmentsExportQuerystring = Type.Object(
   { ...RangeQuerystring.properties, action: Type.Optional(actionFilter) },

@@ -24,14 +24,21 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
       schema: {
         tags: ['metrics'],
         summary: 'Entries and exits per playbook and campaign',
-        description: 'Customers who entered and exited each campaign in the range (non-unique: enter, exit and re-enter counts two entries).',
+        description:
+          'Customers who entered and exited each campaign in the range (non-unique: enter, exit and re-enter counts two entries).',
         querystring: RangeQuerystring,
         response: { 200: CampaignsResponse, ...errors },
       },
     },
     async (request) => {
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const rows = await queryCampaigns(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId });
+      const rows = await queryCampaigns(options.clickhouse, {
+        tenantId: request.principal.tenantId,
+        fromMs,
+        toMs,
+        playbookId: request.query.playbookId,
+        campaignId: request.query.campaignId,
+      });
       return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), rows };
     },
   );
@@ -49,7 +56,13 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
     },
     async (request) => {
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const counts = await queryOutreach(options.clickhouse, { tenantId: request.principal.tenantId, fromMs, toMs, playbookId: request.query.playbookId, campaignId: request.query.campaignId });
+      const counts = await queryOutreach(options.clickhouse, {
+        tenantId: request.principal.tenantId,
+        fromMs,
+        toMs,
+        playbookId: request.query.playbookId,
+        campaignId: request.query.campaignId,
+      });
       return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), ...counts };
     },
   );
@@ -69,15 +82,15 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
       const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
       const tz = request.query.tz ?? 'UTC';
       const points = await queryTimeseries(options.clickhouse, {
-          tenantId: request.principal.tenantId,
-          metric: request.query.metric,
-          fromMs,
-          toMs,
-          interval: request.query.interval,
-          tz,
-          playbookId: request.query.playbookId,
-          campaignId: request.query.campaignId,
-        });
+        tenantId: request.principal.tenantId,
+        metric: request.query.metric,
+        fromMs,
+        toMs,
+        interval: request.query.interval,
+        tz,
+        playbookId: request.query.playbookId,
+        campaignId: request.query.campaignId,
+      });
       return { metric: request.query.metric, interval: request.query.interval, tz, points };
     },
   );

@@ -51,7 +51,9 @@ export const TimeseriesQuerystring = Type.Object(
     from: RangeQuerystring.properties.from,
     to: RangeQuerystring.properties.to,
     interval: Type.Union([Type.Literal('hour'), Type.Literal('day')], { description: 'bucket size, local to tz' }),
-    tz: Type.Optional(Type.String({ description: 'IANA time zone of the buckets (default UTC), e.g. Asia/Kolkata', minLength: 1, maxLength: 64 })),
+    tz: Type.Optional(
+      Type.String({ description: 'IANA time zone of the buckets (default UTC), e.g. Asia/Kolkata', minLength: 1, maxLength: 64 }),
+    ),
     playbookId: Type.Optional(idFilter('playbook')),
     campaignId: Type.Optional(idFilter('campaign')),
   },

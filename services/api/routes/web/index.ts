@@ -13,7 +13,8 @@ const UPLOT_DIR = path.dirname(createRequire(import.meta.url).resolve('uplot/dis
  */
 export async function webRoutes(app: FastifyInstance): Promise<void> {
   const securityHeaders = {
-    'content-security-policy': "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };

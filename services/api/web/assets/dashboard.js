@@ -45,7 +45,11 @@ class ApiError extends Error {
 async function api(path, options = {}) {
   const response = await fetch(path, {
     ...options,
-    headers: { authorization: `Bearer ${token}`, ...(options.body ? { 'content-type': 'application/json' } : {}), ...(options.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+      ...(options.headers ?? {}),
+    },
   });
   if (response.status === 401) {
     signOut('Your token was refused (expired or not valid). Please sign in again.');
@@ -55,7 +59,9 @@ async function api(path, options = {}) {
     let message = `the server answered ${response.status}`;
     try {
       message = (await response.json()).error.message;
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
     throw new ApiError(response.status, message);
   }
   return response;
@@ -166,17 +172,28 @@ function renderCampaigns(rows) {
       tr.dataset.playbookId = row.playbookId;
       tr.dataset.campaignId = row.campaignId;
       const actions = document.createElement('td');
-      for (const [action, label] of [['entered', 'Entries'], ['exited', 'Exits']]) {
+      for (const [action, label] of [
+        ['entered', 'Entries'],
+        ['exited', 'Exits'],
+      ]) {
         const button = document.createElement('button');
         button.type = 'button';
         button.className = 'quiet';
         button.textContent = `Queue ${label.toLowerCase()}`;
         // The accessible name starts with the visible text (for speech input), then says which campaign.
         button.setAttribute('aria-label', `Queue ${label.toLowerCase()} of ${row.campaignName} (${row.playbookName}) for download`);
-        button.addEventListener('click', () => queueDownload('assignments', { playbookId: row.playbookId, campaignId: row.campaignId, action }));
+        button.addEventListener('click', () =>
+          queueDownload('assignments', { playbookId: row.playbookId, campaignId: row.campaignId, action }),
+        );
         actions.append(button);
       }
-      tr.append(cell(row.playbookName), cell(row.campaignName), cell(numbers.format(row.entries), 'num entries'), cell(numbers.format(row.exits), 'num exits'), actions);
+      tr.append(
+        cell(row.playbookName),
+        cell(row.campaignName),
+        cell(numbers.format(row.entries), 'num entries'),
+        cell(numbers.format(row.exits), 'num exits'),
+        actions,
+      );
       return tr;
     }),
   );
@@ -281,7 +298,9 @@ async function loadDownloads() {
             button.type = 'button';
             button.className = 'quiet';
             button.textContent = 'Save CSV';
-            button.addEventListener('click', () => saveFile(job).catch((error) => ($('#downloads-status').textContent = `The file could not be saved: ${error.message}`)));
+            button.addEventListener('click', () =>
+              saveFile(job).catch((error) => ($('#downloads-status').textContent = `The file could not be saved: ${error.message}`)),
+            );
             fileCell.append(button);
           } else if (job.status === 'failed') fileCell.textContent = job.error || 'failed';
           const when = job.from && job.to ? `${new Date(job.from).toLocaleString()} – ${new Date(job.to).toLocaleString()}` : '';
@@ -346,8 +365,13 @@ function start() {
   renderStatuses('#email', EMAIL_STATUSES, {});
   preset('7d');
   $('#range-form').addEventListener('submit', show);
-  for (const button of document.querySelectorAll('[data-preset]')) button.addEventListener('click', () => { preset(button.dataset.preset); show(); });
-  for (const button of document.querySelectorAll('[data-export]')) button.addEventListener('click', () => queueDownload(button.dataset.export));
+  for (const button of document.querySelectorAll('[data-preset]'))
+    button.addEventListener('click', () => {
+      preset(button.dataset.preset);
+      show();
+    });
+  for (const button of document.querySelectorAll('[data-export]'))
+    button.addEventListener('click', () => queueDownload(button.dataset.export));
   $('#metric').addEventListener('change', () => range && loadChart());
   $('#interval').addEventListener('change', () => range && loadChart());
   $('#sign-out').addEventListener('click', () => signOut());
@@ -355,7 +379,10 @@ function start() {
     event.preventDefault();
     const problem = signIn($('#token-input').value.trim());
     if (problem) $('#sign-in-error').textContent = problem;
-    else { show(); loadDownloads(); }
+    else {
+      show();
+      loadDownloads();
+    }
   });
 
   const fragment = new URLSearchParams(location.hash.slice(1)).get('token');
