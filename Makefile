@@ -3,11 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars run stop test typecheck bench-produce bench-ingest bench-query bench-export clean
+.PHONY: help install kafka-jars run stop test lint format typecheck bench-produce bench-ingest bench-query bench-export clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
 	@echo "make test           run every test against a real broker and the real engine"
+	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
+	@echo "make format         format the tree with Prettier"
 	@echo "make stop           stop the local Kafka broker"
 	@echo "make bench-produce | bench-ingest | bench-query | bench-export"
 
@@ -31,8 +33,18 @@ run: install kafka-jars
 stop:
 	@bash deploy/kafka/kafka.sh stop
 
-test: install kafka-jars
+test: install kafka-jars lint
 	@bash scripts/test.sh
+
+# The layer rules of .dependency-cruiser.cjs, ESLint (typescript-eslint, type-aware), Prettier.
+lint: install
+	@npx depcruise services test bench fixtures bin --config .dependency-cruiser.cjs
+	@npx eslint .
+	@npx prettier --check --log-level warn .
+	@echo "lint: layer rules, ESLint and Prettier clean"
+
+format: install
+	npx prettier --write .
 
 typecheck: install
 	npx tsc --noEmit

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { openExport, type ExportFilters, type ExportKind, type ExportProgress, type ExportRequest } from '../reporting/index.js';
+import { openExport, type ExportProgress, type ExportRequest } from '../reporting/index.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';

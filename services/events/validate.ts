@@ -46,6 +46,7 @@ const DELIVERY_FIELDS = new Set<string>([
 ]);
 
 const EMAIL_ONLY: ReadonlySet<string> = new Set(EMAIL_ONLY_STATUSES);
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 /** Rules of a text field, as bit flags. */
 const SINGLE_LINE = 1;
@@ -64,7 +65,7 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
-  return `a ${typeof value} (${String(value)})`;
+  return `a ${typeof value} (${String(value as number | boolean | bigint | symbol)})`;
 }
 
 /** Reads the fields of one event, collecting a message per problem. */

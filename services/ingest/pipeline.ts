@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
@@ -83,7 +83,7 @@ export class IngestPipeline extends EventEmitter {
         const admin = this.deps.kafka.admin();
         await admin.connect();
         try {
-          await ensureTopics(admin, config.topicPartitions, Object.values(this.topics));
+          await ensureTopics(admin, config.topicPartitions, Object.values(this.topics) as string[]);
         } finally {
           await admin.disconnect();
         }
@@ -111,8 +111,9 @@ export class IngestPipeline extends EventEmitter {
       eachBatchAutoResolve: true,
       // Decoding one partition's records overlaps with writing another's (the engine still runs one write at a time).
       partitionsConsumedConcurrently: 3,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || this.fatal) return;
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload;
+        if (!payload.isRunning() || payload.isStale() || this.fatal) return;
         this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
         const lag = Number(batch.offsetLag());
         this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number.isFinite(lag) ? lag : 0);
@@ -126,7 +127,7 @@ export class IngestPipeline extends EventEmitter {
             key: message.key,
             value: message.value,
           })),
-          heartbeat,
+          () => payload.heartbeat(),
         );
       },
     });

@@ -74,7 +74,7 @@ export class SerializedConnection implements ChdbConnection {
       query_id: crypto.randomUUID(),
     } as Parameters<ChdbConnection['query']>[0]);
     let text = '';
-    for await (const chunk of result.stream) text += chunk.toString();
+    for await (const chunk of result.stream as AsyncIterable<Buffer>) text += chunk.toString();
     const found = new Map(
       text
         .split('\n')

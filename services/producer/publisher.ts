@@ -78,7 +78,7 @@ function requestWritten(): Promise<void> {
 }
 
 function validated(events: readonly SendingEvent[]): SendingEvent[] {
-  const valid: SendingEvent[] = new Array(events.length);
+  const valid = new Array<SendingEvent>(events.length);
   const invalid: InvalidEvent[] = [];
   for (let index = 0; index < events.length; index++) {
     const result = validateEvent(events[index]);

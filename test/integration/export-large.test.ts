@@ -57,8 +57,10 @@ class CsvRecords {
           break;
         }
         case 'quote':
-          if (c === '"') ((this.field += '"'), (this.state = 'quoted'));
-          else if (c === ',') this.endField('start');
+          if (c === '"') {
+            this.field += '"';
+            this.state = 'quoted';
+          } else if (c === ',') this.endField('start');
           else if (c === '\r') this.endField('cr');
           else throw new Error(`${JSON.stringify(c)} after a closing quote`);
           i += 1;
