@@ -24,8 +24,8 @@ describe('ISO-8601 instants with an offset', () => {
     ['2026-01-01T00:30:00+01:00', '2025-12-31T23:30:00.000Z'],
     ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
     ['2000-02-29T12:00:00Z', '2000-02-29T12:00:00.000Z'],
-    ['1900-01-01T00:00:00Z', '1900-01-01T00:00:00.000Z'],
-    ['2299-12-31T23:59:59.999Z', '2299-12-31T23:59:59.999Z'],
+    ['2000-01-01T00:00:00Z', '2000-01-01T00:00:00.000Z'],
+    ['2099-12-31T23:59:59.999Z', '2099-12-31T23:59:59.999Z'],
   ])('%s → %s', (text, expected) => {
     expect(normalised(text)).toBe(expected);
   });
@@ -50,10 +50,12 @@ describe('ISO-8601 instants with an offset', () => {
     ['2026-12-31T23:59:60Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
     ['2026-11-27T10:15:00+24:00', 'has an impossible offset +24:00'],
     ['2026-11-27T10:15:00+01:60', 'has an impossible offset +01:60'],
-    ['1899-12-31T23:59:59.999Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
-    ['1900-01-01T00:30:00+01:00', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
-    ['0050-01-01T00:00:00Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
-    ['2300-01-01T00:00:00Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+    ['1999-12-31T23:59:59.999Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
+    ['2000-01-01T00:30:00+01:00', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
+    ['0050-01-01T00:00:00Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
+    ['2100-01-01T00:00:00Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
+    ['2150-06-01T00:00:00Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
+    ['1969-12-31T23:59:59.999Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
   ])('refuses %s: %s', (text, expected) => {
     expect(refusal(text)).toBe(expected);
   });
@@ -72,7 +74,7 @@ describe('ISO-8601 instants with an offset', () => {
     ['2026-01-01T10:60:00.000Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
     ['2026-01-01T10:00:60.000Z', 'is not a real time of day (00:00:00 to 23:59:59)'],
     ['2026-13-01T10:00:00.000Z', 'is not a real date (there is no month 13)'],
-    ['0050-01-01T00:00:00.000Z', 'is outside the supported range 1900-01-01T00:00:00.000Z to 2299-12-31T23:59:59.999Z'],
+    ['0050-01-01T00:00:00.000Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
   ])('does not let the canonical shape hide an impossible instant: %s', (text, problem) => {
     expect(normaliseInstant(text)).toEqual({ ok: false, problem });
   });

@@ -1,12 +1,25 @@
 /**
  * ISO-8601 instants with an explicit offset — the contract's form of every time, in event
  * JSON and in API ranges: `2026-11-27T10:15:00Z`, `2026-11-27T11:15:00.123+01:00`. At most
- * millisecond precision; the range is what the storage's DateTime64(3) holds.
+ * millisecond precision.
+ *
+ * The supported instants are one window everywhere (event validation, the ingest's dead
+ * letters, query ranges, README): 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z. It is
+ * chosen, not inherited: a messaging event dated before 2000 or after 2099 is a bug upstream
+ * (an unset clock, seconds taken for milliseconds), and the window lies well inside what every
+ * stored type holds — DateTime64(3) in the raw tables and the rollups' 32-bit DateTime buckets
+ * (1970 to 2106), which would otherwise wrap into another year. A fixed window, not one relative
+ * to now, so that replaying old records gives the same answer as the first time.
  */
-export const INSTANT_MIN = '1900-01-01T00:00:00.000Z';
-export const INSTANT_MAX = '2299-12-31T23:59:59.999Z';
-const MIN_MILLIS = Date.parse(INSTANT_MIN);
-const MAX_MILLIS = Date.parse(INSTANT_MAX);
+export const INSTANT_MIN = '2000-01-01T00:00:00.000Z';
+export const INSTANT_MAX = '2099-12-31T23:59:59.999Z';
+export const INSTANT_MIN_MS = Date.parse(INSTANT_MIN);
+export const INSTANT_MAX_MS = Date.parse(INSTANT_MAX);
+const MIN_MILLIS = INSTANT_MIN_MS;
+const MAX_MILLIS = INSTANT_MAX_MS;
+
+/** `is outside the supported range … to …`: the phrase every refusal of an instant ends with. */
+export const OUTSIDE_WINDOW = `is outside the supported range ${INSTANT_MIN} to ${INSTANT_MAX}`;
 
 export type ParsedInstant = { ok: true; millis: number } | { ok: false; problem: string };
 
@@ -47,7 +60,7 @@ export function parseInstant(text: string): ParsedInstant {
   // Years 0-99 would be taken as 1900-1999 by Date.UTC; they are out of range anyway.
   const millis =
     year < 1000 ? Number.NaN : Date.UTC(year, month - 1, day, hour, minute, second, Number(fraction.padEnd(3, '0'))) - offset * 60_000;
-  if (!(millis >= MIN_MILLIS && millis <= MAX_MILLIS)) return problem(`is outside the supported range ${INSTANT_MIN} to ${INSTANT_MAX}`);
+  if (!(millis >= MIN_MILLIS && millis <= MAX_MILLIS)) return problem(OUTSIDE_WINDOW);
   return { ok: true, millis };
 }
 

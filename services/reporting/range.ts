@@ -1,3 +1,4 @@
+import { INSTANT_MAX_MS, INSTANT_MIN_MS, OUTSIDE_WINDOW } from '../events/instant.js';
 import { dateTime64Text, dateTimeText, type QueryParams } from '../platform/clickhouse-values.js';
 import { InvalidArgumentError, InvalidRangeError } from './errors.js';
 
@@ -14,9 +15,9 @@ export type { QueryParams };
 
 export const ROLLUP_BUCKET_MS = 15 * 60_000;
 export const DAY_MS = 86_400_000;
-/** The supported instants: what both DateTime64(3) and the rollups' DateTime can hold. */
-export const MIN_TIME_MS = 0;
-export const MAX_TIME_MS = Date.UTC(2106, 0, 1) - 1;
+/** The supported instants: the event contract's window (events/instant.ts). */
+export const MIN_TIME_MS = INSTANT_MIN_MS;
+export const MAX_TIME_MS = INSTANT_MAX_MS;
 
 /** What every range metric takes. Filters left undefined do not filter. */
 export interface MetricsRange {
@@ -50,12 +51,14 @@ export function validateRange(range: MetricsRange): void {
     const value = range[key];
     if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`${key} must be a string`);
   }
-  for (const key of ['fromMs', 'toMs'] as const) {
+  for (const [key, name] of [
+    ['fromMs', 'from'],
+    ['toMs', 'to'],
+  ] as const) {
     const value = range[key];
-    if (!Number.isSafeInteger(value)) throw new InvalidRangeError(`${key} must be whole epoch milliseconds, got ${String(value)}`);
-    if (value < MIN_TIME_MS || value > MAX_TIME_MS) {
-      throw new InvalidRangeError(`${key} must lie between 1970-01-01T00:00:00.000Z and ${new Date(MAX_TIME_MS).toISOString()}`);
-    }
+    if (!Number.isSafeInteger(value)) throw new InvalidRangeError(`${name} must be whole epoch milliseconds, got ${String(value)}`);
+    if (value < MIN_TIME_MS || value > MAX_TIME_MS)
+      throw new InvalidRangeError(`${name} (${new Date(value).toISOString()}) ${OUTSIDE_WINDOW}`);
   }
   if (range.fromMs > range.toMs) {
     throw new InvalidRangeError(`from (${new Date(range.fromMs).toISOString()}) is after to (${new Date(range.toMs).toISOString()})`);
