@@ -43,6 +43,8 @@ export class IngestPipeline extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private writeHealth: HealthCheckResult = { ok: true };
   private running = false;
+  /** The consumer has joined its group and holds an assignment (possibly empty: more members than partitions). */
+  private joined = false;
   private stopped = false;
   private connectError: string | undefined;
   private fatal: string | undefined;
@@ -99,8 +101,13 @@ export class IngestPipeline extends EventEmitter {
       }
     }
     if (this.stopped) return;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.onAssignment(payload.memberAssignment);
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // A restarted consumer joins again: not ready until it has.
+      this.joined = false;
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) this.fail(`the Kafka consumer stopped: ${payload.error.message}`);
     });
@@ -135,10 +142,11 @@ export class IngestPipeline extends EventEmitter {
     this.log.info({ topics: this.topics, groupId: config.ingest.groupId }, 'ingest started');
   }
 
-  /** Ready while consuming and while the last write succeeded. */
+  /** Ready once the consumer has joined its group (and so owns its partitions), and while the last write succeeded. */
   health(): HealthCheckResult {
     if (this.fatal) return { ok: false, detail: this.fatal };
     if (!this.running) return { ok: false, detail: this.connectError ? `connecting to Kafka: ${this.connectError}` : 'not consuming' };
+    if (!this.joined) return { ok: false, detail: `joining consumer group ${this.deps.config.ingest.groupId}` };
     return this.writeHealth;
   }
 

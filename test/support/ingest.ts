@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import { AGGREGATES_BY_HOUR_SQL, type Truth } from '../../fixtures/events.js';
 import { topicOffsets } from './kafka.js';
@@ -48,4 +49,80 @@ export async function groupProgress(admin: Admin, groupId: string, topics: strin
   const offsets = await admin.fetchOffsets({ groupId, topics });
   for (const topic of offsets) for (const partition of topic.partitions) committed += Math.max(0, Number(partition.offset));
   return { end, committed };
+}
+
+/** Per partition of one topic: its high watermark and the group's committed offset (-1: none). */
+export async function partitionProgress(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ partition: number; low: number; high: number; committed: number }[]> {
+  const offsets = await topicOffsets(admin, topic);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const byPartition = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  return offsets.map((p) => ({
+    partition: p.partition,
+    low: Number(p.low),
+    high: Number(p.high),
+    committed: byPartition.get(p.partition) ?? -1,
+  }));
+}
+
+/** The current samples of one metric of a prom-client registry (empty when it is not registered). */
+export async function metricSamples(
+  registry: Registry,
+  name: string,
+): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return [];
+  const { values } = await metric.get();
+  return values.map((v) => ({ labels: v.labels as Record<string, string | number>, value: v.value }));
+}
+
+export interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Reads the dead-letter topic from the beginning until `until(letters)` holds (a fresh group
+ * each time), then returns every letter read so far.
+ */
+export async function readDeadLetters(
+  kafka: Kafka,
+  topic: string,
+  until: (letters: DeadLetter[]) => boolean,
+  timeoutMs = 120_000,
+): Promise<DeadLetter[]> {
+  const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 200 });
+  const letters: DeadLetter[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = value?.toString() ?? '';
+        letters.push({ key: message.key, value: message.value, headers, partition, offset: message.offset });
+        if (until(letters)) done();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`only ${letters.length} dead letters arrived within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([finished, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return letters;
+  } finally {
+    await consumer.disconnect();
+  }
 }
