@@ -10,7 +10,7 @@ import type { Config } from '../platform/config.js';
 import type { Readiness } from '../platform/health.js';
 import type { Logger } from '../platform/logger.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { healthRoutes } from './routes/health/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
@@ -38,6 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
     trustProxy: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    ...errorServerOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorsPlugin);

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { healthRoutes } from './routes/health/index.js';
 import { buildApp, type AppDeps } from './app.js';
@@ -16,7 +16,7 @@ export async function startServer(deps: AppDeps): Promise<{ app: FastifyInstance
 export async function startOpsServer(
   deps: Pick<AppDeps, 'config' | 'logger' | 'readiness' | 'registry'>,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger });
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger, ...errorServerOptions });
   await app.register(errorsPlugin);
   await app.register(prometheusPlugin, { registry: deps.registry });
   await app.register(healthRoutes, { readiness: deps.readiness });
