@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { dateTime64Text, type QueryParams } from '../platform/clickhouse-values.js';
+import { neutralizeSql } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import { PageFormatError, scanCsvPage } from './page-scan.js';
 
@@ -25,14 +26,27 @@ const CSV_SETTINGS = "SETTINGS output_format_csv_crlf_end_of_line = 1, format_cs
 
 const OCCURRED_AT = "concat(replaceOne(toString(occurred_at), ' ', 'T'), 'Z')";
 
+/** A text column with formula-like cells escaped (csv-cells.ts); the enums and the time cannot start a formula. */
+const text = (column: string) => neutralizeSql(column);
+
 const SOURCES = {
   assignments: {
     table: 'assignment_events',
-    columns: `${OCCURRED_AT}, event_id, customer_id, playbook_id, playbook_name, campaign_id, campaign_name, action`,
+    columns: [
+      OCCURRED_AT,
+      ...['event_id', 'customer_id', 'playbook_id', 'playbook_name', 'campaign_id', 'campaign_name'].map(text),
+      'action',
+    ].join(', '),
   },
   deliveries: {
     table: 'delivery_events',
-    columns: `${OCCURRED_AT}, event_id, customer_id, message_id, channel, status, playbook_id, campaign_id, reason`,
+    columns: [
+      OCCURRED_AT,
+      ...['event_id', 'customer_id', 'message_id'].map(text),
+      'channel',
+      'status',
+      ...['playbook_id', 'campaign_id', 'reason'].map(text),
+    ].join(', '),
   },
 } as const;
 

@@ -3,6 +3,7 @@ import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey } from '../events/
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { queryCampaigns } from './campaigns-query.js';
 import { queryOutreach, type OutreachCounts } from './outreach-query.js';
+import { neutralizeCell } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import type { CsvChunk } from './event-pages.js';
 
@@ -18,9 +19,15 @@ export function isMetricTableExport(request: ExportRequest): request is ExportRe
   return request.kind === 'campaigns' || request.kind === 'outreach';
 }
 
-/** RFC 4180: CRLF between records; a field with a quote, comma, CR or LF is quoted. */
+/**
+ * RFC 4180: CRLF between records; a field with a quote, comma, CR or LF is quoted. Text cells a
+ * spreadsheet would run as a formula are escaped and quoted (csv-cells.ts); numbers stay numbers.
+ */
 export function toCsv(columns: readonly string[], rows: unknown[][]): Buffer {
-  return Buffer.from(stringify(rows, { header: true, columns: [...columns], record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? neutralizeCell(cell) : cell)));
+  return Buffer.from(
+    stringify(cells, { header: true, columns: [...columns], record_delimiter: 'windows', quoted_match: [/[\r\n]/, /^'/] }),
+  );
 }
 
 /** One row per channel and the statuses that channel can take (stored names, as in deliveries.csv), zeros included. */

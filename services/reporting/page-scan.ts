@@ -1,3 +1,5 @@
+import { restoreCell } from './csv-cells.js';
+
 /**
  * Reads just enough of one CSV page written by ClickHouse to continue after it: how many rows
  * it holds and the sort key of its last row. The page itself is passed on untouched.
@@ -68,7 +70,8 @@ export function rowKeyAt(page: Buffer, start: number): RowKey {
   const idEnd = quotedFieldEnd(page, atEnd + 1);
   return {
     occurredAt: unquote(page.subarray(start, atEnd)),
-    eventId: unquote(page.subarray(atEnd + 1, idEnd)),
+    // The id as stored (the page escapes formula-like cells), for the next page's cursor.
+    eventId: restoreCell(unquote(page.subarray(atEnd + 1, idEnd))),
     text: Buffer.from(page.subarray(start, idEnd)),
   };
 }
