@@ -32,6 +32,10 @@ export interface Config {
     maxInvalidRatio: number;
     invalidRatioWindow: number;
     dedupMaxIds: number;
+    /** Largest dead letter (key, value and headers) sent whole; a larger one is sent truncated. */
+    deadLetterMaxBytes: number;
+    /** How often the lag gauge is refreshed from the broker's high watermarks and the committed offsets. */
+    lagRefreshMs: number;
   };
   api: {
     rateLimitPerMinute: number;
@@ -40,6 +44,10 @@ export interface Config {
   downloads: {
     ttlHours: number;
     maxConcurrentPerTenant: number;
+    /** Downloads one tenant may queue per rolling hour. */
+    maxJobsPerHourPerTenant: number;
+    /** Bytes of files one tenant's downloads may hold at once (running and ready). */
+    maxStoredBytesPerTenant: number;
   };
 }
 
@@ -167,6 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxInvalidRatio: ratio(env, 'INGEST_MAX_INVALID_RATIO', 0.5),
       invalidRatioWindow: integer(env, 'INGEST_INVALID_RATIO_WINDOW', 1000, 10, 10_000_000),
       dedupMaxIds: integer(env, 'INGEST_DEDUP_MAX_IDS', 2_000_000, 0, 100_000_000),
+      deadLetterMaxBytes: integer(env, 'INGEST_DEAD_LETTER_MAX_BYTES', 1_000_000, 16_384, 100_000_000),
+      lagRefreshMs: integer(env, 'INGEST_LAG_REFRESH_MS', 5000, 100, 600_000),
     },
     api: {
       rateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
@@ -175,6 +185,8 @@ export function loadConfig(env: Env = process.env): Config {
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),
       maxConcurrentPerTenant: integer(env, 'DOWNLOADS_MAX_CONCURRENT_PER_TENANT', 2, 1, 100),
+      maxJobsPerHourPerTenant: integer(env, 'DOWNLOADS_MAX_JOBS_PER_HOUR_PER_TENANT', 30, 1, 100_000),
+      maxStoredBytesPerTenant: integer(env, 'DOWNLOADS_MAX_STORED_BYTES_PER_TENANT', 2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     },
   };
 }
