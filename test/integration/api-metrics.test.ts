@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
+import { TOKEN_ISSUER } from '../../services/api/auth/tokens.js';
 import { bearer, buildTestApp, TEST_SECRET } from '../support/api.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
@@ -142,14 +144,22 @@ describe('metrics API over HTTP', () => {
 
   it('missing, badly signed, expired and malformed tokens get 401', async () => {
     const url = '/v1/metrics/outreach?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
+    // Expired an hour ago: beyond the accepted clock skew.
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    const expired = createSigner({ key: TEST_SECRET, algorithm: 'HS256' })({
+      iss: TOKEN_ISSUER,
+      tenant: 'tenant-0',
+      sub: 'tester',
+      iat: hourAgo - 60,
+      exp: hourAgo,
+    });
     const cases: [Record<string, string>, RegExp][] = [
       [{}, /Authorization: Bearer <token> header is required/],
       [bearer('tenant-0', 3_600_000, `${TEST_SECRET}-other`), /signature is not valid/],
-      [bearer('tenant-0', 1), /expired/],
+      [{ authorization: `Bearer ${expired}` }, /expired/],
       [{ authorization: 'Bearer not.a.token' }, /not a valid bearer token/],
       [{ authorization: 'Basic dXNlcjpwYXNz' }, /Authorization: Bearer/],
     ];
-    await new Promise((resolve) => setTimeout(resolve, 20));
     for (const [headers, message] of cases) {
       const response = await get(url, headers);
       expect(response.statusCode).toBe(401);

@@ -9,7 +9,16 @@ export interface Principal {
 export const TOKEN_ISSUER = 'sending-metrics';
 const TENANT_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
+/** The longest lifetime (exp − iat) a token may have; `token --ttl` refuses longer. */
+export const MAX_TOKEN_TTL_MS = 30 * 86_400_000;
+export const MAX_TOKEN_TTL_TEXT = '30 days';
+/** How far the issuer's clock may be ahead of or behind ours (iat, nbf, exp). */
+export const CLOCK_SKEW_MS = 60_000;
+
 export function signToken(secret: string, principal: Principal, ttlMs: number): string {
+  if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
+    throw new Error(`a token's lifetime must be longer than zero and at most ${MAX_TOKEN_TTL_TEXT}`);
+  }
   if (!TENANT_PATTERN.test(principal.tenantId)) {
     throw new Error(
       `tenant ${JSON.stringify(principal.tenantId)} is not a valid tenant id (letters, digits, ".", "_", ":", "-"; 1-200 characters)`,
@@ -23,22 +32,59 @@ export class AuthError extends Error {
   override name = 'AuthError';
 }
 
-export function createTokenVerifier(secret: string): (token: string) => Principal {
-  const verify = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: TOKEN_ISSUER, cache: 1000 });
+/**
+ * Verifies a bearer token: HS256 with our secret, our issuer, a tenant, an expiry (exp) at most
+ * MAX_TOKEN_TTL_MS after its issue (iat, or now when it has none), and no iat or nbf in the
+ * future beyond CLOCK_SKEW_MS. Each refusal is an AuthError saying what was wrong; none quotes the token.
+ */
+export function createTokenVerifier(secret: string, clock: () => number = Date.now): (token: string) => Principal {
+  const verify = createVerifier({
+    key: secret,
+    algorithms: ['HS256'],
+    allowedIss: TOKEN_ISSUER,
+    requiredClaims: ['exp'],
+    clockTolerance: CLOCK_SKEW_MS,
+    cache: 1000,
+  });
   return (token) => {
     let claims: Record<string, unknown>;
     try {
       claims = verify(token) as Record<string, unknown>;
     } catch (error) {
-      if (error instanceof TokenError) {
-        if (error.code === TokenError.codes.expired) throw new AuthError('the token has expired');
-        if (error.code === TokenError.codes.invalidSignature) throw new AuthError('the token signature is not valid');
-        throw new AuthError('the token is not a valid bearer token');
-      }
+      if (error instanceof TokenError) throw new AuthError(refusal(error));
       throw error;
+    }
+    const nowMs = clock();
+    const exp = (claims.exp as number) * 1000;
+    const iat = typeof claims.iat === 'number' ? claims.iat * 1000 : undefined;
+    if (iat !== undefined && iat > nowMs + CLOCK_SKEW_MS) {
+      throw new AuthError(`the token was issued in the future (iat ${new Date(iat).toISOString()}); check the issuer's clock`);
+    }
+    if (exp - (iat ?? nowMs) > MAX_TOKEN_TTL_MS + CLOCK_SKEW_MS) {
+      throw new AuthError(`the token's lifetime (exp − iat) is longer than the maximum of ${MAX_TOKEN_TTL_TEXT}`);
     }
     const tenantId = claims.tenant;
     if (typeof tenantId !== 'string' || !TENANT_PATTERN.test(tenantId)) throw new AuthError('the token names no tenant');
     return { tenantId, userId: typeof claims.sub === 'string' ? claims.sub : 'unknown' };
   };
+}
+
+/** What was wrong with a token fast-jwt refused, in words that never quote it. */
+function refusal(error: TokenError): string {
+  switch (error.code) {
+    case TokenError.codes.expired:
+      return 'the token has expired';
+    case TokenError.codes.inactive:
+      return "the token is not valid yet (nbf is in the future); check the issuer's clock";
+    case TokenError.codes.invalidSignature:
+      return 'the token signature is not valid';
+    case TokenError.codes.missingRequiredClaim:
+      return 'the token has no expiry (exp); tokens must expire';
+    case TokenError.codes.invalidClaimType:
+    case TokenError.codes.invalidClaimValue:
+      // fast-jwt names the claim ("The exp claim must be a number."), never its value.
+      return `the token's claims are not valid: ${error.message}`;
+    default:
+      return 'the token is not a valid bearer token';
+  }
 }

@@ -1,12 +1,12 @@
 import { UsageError, type Command } from '../command.js';
 import { loadConfig } from '../../platform/config.js';
 import { resolveJwtSecret } from '../../api/auth/secret.js';
-import { signToken } from '../../api/auth/tokens.js';
+import { MAX_TOKEN_TTL_MS, MAX_TOKEN_TTL_TEXT, signToken } from '../../api/auth/tokens.js';
 import { parseTtl } from '../ttl.js';
 
 export const tokenCommand: Command = {
   summary: 'print a bearer token for the API',
-  usage: 'token --tenant T [--user U] [--ttl 1h]',
+  usage: `token --tenant T [--user U] [--ttl 1h] (at most ${MAX_TOKEN_TTL_TEXT})`,
   options: {
     tenant: { type: 'string' },
     user: { type: 'string' },
@@ -17,7 +17,7 @@ export const tokenCommand: Command = {
     if (typeof tenant !== 'string' || tenant === '') throw new UsageError('--tenant is required');
     let ttlMs: number;
     try {
-      ttlMs = parseTtl(typeof values.ttl === 'string' ? values.ttl : '1h');
+      ttlMs = parseTtl(typeof values.ttl === 'string' ? values.ttl : '1h', MAX_TOKEN_TTL_MS, MAX_TOKEN_TTL_TEXT);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
