@@ -23,6 +23,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['topic'],
       registers,
     }),
+    deadLettersTruncated: new Counter({
+      name: 'sending_metrics_ingest_dead_letters_truncated_total',
+      help: 'Dead letters sent with only a prefix of the value because the whole record would exceed the size limit',
+      labelNames: ['topic'],
+      registers,
+    }),
     duplicates: new Counter({
       name: 'sending_metrics_ingest_duplicates_dropped_total',
       help: 'Events dropped because their eventId was already counted',
@@ -44,7 +50,7 @@ export function createIngestMetrics(registry: Registry) {
     }),
     lag: new Gauge({
       name: 'sending_metrics_ingest_lag',
-      help: 'Records behind the partition high watermark',
+      help: 'Records of an owned partition not yet committed: high watermark minus the committed offset, refreshed from the broker',
       labelNames: ['topic', 'partition'],
       registers,
     }),

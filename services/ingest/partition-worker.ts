@@ -8,7 +8,8 @@ export interface PartitionSteps {
   decode(record: SourceRecord): Outcome;
   deduplicate(outcome: Outcome): Outcome;
   recordIntent(intent: BatchIntent): Promise<void>;
-  deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<void>;
+  /** Publishes the letters; may say how many had to be truncated to fit the broker's limit. */
+  deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<{ truncated: number } | void>;
   write(rows: WritableEvent[], token: string): Promise<void>;
   commit(lastOffset: number): Promise<void>;
   /** Called for each invalid/valid record; returns a reason to stop the consumer. */
@@ -186,12 +187,13 @@ export class PartitionWorker {
     }
     const token = `${groupId}/${topic}/${partition}/${firstOffset}-${lastOffset}`;
     let attempt = 0;
+    let truncated = 0;
     for (;;) {
       if (this.revoked) return;
       const timer = metrics.writeLatency.startTimer();
       try {
         if (!intent) await steps.recordIntent({ firstOffset, lastOffset });
-        await steps.deadLetter(letters);
+        truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
         await steps.write(rows, token);
         await steps.commit(lastOffset);
         timer();
@@ -210,6 +212,7 @@ export class PartitionWorker {
     metrics.batchSize.observe(outcomes.length);
     metrics.written.inc({ topic }, rows.length);
     if (letters.length) metrics.deadLettered.inc({ topic }, letters.length);
+    if (truncated) metrics.deadLettersTruncated.inc({ topic }, truncated);
     if (duplicates) metrics.duplicates.inc({ topic }, duplicates);
     logger.debug({ firstOffset, lastOffset, rows: rows.length, deadLetters: letters.length, duplicates }, 'batch written');
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
@@ -40,7 +40,14 @@ export class IngestPipeline extends EventEmitter {
   private readonly guard: InvalidRatioGuard;
   private readonly intents: BatchIntentLog;
   private readonly log: Logger;
+  private readonly admin: Admin;
   private timer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lagRefreshing = false;
+  /** Partitions this member owns, as "topic/partition". */
+  private owned = new Set<string>();
+  /** Largest dead letter: INGEST_DEAD_LETTER_MAX_BYTES, lowered to the dead-letter topic's max.message.bytes. */
+  private deadLetterMaxBytes: number;
   private writeHealth: HealthCheckResult = { ok: true };
   private running = false;
   /** The consumer has joined its group and holds an assignment (possibly empty: more members than partitions). */
@@ -70,6 +77,8 @@ export class IngestPipeline extends EventEmitter {
     // Dead letters are at-least-once (a batch written again may send its letters again), so the
     // producer needs no idempotence; the batch retry loop does the retrying.
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.admin = kafka.admin();
+    this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
   }
 
   /**
@@ -82,13 +91,9 @@ export class IngestPipeline extends EventEmitter {
     for (let attempt = 1; ; attempt += 1) {
       if (this.stopped) return;
       try {
-        const admin = this.deps.kafka.admin();
-        await admin.connect();
-        try {
-          await ensureTopics(admin, config.topicPartitions, Object.values(this.topics) as string[]);
-        } finally {
-          await admin.disconnect();
-        }
+        await this.admin.connect();
+        await ensureTopics(this.admin, config.topicPartitions, Object.values(this.topics) as string[]);
+        this.deadLetterMaxBytes = Math.min(config.ingest.deadLetterMaxBytes, await this.topicMaxMessageBytes(this.topics.deadLetter));
         await this.producer.connect();
         await this.consumer.connect();
         this.connectError = undefined;
@@ -122,8 +127,6 @@ export class IngestPipeline extends EventEmitter {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale() || this.fatal) return;
         this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
-        const lag = Number(batch.offsetLag());
-        this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number.isFinite(lag) ? lag : 0);
         if (batch.messages.length === 0) return;
         const worker = await this.worker(batch.topic, batch.partition, Number(batch.messages[0]!.offset));
         await worker.add(
@@ -139,6 +142,9 @@ export class IngestPipeline extends EventEmitter {
       },
     });
     this.timer = setInterval(() => this.flushDue(), Math.max(20, Math.min(100, Math.floor(config.ingest.batchMaxMs / 4))));
+    // The lag is read from the broker, not from fetched batches: a partition whose batch cannot be
+    // written fetches nothing more, and its lag must still grow.
+    this.lagTimer = setInterval(() => void this.refreshLag(), config.ingest.lagRefreshMs);
     this.log.info({ topics: this.topics, groupId: config.ingest.groupId }, 'ingest started');
   }
 
@@ -154,15 +160,17 @@ export class IngestPipeline extends EventEmitter {
   async stop(graceMs = 15_000): Promise<void> {
     this.stopped = true;
     if (!this.running) {
-      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect()]);
+      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect(), this.admin.disconnect()]);
       return;
     }
     this.running = false;
     clearInterval(this.timer);
+    clearInterval(this.lagTimer);
     const workers = await Promise.allSettled(this.workers.values());
     await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
     await this.consumer.disconnect();
     await this.producer.disconnect();
+    await this.admin.disconnect();
     this.log.info('ingest stopped');
   }
 
@@ -180,6 +188,7 @@ export class IngestPipeline extends EventEmitter {
 
   private onAssignment(assignment: Record<string, number[]>): void {
     const owned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}/${p}`)));
+    this.owned = owned;
     for (const [key, worker] of this.workers) {
       if (owned.has(key)) continue;
       this.workers.delete(key);
@@ -189,6 +198,51 @@ export class IngestPipeline extends EventEmitter {
       );
     }
     this.log.info({ partitions: [...owned] }, 'partitions assigned');
+  }
+
+  /** The dead-letter topic's max.message.bytes less a batch header, or the setting when it cannot be read. */
+  private async topicMaxMessageBytes(topic: string): Promise<number> {
+    try {
+      const described = await this.admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+        includeSynonyms: false,
+      });
+      const entry = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
+      const value = Number(entry?.configValue);
+      if (Number.isFinite(value) && value > 0) return value;
+    } catch (error) {
+      this.log.warn({ err: error, topic }, 'cannot read the dead-letter topic max.message.bytes; using INGEST_DEAD_LETTER_MAX_BYTES');
+    }
+    return this.deps.config.ingest.deadLetterMaxBytes;
+  }
+
+  /** Sets the lag gauge of each owned partition: high watermark minus the group's committed offset. */
+  private async refreshLag(): Promise<void> {
+    if (this.lagRefreshing || !this.running) return;
+    this.lagRefreshing = true;
+    try {
+      const { groupId } = this.deps.config.ingest;
+      const topics = [this.topics.assignments, this.topics.deliveries];
+      const committed = new Map<string, number>();
+      for (const topic of await this.admin.fetchOffsets({ groupId, topics }))
+        for (const p of topic.partitions) committed.set(`${topic.topic}/${p.partition}`, Number(p.offset));
+      for (const topic of topics) {
+        for (const { partition, high, low } of await this.admin.fetchTopicOffsets(topic)) {
+          const key = `${topic}/${partition}`;
+          const labels = { topic, partition: String(partition) };
+          if (!this.owned.has(key)) {
+            this.metrics.lag.remove(labels);
+            continue;
+          }
+          const position = committed.get(key) ?? -1;
+          this.metrics.lag.set(labels, Math.max(0, Number(high) - (position >= 0 ? position : Number(low))));
+        }
+      }
+    } catch (error) {
+      this.log.debug({ err: error }, 'cannot refresh the lag gauge now');
+    } finally {
+      this.lagRefreshing = false;
+    }
   }
 
   private flushDue(): void {
@@ -237,7 +291,7 @@ export class IngestPipeline extends EventEmitter {
         decode: createDecodeStep(kind),
         deduplicate: createDeduplicateStep(seen),
         recordIntent: (intent) => this.intents.record(topic, partition, intent),
-        deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter),
+        deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),
         write: (rows, token) => write(table, rows, token),
         commit: (lastOffset) => commit(topic, partition, lastOffset),
         guard: (invalid) => this.guard.observe(invalid),
