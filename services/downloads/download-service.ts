@@ -40,6 +40,10 @@ export interface DownloadServiceOptions {
   concurrency?: number;
   /** Queued jobs one tenant may have waiting; more are refused (default 20). */
   maxQueuedPerTenant?: number;
+  /** Jobs one tenant may queue per rolling hour (default: unlimited). */
+  maxJobsPerHourPerTenant?: number;
+  /** Bytes one tenant's running and ready files may hold (default: unlimited). */
+  maxStoredBytesPerTenant?: number;
   /** How often expired files are swept (default 10 minutes). */
   sweepIntervalMs?: number;
   /** Rows per page query. */
@@ -49,9 +53,20 @@ export interface DownloadServiceOptions {
 /** What a request asks for; the service adds the id, status and progress. */
 export type DownloadSubmission = Pick<DownloadJob, 'tenantId' | 'userId' | 'export' | 'fromMs' | 'toMs' | 'filters'>;
 
+/** A per-tenant limit refused a download; the message names the limit and when it frees. */
 export class TooManyDownloadsError extends Error {
   override name = 'TooManyDownloadsError';
+  constructor(
+    message: string,
+    /** Seconds until the limit frees (for Retry-After). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
+
+const HOUR_MS = 3_600_000;
+const secondsUntil = (ms: number) => Math.max(1, Math.ceil((ms - Date.now()) / 1000));
 
 interface RunningJob {
   job: DownloadJob;
@@ -98,6 +113,8 @@ export class DownloadService extends EventEmitter {
       dataDir: config.dataDir,
       ttlHours: config.downloads.ttlHours,
       maxConcurrentPerTenant: config.downloads.maxConcurrentPerTenant,
+      maxJobsPerHourPerTenant: config.downloads.maxJobsPerHourPerTenant,
+      maxStoredBytesPerTenant: config.downloads.maxStoredBytesPerTenant,
       ...overrides,
     });
   }
@@ -155,13 +172,22 @@ export class DownloadService extends EventEmitter {
   }
 
   /** Queues a job; throws TooManyDownloadsError when the tenant has too many waiting. */
+  /**
+   * Queues a download, or answers with the tenant's queued, running or ready job of the same
+   * export, range and filters. Refuses (TooManyDownloadsError) past the tenant's limits: jobs
+   * waiting, jobs queued in the last hour, bytes of files kept.
+   */
   async submit(submission: DownloadSubmission): Promise<DownloadJob> {
+    const same = await this.store.findSame(submission.tenantId, submission.export, submission.fromMs, submission.toMs, submission.filters);
+    if (same) return this.withProgress(same);
     const waiting = this.queue.filter((job) => job.tenantId === submission.tenantId).length;
     if (waiting >= this.maxQueuedPerTenant) {
       throw new TooManyDownloadsError(
         `${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`,
+        60,
       );
     }
+    await this.checkQuotas(submission.tenantId);
     const now = Date.now();
     const job: DownloadJob = {
       id: randomUUID(),
@@ -180,6 +206,30 @@ export class DownloadService extends EventEmitter {
     this.queue.push(job);
     this.pump();
     return job;
+  }
+
+  private async checkQuotas(tenantId: string): Promise<void> {
+    const perHour = this.options.maxJobsPerHourPerTenant;
+    const maxBytes = this.options.maxStoredBytesPerTenant;
+    if (perHour === undefined && maxBytes === undefined) return;
+    const usage = await this.store.usage(tenantId, Date.now() - HOUR_MS);
+    if (perHour !== undefined && usage.recentJobs >= perHour && usage.oldestRecentMs !== undefined) {
+      const freesAt = usage.oldestRecentMs + HOUR_MS;
+      throw new TooManyDownloadsError(
+        `${usage.recentJobs} downloads were queued in the last hour; at most ${perHour} per hour — the next one can be queued at ${new Date(freesAt).toISOString()}`,
+        secondsUntil(freesAt),
+      );
+    }
+    if (maxBytes !== undefined && usage.storedBytes >= maxBytes) {
+      const freesAt = usage.oldestReadyMs === undefined ? undefined : usage.oldestReadyMs + this.ttlMs;
+      throw new TooManyDownloadsError(
+        `the tenant's ready downloads hold ${usage.storedBytes} bytes; at most ${maxBytes} may be kept — ` +
+          (freesAt === undefined
+            ? 'space frees when the running downloads finish and expire'
+            : `space frees when the oldest expires at ${new Date(freesAt).toISOString()}`),
+        freesAt === undefined ? 60 : secondsUntil(freesAt),
+      );
+    }
   }
 
   /** The tenant's job, with the rows written so far while it runs; undefined for another tenant's. */

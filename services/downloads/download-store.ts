@@ -78,6 +78,21 @@ function latest(where: string): string {
   return `(SELECT ${COLUMNS} FROM downloads WHERE ${where} ORDER BY version DESC LIMIT 1 BY tenant_id, id)`;
 }
 
+export interface DownloadUsage {
+  recentJobs: number;
+  oldestRecentMs: number | undefined;
+  storedBytes: number;
+  oldestReadyMs: number | undefined;
+}
+
+function canonicalFilters(filters: ExportFilters): string {
+  return JSON.stringify(
+    Object.entries(filters as Record<string, string | undefined>)
+      .filter(([, value]) => value !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
+
 export class DownloadStore {
   constructor(private readonly client: ClickHouseClient) {}
 
@@ -124,6 +139,53 @@ export class DownloadStore {
       format: 'JSONEachRow',
     });
     return (await result.json<StoredRow>()).map(fromRow);
+  }
+
+  /**
+   * What counts against the tenant's quotas: how many jobs it queued since `sinceMs` (and when
+   * the oldest of them was queued), the bytes its running and ready files hold, and when its
+   * oldest ready file was finished (it is deleted a TTL later).
+   */
+  async usage(tenantId: string, sinceMs: number): Promise<DownloadUsage> {
+    const result = await this.client.query({
+      query: `SELECT
+  countIf(created_ms >= {since:Int64}) AS recent,
+  minIf(created_ms, created_ms >= {since:Int64}) AS oldest_recent_ms,
+  sumIf(bytes, status IN ('running', 'ready')) AS stored_bytes,
+  minIf(updated_ms, status = 'ready') AS oldest_ready_ms
+FROM ${latest('tenant_id = {tenantId:String}')}`,
+      query_params: { tenantId, since: sinceMs },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<Record<'recent' | 'oldest_recent_ms' | 'stored_bytes' | 'oldest_ready_ms', string | number>>();
+    const recent = Number(row?.recent ?? 0);
+    const oldestReady = Number(row?.oldest_ready_ms ?? 0);
+    return {
+      recentJobs: recent,
+      oldestRecentMs: recent > 0 ? Number(row?.oldest_recent_ms) : undefined,
+      storedBytes: Number(row?.stored_bytes ?? 0),
+      oldestReadyMs: oldestReady > 0 ? oldestReady : undefined,
+    };
+  }
+
+  /** The tenant's queued, running or ready job of this export, range and filters (filters in any order), if any. */
+  async findSame(
+    tenantId: string,
+    kind: ExportKind,
+    fromMs: number,
+    toMs: number,
+    filters: ExportFilters,
+  ): Promise<DownloadJob | undefined> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('tenant_id = {tenantId:String} AND export = {kind:String}')}
+WHERE status IN ('queued', 'running', 'ready') ORDER BY created_ms DESC`,
+      query_params: { tenantId, kind },
+      format: 'JSONEachRow',
+    });
+    const wanted = canonicalFilters(filters);
+    return (await result.json<StoredRow>())
+      .map(fromRow)
+      .find((job) => job.fromMs === fromMs && job.toMs === toMs && canonicalFilters(job.filters) === wanted);
   }
 
   /** Every tenant's jobs in one of `statuses`, oldest first. */

@@ -260,10 +260,11 @@ describe('queued downloads', () => {
       expect(response.statusCode, JSON.stringify(body)).toBe(400);
       expect((response.json() as { error: { message: string } }).error.message).toMatch(message);
     }
-    // The service is not started: jobs wait, and a third one is refused.
-    expect((await submit({ export: 'outreach', ...RANGE })).statusCode).toBe(202);
-    expect((await submit({ export: 'outreach', ...RANGE })).statusCode).toBe(202);
-    const refused = await submit({ export: 'outreach', ...RANGE });
+    // The service is not started: jobs wait, and a third one is refused (three different
+    // downloads: an identical one would be answered with the waiting job).
+    expect((await submit({ export: 'outreach', ...RANGE, filters: { playbookId: 'pb-0' } })).statusCode).toBe(202);
+    expect((await submit({ export: 'outreach', ...RANGE, filters: { playbookId: 'pb-1' } })).statusCode).toBe(202);
+    const refused = await submit({ export: 'outreach', ...RANGE, filters: { playbookId: 'pb-2' } });
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('60');
     expect((await submit({ export: 'outreach', ...RANGE }, 'tenant-1')).statusCode).toBe(202);
@@ -273,7 +274,8 @@ describe('queued downloads', () => {
   it('a stop in the middle of a job abandons it cleanly and a new service on the same data dir finishes it', async () => {
     const { service: first } = await setUp({ pageRows: 2000 });
     await first.start();
-    const { id } = (await submit({ export: 'assignments', ...RANGE })).json() as JobView;
+    // The same rows as RANGE, asked for differently, so that it is not the ready job of an earlier test.
+    const { id } = (await submit({ export: 'assignments', from: RANGE.from, to: '2026-11-30T23:59:59.998Z' })).json() as JobView;
     // Wait until it is running and part of the file is written.
     for (;;) {
       const job = (await status(id)).json() as JobView;

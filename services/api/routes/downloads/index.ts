@@ -72,7 +72,8 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
         const job = await downloads.submit(submission);
         return reply.code(202).header('location', `/v1/downloads/${job.id}`).send(view(downloads, job));
       } catch (error) {
-        if (error instanceof TooManyDownloadsError) throw new ApiError('RATE_LIMITED', error.message, { 'retry-after': '60' });
+        if (error instanceof TooManyDownloadsError)
+          throw new ApiError('RATE_LIMITED', error.message, { 'retry-after': String(error.retryAfterSeconds) });
         throw error;
       }
     },
