@@ -14,7 +14,15 @@ const record = (offset: number, size: number, key: string | Buffer | null = 'k')
 
 function fakeProducer() {
   const requests: ProducerRecord[] = [];
-  return { requests, producer: { send: async (request: ProducerRecord) => void requests.push(request) && [] } };
+  return {
+    requests,
+    producer: {
+      send: async (request: ProducerRecord) => {
+        requests.push(request);
+        return [];
+      },
+    },
+  };
 }
 
 const bytesOf = (messages: Message[]) =>
