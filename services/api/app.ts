@@ -1,6 +1,4 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import crypto from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,6 +10,7 @@ import type { Logger } from '../platform/logger.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { healthRoutes } from './routes/health/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { webRoutes } from './routes/web/index.js';
@@ -36,7 +35,8 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    trustProxy: true,
+    // X-Forwarded-For names the client only behind the proxies TRUST_PROXY names (default: none).
+    trustProxy: deps.config.api.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     ...errorServerOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -58,19 +58,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(prometheusPlugin, { registry: deps.registry });
   await app.register(authPlugin, { secret: deps.jwtSecret });
-  await app.register(rateLimit, {
-    max: deps.config.api.rateLimitPerMinute,
-    timeWindow: 60_000,
-    // Per token (hashed, never kept in clear); requests without one share their address's budget.
-    keyGenerator: (request) => {
-      const header = request.headers.authorization;
-      return header ? crypto.createHash('sha256').update(header).digest('base64url') : `ip:${request.ip}`;
-    },
-    allowList: (request) => !request.url.startsWith('/v1/'),
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      message: `rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
-    }),
+  await app.register(rateLimitPlugin, {
+    perUser: deps.config.api.rateLimitPerMinute,
+    perTenant: deps.config.api.rateLimitPerTenantPerMinute,
   });
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(webRoutes);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -38,8 +39,15 @@ export interface Config {
     lagRefreshMs: number;
   };
   api: {
+    /** Requests per minute of one user (tenant + subject of the token), or of one address without a valid token. */
     rateLimitPerMinute: number;
+    /** Requests per minute of all users of one tenant together (API_RATE_LIMIT_PER_TENANT_PER_MINUTE). */
+    rateLimitPerTenantPerMinute: number;
     maxRangeDays: number;
+    /** Fastify's trustProxy (TRUST_PROXY): false, true (every peer is a proxy) or the proxies' addresses/CIDRs. */
+    trustProxy: boolean | string[];
+    /** How long closing waits for in-flight requests and streams before it ends them (SHUTDOWN_GRACE_MS). */
+    shutdownGraceMs: number;
   };
   downloads: {
     ttlHours: number;
@@ -117,6 +125,27 @@ function brokers(env: Env): { list: string[]; local: boolean } {
   return { list, local: false };
 }
 
+/** TRUST_PROXY: unset or false, true, or a comma list of the proxies' addresses and CIDRs. */
+function trustProxy(env: Env): boolean | string[] {
+  const raw = env.TRUST_PROXY;
+  if (raw === undefined || raw.trim() === 'false') return false;
+  const value = raw.trim();
+  if (value === 'true') return true;
+  const accepted = "false (the default), true, or the proxies' addresses or CIDRs such as 10.0.0.0/8,192.168.1.7";
+  // Fastify takes a hop count as "trust nothing" (it cannot check the nearest peer), so it is refused here.
+  if (/^\d+$/.test(value)) fail('TRUST_PROXY', raw, 'is a hop count, which cannot tell a proxy from a client', accepted);
+  const list = value.split(',').map((item) => item.trim());
+  for (const item of list) {
+    const [address = '', prefix, extra] = item.split('/');
+    const version = isIP(address);
+    const max = version === 6 ? 128 : 32;
+    if (version === 0 || extra !== undefined || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))) {
+      fail('TRUST_PROXY', raw, `has an invalid entry ${JSON.stringify(item)}`, accepted);
+    }
+  }
+  return list;
+}
+
 function topicPrefix(env: Env): string {
   const raw = env.TOPIC_PREFIX ?? '';
   if (!/^[A-Za-z0-9._-]{0,100}$/.test(raw)) {
@@ -140,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('AUTH_JWT_SECRET is too short; expected at least 32 characters (leave it unset in development)');
   }
   const kafka = brokers(env);
+  const rateLimitPerMinute = integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000);
   const clickhouseUrl = url(env, 'CLICKHOUSE_URL', ['http:', 'https:']);
   // The database: CLICKHOUSE_DATABASE, else the URL's path (http://user:pass@host:8123/metrics), else default.
   const database =
@@ -179,8 +209,12 @@ export function loadConfig(env: Env = process.env): Config {
       lagRefreshMs: integer(env, 'INGEST_LAG_REFRESH_MS', 5000, 100, 600_000),
     },
     api: {
-      rateLimitPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+      rateLimitPerMinute,
+      // Five users' worth by default: many users of one tenant cannot starve the others.
+      rateLimitPerTenantPerMinute: integer(env, 'API_RATE_LIMIT_PER_TENANT_PER_MINUTE', 5 * rateLimitPerMinute, 1, 100_000_000),
       maxRangeDays: integer(env, 'API_MAX_RANGE_DAYS', 400, 1, 10_000),
+      trustProxy: trustProxy(env),
+      shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     },
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),

@@ -5,33 +5,56 @@ import { AuthError, createTokenVerifier, type Principal } from '../auth/tokens.j
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The verified holder of the bearer token; set before any other hook runs, null without a valid token. */
     principal: Principal;
   }
   interface FastifyInstance {
-    /** preHandler that requires a valid bearer token and sets request.principal. */
+    /** preHandler that requires a valid bearer token (request.principal set). */
     authenticate: (request: FastifyRequest) => Promise<void>;
   }
 }
 
-/** Bearer JWT (HS256). The tenant comes from the token only, never from a request parameter. */
+const MISSING = 'an Authorization: Bearer <token> header is required';
+
+/** Why a request has no principal (the header is missing or malformed, or the token was refused). */
+const refusals = new WeakMap<FastifyRequest, ApiError>();
+
+/**
+ * Bearer JWT (HS256). The tenant comes from the token only, never from a request parameter.
+ * The token is verified in the first onRequest hook, so that every later hook (the rate
+ * limiter) sees who is asking; the routes' `authenticate` preHandler then refuses a request
+ * without a valid token with 401.
+ */
 export const authPlugin = fp(
   async (app: FastifyInstance, options: { secret: string }) => {
     const verify = createTokenVerifier(options.secret);
     app.decorateRequest('principal', null as unknown as Principal);
-    app.decorate('authenticate', async (request: FastifyRequest) => {
+
+    const identify = (request: FastifyRequest): void => {
       const header = request.headers.authorization;
-      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      // The scheme is case-insensitive (RFC 9110); the limiter keys by the verified identity, not by this spelling.
+      const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
       if (!match) {
-        throw new ApiError('UNAUTHORIZED', 'an Authorization: Bearer <token> header is required', { 'www-authenticate': 'Bearer' });
+        refusals.set(request, new ApiError('UNAUTHORIZED', MISSING, { 'www-authenticate': 'Bearer' }));
+        return;
       }
       try {
         request.principal = verify(match[1]!);
       } catch (error) {
-        if (error instanceof AuthError) {
-          throw new ApiError('UNAUTHORIZED', error.message, { 'www-authenticate': 'Bearer error="invalid_token"' });
-        }
-        throw error;
+        if (!(error instanceof AuthError)) throw error;
+        refusals.set(request, new ApiError('UNAUTHORIZED', error.message, { 'www-authenticate': 'Bearer error="invalid_token"' }));
       }
+    };
+
+    app.addHook('onRequest', async (request) => {
+      if (request.headers.authorization !== undefined) identify(request);
+    });
+
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      if ((request.principal as Principal | null) !== null) return;
+      if (!refusals.has(request)) identify(request);
+      const refusal = refusals.get(request);
+      if (refusal) throw refusal;
     });
   },
   { name: 'auth' },
