@@ -26,7 +26,16 @@ export const runCommand: Command = {
         }
         stopping = true;
         logger.info({ why }, 'stopping');
+        // The servers end what is still open after SHUTDOWN_GRACE_MS; this is the backstop for
+        // anything else that hangs (the rest of the pipeline gets another 20 s).
+        const deadlineMs = config.api.shutdownGraceMs + 20_000;
+        const deadline = setTimeout(() => {
+          logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting now');
+          process.exit(1);
+        }, deadlineMs);
+        deadline.unref();
         await pipeline.close().catch((error: Error) => logger.error({ err: error }, 'error while stopping'));
+        clearTimeout(deadline);
         resolve(code);
       };
       process.on('SIGINT', () => void stop(0, 'SIGINT'));
