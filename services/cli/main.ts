@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   produce: async () => (await import('./commands/produce.js')).produceCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
+  'ingest-resume': async () => (await import('./commands/ingest-resume.js')).ingestResumeCommand,
 };
 
 async function usage(): Promise<string> {

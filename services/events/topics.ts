@@ -6,12 +6,15 @@ export const TOPIC_BASE_NAMES = {
   assignments: 'assignments',
   deliveries: 'deliveries',
   deadLetter: 'dead-letter',
+  /** Operator requests to the ingest instances (e.g. resume after the invalid-ratio guard paused them). */
+  ingestControl: 'ingest-control',
 } as const;
 
 export interface TopicNames {
   assignments: string;
   deliveries: string;
   deadLetter: string;
+  ingestControl: string;
 }
 
 /** The kind of event an event topic holds; undefined for any other topic. */
@@ -26,5 +29,6 @@ export function topicNames(prefix = ''): TopicNames {
     assignments: `${prefix}${TOPIC_BASE_NAMES.assignments}`,
     deliveries: `${prefix}${TOPIC_BASE_NAMES.deliveries}`,
     deadLetter: `${prefix}${TOPIC_BASE_NAMES.deadLetter}`,
+    ingestControl: `${prefix}${TOPIC_BASE_NAMES.ingestControl}`,
   };
 }

@@ -48,6 +48,16 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    paused: new Gauge({
+      name: 'sending_metrics_ingest_paused',
+      help: '1 while the invalid-ratio guard holds consumption (until `sending-metrics ingest-resume`), else 0',
+      registers,
+    }),
+    pausedSince: new Gauge({
+      name: 'sending_metrics_ingest_paused_since_seconds',
+      help: 'Unix time the current pause began; 0 when not paused',
+      registers,
+    }),
     lag: new Gauge({
       name: 'sending_metrics_ingest_lag',
       help: 'Records of an owned partition not yet committed: high watermark minus the committed offset, refreshed from the broker',

@@ -31,7 +31,16 @@ const record = (offset: number, value = `e${offset}`): SourceRecord => ({
 });
 
 /** Fake steps: records whose value starts with "bad" are dead letters; a value is its eventId. */
-function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?: BatchIntent[]; failWrites?: number } = {}) {
+function harness(
+  options: {
+    batchMaxRows?: number;
+    batchMaxMs?: number;
+    intents?: BatchIntent[];
+    failWrites?: number;
+    guard?: (invalid: boolean) => string | undefined;
+    onGuardBreach?: (reason: string) => Promise<void>;
+  } = {},
+) {
   const written: { rows: string[]; token: string }[] = [];
   const intents: BatchIntent[] = [];
   const commits: number[] = [];
@@ -55,7 +64,7 @@ function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?
       written.push({ rows: rows.map((r) => r.event.eventId), token });
     },
     commit: async (last) => void commits.push(last),
-    guard: () => undefined,
+    guard: options.guard ?? (() => undefined),
   };
   const worker = new PartitionWorker({
     topic: 'assignments',
@@ -71,6 +80,7 @@ function harness(options: { batchMaxRows?: number; batchMaxMs?: number; intents?
     onFatal: (reason) => {
       throw new Error(reason);
     },
+    onGuardBreach: options.onGuardBreach ?? (() => new Promise<void>(() => undefined)),
   });
   return { worker, written, intents, commits, letters, health, seen };
 }
@@ -170,7 +180,51 @@ describe('PartitionWorker', () => {
   });
 });
 
+describe('PartitionWorker under the invalid-ratio guard', () => {
+  it('holds the record that tripped the guard, writes and commits nothing from it on, and goes on once resumed', async () => {
+    const guard = new InvalidRatioGuard(0.5, 4);
+    let resume: () => void = () => undefined;
+    const breaches: string[] = [];
+    const h = harness({
+      batchMaxRows: 100,
+      batchMaxMs: 1,
+      guard: (invalid) => guard.observe(invalid),
+      onGuardBreach: (reason) => {
+        breaches.push(reason);
+        return new Promise<void>((resolve) => (resume = resolve));
+      },
+    });
+    const records = [record(0), record(1, 'bad0'), record(2, 'bad1'), record(3, 'bad2'), record(4, 'bad3'), record(5)];
+    await h.worker.add(records, heartbeat);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    void h.worker.flushIfDue(Date.now() + 1000); // queued behind the held record: nothing flushes
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(breaches).toHaveLength(1);
+    expect(h.commits).toEqual([]);
+    guard.acknowledge();
+    resume();
+    await h.worker.idle();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await h.worker.flushIfDue();
+    expect(h.letters).toEqual(['bad0', 'bad1', 'bad2', 'bad3']);
+    expect(h.written.flatMap((w) => w.rows)).toEqual(['e0', 'e5']);
+    expect(h.commits.at(-1)).toBe(5);
+  });
+});
+
 describe('InvalidRatioGuard', () => {
+  it('once acknowledged, lets the burst through and arms again when the share is back within the limit', () => {
+    const guard = new InvalidRatioGuard(0.5, 4);
+    for (const invalid of [true, true]) expect(guard.observe(invalid)).toBeUndefined();
+    expect(guard.observe(true)).toBeUndefined();
+    expect(guard.observe(true)).toMatch(/4 of the last 4/);
+    guard.acknowledge();
+    for (let i = 0; i < 10; i += 1) expect(guard.observe(true)).toBeUndefined();
+    for (const invalid of [false, false]) expect(guard.observe(invalid)).toBeUndefined(); // 2 of 4: back within the limit
+    for (let i = 0; i < 2; i += 1) expect(guard.observe(true)).toBeUndefined(); // still 2 of 4
+    expect(guard.observe(true)).toMatch(/3 of the last 4/);
+  });
+
   it('stops only when the invalid share of the last window exceeds the limit', () => {
     const guard = new InvalidRatioGuard(0.5, 10);
     for (let i = 0; i < 9; i += 1) expect(guard.observe(true)).toBeUndefined(); // window not full yet

@@ -12,7 +12,7 @@ export interface PartitionSteps {
   deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<{ truncated: number } | void>;
   write(rows: WritableEvent[], token: string): Promise<void>;
   commit(lastOffset: number): Promise<void>;
-  /** Called for each invalid/valid record; returns a reason to stop the consumer. */
+  /** Called for each invalid/valid record; returns a reason to pause consumption. */
   guard(invalid: boolean): string | undefined;
 }
 
@@ -29,6 +29,11 @@ export interface PartitionWorkerOptions {
   logger: Logger;
   onWriteHealth(ok: boolean, detail?: string): void;
   onFatal(reason: string): void;
+  /**
+   * The guard says pause: the worker holds the record that tripped it (nothing at or after it is
+   * written or committed) until the returned promise resolves (an operator resumed).
+   */
+  onGuardBreach(reason: string): Promise<void>;
 }
 
 /**
@@ -91,11 +96,7 @@ export class PartitionWorker {
       this.lastSeenOffset = record.offset;
       const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));
       const stop = this.options.steps.guard(outcome.kind === 'dead-letter');
-      if (stop) {
-        this.options.onFatal(stop);
-        this.revoke();
-        return;
-      }
+      if (stop && !(await this.hold(stop))) return;
       const intent = this.currentIntent();
       if (intent && record.offset > intent.lastOffset && this.buffer.length > 0) await this.flush(intent);
       if (this.buffer.length === 0) {
@@ -106,6 +107,24 @@ export class PartitionWorker {
       const after = this.currentIntent();
       if (after ? record.offset >= after.lastOffset : this.buffer.length >= this.options.batchMaxRows) await this.flush(after);
     }
+  }
+
+  /**
+   * Waits (heartbeating) until the pause is lifted; false when the partition is revoked or the
+   * worker drains meanwhile (the held records then come back to whoever consumes it next).
+   */
+  private async hold(reason: string): Promise<boolean> {
+    let resumed = false;
+    const lifted = this.options.onGuardBreach(reason).then(() => {
+      resumed = true;
+    });
+    while (!resumed && !this.revoked && !this.stopping) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([lifted, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+      await this.heartbeat().catch(() => undefined);
+    }
+    return resumed && !this.revoked && !this.stopping;
   }
 
   /** Flushes the buffer if it is older than the time bound (called by the pipeline's timer). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ConfigResourceTypes, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -8,6 +9,7 @@ import { ensureTopics } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { eventTypeOfTopic, topicNames, type TopicNames } from '../events/topics.js';
 import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
+import { parseControlRequest, type ControlRequest } from './control.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { InvalidRatioGuard } from './invalid-ratio.js';
 import { PartitionWorker } from './partition-worker.js';
@@ -34,6 +36,10 @@ export interface IngestDeps {
 export class IngestPipeline extends EventEmitter {
   private readonly topics: TopicNames;
   private readonly consumer: Consumer;
+  /** Reads the ingest-control topic: a group of its own per instance, so every instance sees every request. */
+  private readonly control: Consumer;
+  /** Set while the invalid-ratio guard holds consumption; resolved by an operator's resume request. */
+  private paused: { since: Date; reason: string; resume: () => void; resumed: Promise<void> } | undefined;
   private readonly producer: Producer;
   private readonly workers = new Map<string, Promise<PartitionWorker>>();
   private readonly metrics: IngestMetrics;
@@ -77,6 +83,12 @@ export class IngestPipeline extends EventEmitter {
     // Dead letters are at-least-once (a batch written again may send its letters again), so the
     // producer needs no idempotence; the batch retry loop does the retrying.
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.control = kafka.consumer({
+      groupId: `${config.ingest.groupId}.control.${randomUUID()}`,
+      sessionTimeout: config.ingest.sessionTimeoutMs,
+      maxWaitTimeInMs: 1000,
+      retry: { retries: 10 },
+    });
     this.admin = kafka.admin();
     this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
   }
@@ -92,7 +104,9 @@ export class IngestPipeline extends EventEmitter {
       if (this.stopped) return;
       try {
         await this.admin.connect();
-        await ensureTopics(this.admin, config.topicPartitions, Object.values(this.topics) as string[]);
+        const { ingestControl, ...dataTopics } = this.topics;
+        await ensureTopics(this.admin, config.topicPartitions, Object.values(dataTopics));
+        await ensureTopics(this.admin, 1, [ingestControl]);
         this.deadLetterMaxBytes = Math.min(config.ingest.deadLetterMaxBytes, await this.topicMaxMessageBytes(this.topics.deadLetter));
         await this.producer.connect();
         await this.consumer.connect();
@@ -116,6 +130,8 @@ export class IngestPipeline extends EventEmitter {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) this.fail(`the Kafka consumer stopped: ${payload.error.message}`);
     });
+    await this.startControl();
+    if (this.stopped) return;
     await this.consumer.subscribe({ topics: [this.topics.assignments, this.topics.deliveries], fromBeginning: true });
     this.running = true;
     await this.consumer.run({
@@ -153,6 +169,13 @@ export class IngestPipeline extends EventEmitter {
     if (this.fatal) return { ok: false, detail: this.fatal };
     if (!this.running) return { ok: false, detail: this.connectError ? `connecting to Kafka: ${this.connectError}` : 'not consuming' };
     if (!this.joined) return { ok: false, detail: `joining consumer group ${this.deps.config.ingest.groupId}` };
+    if (this.paused) {
+      const { since, reason } = this.paused;
+      return {
+        ok: false,
+        detail: `paused since ${since.toISOString()}: ${reason}; after fixing the producer, \`npx sending-metrics ingest-resume --reason TEXT\` resumes and dead-letters the burst`,
+      };
+    }
     return this.writeHealth;
   }
 
@@ -160,7 +183,12 @@ export class IngestPipeline extends EventEmitter {
   async stop(graceMs = 15_000): Promise<void> {
     this.stopped = true;
     if (!this.running) {
-      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect(), this.admin.disconnect()]);
+      await Promise.allSettled([
+        this.consumer.disconnect(),
+        this.control.disconnect(),
+        this.producer.disconnect(),
+        this.admin.disconnect(),
+      ]);
       return;
     }
     this.running = false;
@@ -169,9 +197,68 @@ export class IngestPipeline extends EventEmitter {
     const workers = await Promise.allSettled(this.workers.values());
     await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
     await this.consumer.disconnect();
+    await this.control.disconnect();
     await this.producer.disconnect();
     await this.admin.disconnect();
     this.log.info('ingest stopped');
+  }
+
+  /**
+   * Reads operator requests published after this instance started (the offsets before are the
+   * audit trail of earlier pauses, not requests to this one).
+   */
+  private async startControl(): Promise<void> {
+    const topic = this.topics.ingestControl;
+    const [partition] = await this.admin.fetchTopicOffsets(topic);
+    const from = Number(partition?.high ?? 0);
+    await this.control.connect();
+    await this.control.subscribe({ topics: [topic], fromBeginning: true });
+    await this.control.run({
+      eachMessage: async ({ message }) => {
+        if (Number(message.offset) < from) return;
+        const request = parseControlRequest(message.value);
+        if (!request) {
+          this.log.warn({ offset: message.offset }, 'ignoring an unreadable ingest-control record');
+          return;
+        }
+        this.resume(request, message.offset);
+      },
+    });
+  }
+
+  /** The guard tripped: pause fetching every partition until an operator resumes; workers hold meanwhile. */
+  private pause(reason: string): Promise<void> {
+    if (!this.paused) {
+      let resume: () => void = () => undefined;
+      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      this.paused = { since: new Date(), reason, resume, resumed };
+      this.consumer.pause([{ topic: this.topics.assignments }, { topic: this.topics.deliveries }]);
+      this.metrics.paused.set(1);
+      this.metrics.pausedSince.set(this.paused.since.getTime() / 1000);
+      this.log.error(
+        { reason, since: this.paused.since.toISOString() },
+        'ingest paused: too many invalid records; nothing past them is written or committed until `sending-metrics ingest-resume`',
+      );
+    }
+    return this.paused.resumed;
+  }
+
+  private resume(request: ControlRequest, offset: string): void {
+    const paused = this.paused;
+    if (!paused) {
+      this.log.info({ request, offset }, 'ingest resume requested, but this instance is not paused');
+      return;
+    }
+    this.paused = undefined;
+    this.guard.acknowledge();
+    this.metrics.paused.set(0);
+    this.metrics.pausedSince.set(0);
+    this.log.warn(
+      { request, offset, pausedSince: paused.since.toISOString(), pauseReason: paused.reason },
+      'ingest resumed by an operator: the invalid records are dead-lettered until the invalid share is back within the limit',
+    );
+    paused.resume();
+    this.consumer.resume([{ topic: this.topics.assignments }, { topic: this.topics.deliveries }]);
   }
 
   private fail(reason: string): void {
@@ -294,12 +381,13 @@ export class IngestPipeline extends EventEmitter {
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),
         write: (rows, token) => write(table, rows, token),
         commit: (lastOffset) => commit(topic, partition, lastOffset),
-        guard: (invalid) => this.guard.observe(invalid),
+        guard: (invalid) => this.paused?.reason ?? this.guard.observe(invalid),
       },
       onWriteHealth: (ok, detail) => {
         this.writeHealth = ok ? { ok: true } : { ok: false, detail };
       },
       onFatal: (reason) => this.fail(reason),
+      onGuardBreach: (reason) => this.pause(reason),
     });
   }
 }
