@@ -10,7 +10,8 @@ export interface PartitionSteps {
   recordIntent(intent: BatchIntent): Promise<void>;
   /** Publishes the letters; may say how many had to be truncated to fit the broker's limit. */
   deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<{ truncated: number } | void>;
-  write(rows: WritableEvent[], token: string): Promise<void>;
+  /** Inserts the rows; may drop some whose eventId was already written from elsewhere (and say how many). */
+  write(rows: WritableEvent[], token: string): Promise<{ duplicates: number } | void>;
   commit(lastOffset: number): Promise<void>;
   /** Called for each invalid/valid record; returns a reason to pause consumption. */
   guard(invalid: boolean): string | undefined;
@@ -207,13 +208,15 @@ export class PartitionWorker {
     const token = `${groupId}/${topic}/${partition}/${firstOffset}-${lastOffset}`;
     let attempt = 0;
     let truncated = 0;
+    /** Rows the write step dropped: their eventId was already written from another partition. */
+    let droppedAcross = 0;
     for (;;) {
       if (this.revoked) return;
       const timer = metrics.writeLatency.startTimer();
       try {
         if (!intent) await steps.recordIntent({ firstOffset, lastOffset });
         truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
-        await steps.write(rows, token);
+        droppedAcross = (await steps.write(rows, token))?.duplicates ?? 0;
         await steps.commit(lastOffset);
         timer();
         break;
@@ -229,7 +232,8 @@ export class PartitionWorker {
     }
     this.options.onWriteHealth(true);
     metrics.batchSize.observe(outcomes.length);
-    metrics.written.inc({ topic }, rows.length);
+    duplicates += droppedAcross;
+    metrics.written.inc({ topic }, rows.length - droppedAcross);
     if (letters.length) metrics.deadLettered.inc({ topic }, letters.length);
     if (truncated) metrics.deadLettersTruncated.inc({ topic }, truncated);
     if (duplicates) metrics.duplicates.inc({ topic }, duplicates);

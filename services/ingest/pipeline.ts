@@ -17,7 +17,7 @@ import { createCommitStep } from './steps/commit.js';
 import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
-import { createWriteStep, RAW_TABLES } from './steps/write.js';
+import { createUniqueWriteStep, createWriteStep, RAW_TABLES, type WritableEvent } from './steps/write.js';
 
 export interface IngestDeps {
   config: Config;
@@ -46,6 +46,8 @@ export class IngestPipeline extends EventEmitter {
   private readonly guard: InvalidRatioGuard;
   private readonly intents: BatchIntentLog;
   private readonly log: Logger;
+  /** One per process: the cross-partition duplicate check and the insert run one batch at a time. */
+  private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
   private readonly admin: Admin;
   private timer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -91,6 +93,7 @@ export class IngestPipeline extends EventEmitter {
     });
     this.admin = kafka.admin();
     this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
+    this.uniqueWrite = createUniqueWriteStep(deps.clickhouse);
   }
 
   /**
@@ -363,7 +366,12 @@ export class IngestPipeline extends EventEmitter {
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const log = this.log.child({ topic, partition });
     log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
-    const write = createWriteStep(clickhouse);
+    const plainWrite = createWriteStep(clickhouse);
+    // INGEST_DEDUP_MAX_IDS=0 turns duplicate detection off, across partitions too.
+    const write =
+      config.ingest.dedupMaxIds === 0
+        ? (rows: WritableEvent[], token: string) => plainWrite(table, rows, token)
+        : (rows: WritableEvent[], token: string) => this.uniqueWrite(kind, rows, token);
     const commit = createCommitStep(this.consumer);
     return new PartitionWorker({
       topic,
@@ -379,7 +387,7 @@ export class IngestPipeline extends EventEmitter {
         deduplicate: createDeduplicateStep(seen),
         recordIntent: (intent) => this.intents.record(topic, partition, intent),
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),
-        write: (rows, token) => write(table, rows, token),
+        write,
         commit: (lastOffset) => commit(topic, partition, lastOffset),
         guard: (invalid) => this.paused?.reason ?? this.guard.observe(invalid),
       },

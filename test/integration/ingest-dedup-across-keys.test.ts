@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import type { Admin, Kafka } from 'kafkajs';
+import { encodeEvent } from '../../services/events/codec.js';
+import { topicNames } from '../../services/events/topics.js';
+import type { AssignmentEvent } from '../../services/events/types.js';
+import { IngestPipeline } from '../../services/ingest/pipeline.js';
+import { createUniqueWriteStep } from '../../services/ingest/steps/write.js';
+import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
+import type { Config } from '../../services/platform/config.js';
+import { createKafka } from '../../services/platform/kafka.js';
+import { createLogger } from '../../services/platform/logger.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { openTestClickHouse } from '../support/clickhouse.js';
+import { countRaw, metricSamples, partitionProgress, waitFor } from '../support/ingest.js';
+import { deleteTopics } from '../support/kafka.js';
+
+const assignment = (eventId: string, customerId: string): AssignmentEvent => ({
+  type: 'assignment',
+  eventId,
+  tenantId: 'tenant-x',
+  occurredAt: '2026-11-05T10:00:00.000Z',
+  customerId,
+  playbookId: 'pb',
+  playbookName: 'Playbook',
+  campaignId: 'cm',
+  campaignName: 'Campaign',
+  action: 'entered',
+});
+
+/**
+ * Deduplication holds across keys: an eventId already written for the tenant (and event type)
+ * within the window counts once, whichever partition its copy arrives on.
+ */
+describe('ingest: an eventId reused under another key', () => {
+  let clickhouse: ClickHouseHandle;
+  let config: Config;
+  let kafka: Kafka;
+  let admin: Admin;
+  let ingest: IngestPipeline;
+  const registry = new Registry();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
+
+  beforeAll(async () => {
+    const opened = await openTestClickHouse('ingest-dedup-keys');
+    clickhouse = opened.handle;
+    const stamp = Date.now();
+    config = {
+      ...opened.config,
+      topicPrefix: `dedupkeys-${stamp}.`,
+      ingest: { ...opened.config.ingest, groupId: `dedupkeys-${stamp}`, batchMaxRows: 100, batchMaxMs: 100 },
+    };
+    await applyMigrations(clickhouse.client, logger);
+    kafka = createKafka(config, logger, 'ingest-dedup-keys-test');
+    admin = kafka.admin();
+    await admin.connect();
+    ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
+    await ingest.start();
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await admin?.disconnect();
+    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
+    await clickhouse?.close();
+  });
+
+  it('counts once a copy published under another key (another partition), before and after the original is written', async () => {
+    const topics = topicNames(config.topicPrefix);
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (event: AssignmentEvent, partition: number) =>
+      producer.send({
+        topic: topics.assignments,
+        messages: [{ partition, key: `${event.tenantId}:${event.customerId}`, value: encodeEvent(event) }],
+      });
+    const committed = async (n: number) => {
+      const partitions = await partitionProgress(admin, config.ingest.groupId, topics.assignments);
+      return partitions.reduce((sum, p) => sum + Math.max(0, p.committed), 0) === n;
+    };
+    // The original is written first, then its copy arrives on another partition.
+    await send(assignment('reused-1', 'c-1'), 0);
+    await waitFor('the original to be committed', () => committed(1));
+    await send(assignment('reused-1', 'c-2'), 3);
+    // Both copies in flight at once, on two partitions.
+    await send(assignment('reused-2', 'c-3'), 1);
+    await send(assignment('reused-2', 'c-4'), 4);
+    await producer.disconnect();
+    await waitFor('every record to be committed', () => committed(4));
+
+    expect(await countRaw(clickhouse.client)).toBe(2);
+    const duplicates = await metricSamples(registry, 'sending_metrics_ingest_duplicates_dropped_total');
+    expect(duplicates.reduce((sum, s) => sum + s.value, 0)).toBe(2);
+  });
+
+  it('a batch written again (a crash after the write) finds its own rows and keeps them; another partition`s copy is dropped', async () => {
+    const write = createUniqueWriteStep(clickhouse.client);
+    const before = await countRaw(clickhouse.client);
+    const rows = [100, 101].map((offset) => ({ event: assignment(`replayed-${offset}`, 'c-9'), partition: 5, offset }));
+    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0 });
+    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0 });
+    expect(await countRaw(clickhouse.client)).toBe(before + 2);
+    const copies = rows.map((row) => ({ ...row, partition: 2, offset: row.offset + 7 }));
+    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2 });
+    // The same decision when the copy's batch is written again.
+    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2 });
+    expect(await countRaw(clickhouse.client)).toBe(before + 2);
+  });
+});
