@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,32 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
     }
     expect(await waitForExit(child, 60_000)).toBe(0);
     expect(output()).toContain('ingest stopped');
+  });
+
+  it('SIGTERM while a client holds a request open: the process ends it after SHUTDOWN_GRACE_MS and exits', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-run-shutdown-'));
+    const { child, url, token, output } = await startCli(['run'], {
+      PORT: '0',
+      DATA_DIR: dataDir,
+      TOPIC_PREFIX: `shutdown-${Date.now()}.`,
+      SHUTDOWN_GRACE_MS: '1000',
+      LOG_LEVEL: 'warn',
+    });
+    const { port } = new URL(url!);
+    // A client that announces a body and never sends all of it: its request stays in flight.
+    const client = net.connect(Number(port), '127.0.0.1');
+    client.on('error', () => undefined);
+    const clientClosed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    client.write(
+      `POST /v1/downloads HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"export":`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    // Without a deadline the process waits for this client forever.
+    expect(await waitForExit(child, 60_000)).toBe(0);
+    await clientClosed;
+    expect(output()).toContain('shutdown deadline reached');
   });
 
   it('while Kafka cannot be reached the API still answers and /readyz names the failing dependency', async () => {
