@@ -11,6 +11,7 @@ import { authPlugin } from './plugins/auth.js';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { requestLogPlugin } from './plugins/request-log.js';
 import { healthRoutes } from './routes/health/index.js';
 import { metricsRoutes } from './routes/metrics/index.js';
 import { webRoutes } from './routes/web/index.js';
@@ -38,10 +39,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Forwarded-For names the client only behind the proxies TRUST_PROXY names (default: none).
     trustProxy: deps.config.api.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    // One line per request from the request-log plugin instead (debug for 2xx/3xx, info 4xx, error 5xx).
+    disableRequestLogging: true,
     ...errorServerOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorsPlugin);
+  await app.register(requestLogPlugin);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
+import { requestLogPlugin } from './plugins/request-log.js';
 import { healthRoutes } from './routes/health/index.js';
 import { buildApp, type AppDeps } from './app.js';
 
@@ -36,9 +37,11 @@ export async function startOpsServer(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
     ...errorServerOptions,
   });
   await app.register(errorsPlugin);
+  await app.register(requestLogPlugin);
   await app.register(prometheusPlugin, { registry: deps.registry });
   await app.register(healthRoutes, { readiness: deps.readiness });
   const address = await app.listen({ port: deps.config.port, host: deps.config.host });

@@ -5,7 +5,7 @@ import { signToken } from '../../services/api/auth/tokens.js';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { Readiness } from '../../services/platform/health.js';
-import { createLogger } from '../../services/platform/logger.js';
+import { createLogger, type Logger } from '../../services/platform/logger.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -13,10 +13,11 @@ export async function buildTestApp(
   config: Config,
   clickhouse: ClickHouseClient,
   overrides: Partial<Config['api']> = {},
+  logger: Logger = createLogger(process.env.LOG_LEVEL ?? 'silent'),
 ): Promise<FastifyInstance> {
   return buildApp({
     config: { ...config, api: { ...config.api, ...overrides } },
-    logger: createLogger(process.env.LOG_LEVEL ?? 'silent'),
+    logger,
     clickhouse,
     readiness: new Readiness(),
     registry: new Registry(),
