@@ -133,7 +133,13 @@ export class IngestPipeline extends EventEmitter {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) this.fail(`the Kafka consumer stopped: ${payload.error.message}`);
     });
-    await this.startControl();
+    // Without the control reader a paused instance resumes only by a restart: worth a loud line, not a stop.
+    await this.startControl().catch((error: Error) =>
+      this.log.error(
+        { err: error, topic: this.topics.ingestControl },
+        'cannot read the ingest-control topic; ingest-resume will not reach this instance',
+      ),
+    );
     if (this.stopped) return;
     await this.consumer.subscribe({ topics: [this.topics.assignments, this.topics.deliveries], fromBeginning: true });
     this.running = true;

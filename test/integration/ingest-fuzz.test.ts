@@ -248,5 +248,5 @@ describe('ingest fuzz: every record counted or dead-lettered, every offset commi
     expect(truncated.length).toBeGreaterThanOrEqual(2);
     for (const letter of letters) expect((letter.value?.length ?? 0) + (letter.key?.length ?? 0)).toBeLessThanOrEqual(1_000_000);
     expect(ingest.health().ok).toBe(true);
-  });
+  }, 300_000);
 });
