@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { ConfigResourceTypes, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
@@ -300,7 +300,7 @@ export class IngestPipeline extends EventEmitter {
   private async topicMaxMessageBytes(topic: string): Promise<number> {
     try {
       const described = await this.admin.describeConfigs({
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
         includeSynonyms: false,
       });
       const entry = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
