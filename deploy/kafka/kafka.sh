@@ -231,8 +231,10 @@ cluster_start() {
   bootstrap
 }
 
+# All nodes at once: stopped one by one, the last ones wait for a controller quorum that is gone.
 cluster_stop_all() {
-  for n in 1 2 3; do stop_pid_file "$(node_dir "$n")/broker.pid" || true; done
+  for n in 1 2 3; do stop_pid_file "$(node_dir "$n")/broker.pid" & done
+  wait
 }
 
 cluster_kill() {
