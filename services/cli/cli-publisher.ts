@@ -13,7 +13,13 @@ export function openCommandPublisher(clientId: string): { config: Config; publis
   const config = loadConfig();
   const logger = createLogger(config.logLevel, pino.destination(2));
   const kafka = createKafka(config, logger, clientId);
-  const publisher = createPublisher({ kafka, topics: topicNames(config.topicPrefix), partitions: config.topicPartitions, logger });
+  const publisher = createPublisher({
+    kafka,
+    topics: topicNames(config.topicPrefix),
+    partitions: config.topicPartitions,
+    replicationFactor: config.topicReplicationFactor,
+    logger,
+  });
   return { config, publisher };
 }
 

@@ -108,8 +108,10 @@ export class IngestPipeline extends EventEmitter {
       try {
         await this.admin.connect();
         const { ingestControl, ...dataTopics } = this.topics;
-        await ensureTopics(this.admin, config.topicPartitions, Object.values(dataTopics));
-        await ensureTopics(this.admin, 1, [ingestControl]);
+        await ensureTopics(this.admin, config.topicPartitions, Object.values(dataTopics), {
+          replicationFactor: config.topicReplicationFactor,
+        });
+        await ensureTopics(this.admin, 1, [ingestControl], { replicationFactor: config.topicReplicationFactor });
         this.deadLetterMaxBytes = Math.min(config.ingest.deadLetterMaxBytes, await this.topicMaxMessageBytes(this.topics.deadLetter));
         await this.producer.connect();
         await this.consumer.connect();

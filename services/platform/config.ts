@@ -25,6 +25,8 @@ export interface Config {
   topicPartitions: number;
   /** Put in front of every topic name (TOPIC_PREFIX), e.g. "staging.". */
   topicPrefix: string;
+  /** Replicas of the topics the service creates (TOPIC_REPLICATION_FACTOR); undefined: the cluster's default. */
+  topicReplicationFactor: number | undefined;
   ingest: {
     groupId: string;
     sessionTimeoutMs: number;
@@ -197,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as Config['logLevel'],
     topicPartitions: integer(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
     topicPrefix: topicPrefix(env),
+    topicReplicationFactor: env.TOPIC_REPLICATION_FACTOR === undefined ? undefined : integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 100),
     ingest: {
       groupId: env.INGEST_GROUP_ID ?? 'sending-metrics-ingest',
       sessionTimeoutMs: integer(env, 'INGEST_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),

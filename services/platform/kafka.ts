@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './logger.js';
 
 // kafkajs logs every error response at ERROR level, also the ones it retries by itself (a
@@ -41,15 +41,31 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
   });
 }
 
+export interface TopicOptions {
+  /** Replicas of each partition (TOPIC_REPLICATION_FACTOR); undefined: the cluster's default.replication.factor. */
+  replicationFactor?: number;
+  timeoutMs?: number;
+}
+
 /**
  * Creates the named topics when missing (existing ones are left as they are) and waits until
- * every partition of each has a leader, so producers and consumers can use them at once.
+ * every partition of each has a leader, so producers and consumers can use them at once. A
+ * replication factor larger than the cluster's broker count is a ConfigError naming the variable.
  */
-export async function ensureTopics(admin: Admin, partitions: number, names: string[], timeoutMs = 30_000): Promise<void> {
+export async function ensureTopics(admin: Admin, partitions: number, names: string[], options: TopicOptions = {}): Promise<void> {
+  const { replicationFactor, timeoutMs = 30_000 } = options;
   const existing = new Set(await admin.listTopics());
   const missing: ITopicConfig[] = names
     .filter((name) => !existing.has(name))
-    .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 }));
+    .map((topic) => ({ topic, numPartitions: partitions, replicationFactor: replicationFactor ?? -1 }));
+  if (missing.length > 0 && replicationFactor !== undefined) {
+    const { brokers } = await admin.describeCluster();
+    if (replicationFactor > brokers.length) {
+      throw new ConfigError(
+        `TOPIC_REPLICATION_FACTOR=${replicationFactor} is larger than the ${brokers.length} broker(s) of the cluster; expected at most ${brokers.length}`,
+      );
+    }
+  }
   if (missing.length > 0) {
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: false });

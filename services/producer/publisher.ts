@@ -17,6 +17,8 @@ export interface PublisherOptions {
   topics: TopicNames;
   /** Partitions of the event topics when this publisher has to create them. */
   partitions: number;
+  /** Their replication factor (undefined: the cluster's default). */
+  replicationFactor?: number;
   logger: Logger;
   /** Most events per produce request (one sendBatch call); default PUBLISH_BATCH_SIZE. */
   batchSize?: number;
@@ -144,7 +146,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const admin = kafka.admin();
       await admin.connect();
       try {
-        await ensureTopics(admin, partitions, [topics.assignments, topics.deliveries]);
+        await ensureTopics(admin, partitions, [topics.assignments, topics.deliveries], { replicationFactor: options.replicationFactor });
       } finally {
         await admin.disconnect();
       }

@@ -19,7 +19,12 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      const ready = await fetch(`${url}/readyz`);
+      // Ready means the ingest has joined its group and owns its partitions, which can follow the
+      // banner (printed once the API listens) by a few seconds.
+      let ready = await fetch(`${url}/readyz`);
+      for (const until = Date.now() + 60_000; ready.status !== 200 && Date.now() < until; ready = await fetch(`${url}/readyz`)) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       const readyBody = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
       expect(ready.status, JSON.stringify(readyBody)).toBe(200);
       expect(Object.keys(readyBody.checks).sort()).toEqual(['clickhouse', 'ingest', 'kafka']);

@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { runCli } from '../support/cli.js';
+
+const EVENT = {
+  type: 'assignment',
+  eventId: 'rf-1',
+  tenantId: 'acme',
+  occurredAt: '2026-11-27T10:15:00.123Z',
+  customerId: 'c-1',
+  playbookId: 'pb-1',
+  playbookName: 'Onboarding',
+  campaignId: 'cm-1',
+  campaignName: 'Welcome',
+  action: 'entered',
+};
 
 describe('a wrong configuration value stops the process with one line naming the variable', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
@@ -18,6 +34,11 @@ describe('a wrong configuration value stops the process with one line naming the
       'KAFKA_BROKERS without a port',
       { KAFKA_BROKERS: 'kafka-1' },
       /^configuration error: KAFKA_BROKERS="kafka-1" has an invalid entry "kafka-1"/,
+    ],
+    [
+      'TOPIC_REPLICATION_FACTOR=0',
+      { TOPIC_REPLICATION_FACTOR: '0' },
+      /^configuration error: TOPIC_REPLICATION_FACTOR="0" is out of range; expected an integer from 1 to 100$/,
     ],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^configuration error: LOG_LEVEL="loud" is not a log level; expected one of/],
     [
@@ -42,6 +63,19 @@ describe('a wrong configuration value stops the process with one line naming the
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('CLICKHOUSE_URL');
     expect(result.stderr).not.toContain('s3cret');
+  });
+});
+
+describe('a setting the cluster cannot honour', () => {
+  it('TOPIC_REPLICATION_FACTOR larger than the broker count: produce stops with one line naming it, exit 78', async () => {
+    const file = path.join(os.tmpdir(), `sm-rf-${Date.now()}.ndjson`);
+    fs.writeFileSync(file, `${JSON.stringify(EVENT)}\n`);
+    const result = await runCli(['produce', '--file', file], { TOPIC_REPLICATION_FACTOR: '3', TOPIC_PREFIX: `rf-${Date.now()}.` });
+    fs.rmSync(file, { force: true });
+    expect(result.code).toBe(78);
+    expect(result.stderr.trim()).toMatch(
+      /^configuration error: TOPIC_REPLICATION_FACTOR=3 is larger than the 1 broker\(s\) of the cluster; expected at most 1$/,
+    );
   });
 });
 

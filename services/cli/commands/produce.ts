@@ -1,5 +1,5 @@
 import { UsageError, type Command } from '../command.js';
-import type { Config } from '../../platform/config.js';
+import { ConfigError, type Config } from '../../platform/config.js';
 import type { SendingEvent } from '../../events/types.js';
 import { kafkaFailure, openCommandPublisher } from '../cli-publisher.js';
 import { checkLine, eventLines, spoolToFile } from '../event-file.js';
@@ -93,6 +93,8 @@ async function produce(file: string, label: string, config: Config, publisher: P
     console.log(`published ${describeRate(done.published, performance.now() - start)}`);
     return 0;
   } catch (error) {
+    // A setting the cluster cannot honour (TOPIC_REPLICATION_FACTOR): one line, exit 78.
+    if (error instanceof ConfigError) throw error;
     stderr(error instanceof FileChangedError ? `${label}: ${error.message}` : kafkaFailure(config, error));
     stderr(
       `published ${done.published} of ${checked.events} events before the failure; publishing ${label} again is safe (within 24 hours an eventId counts once)`,
