@@ -259,11 +259,13 @@ describe('exports of a million rows', () => {
       generateEvents({ seed: 3, count: 20_000, startMs: START, spanMs: DAY, tenants: 1 }).map((e) => ({ ...e, tenantId: 'other' })),
     );
     const insertMs = performance.now() - insertStarted;
+    const bytesWhenInserted = bytes;
     await consume;
     console.log(
       `insert of 20k rows during the export: ${insertMs.toFixed(0)} ms; export ended ${(exportDone - insertStarted - insertMs).toFixed(0)} ms after it`,
     );
-    expect(insertMs).toBeLessThan(2000);
+    // Not a timing bound: the insert ran between pages, while most of the export was still to come.
+    expect(bytesWhenInserted).toBeLessThan(bytes / 2);
     expect(exportDone).toBeGreaterThan(insertStarted + insertMs);
     expect(bytes).toBeGreaterThan(ROWS * 50);
   });

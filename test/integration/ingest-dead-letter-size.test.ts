@@ -6,37 +6,15 @@ import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
 import { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js';
-import type { ClickHouseClient, ClickHouseHandle } from '../../services/platform/clickhouse.js';
+import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
-import { openTestClickHouse } from '../support/clickhouse.js';
+import { faultyClient, openTestClickHouse } from '../support/clickhouse.js';
 import { generateEvents, random } from '../../fixtures/events.js';
 import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor } from '../support/ingest.js';
 import { deleteTopics } from '../support/kafka.js';
-
-/** The ClickHouse client with a switch that makes every insert fail, at the client boundary. */
-function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; failInserts: (on: boolean) => void; failures: () => number } {
-  let failing = false;
-  let failures = 0;
-  const proxy = new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === 'insert') {
-        return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
-          if (failing) {
-            failures += 1;
-            throw new Error('injected fault: ClickHouse refused the insert');
-          }
-          return target.insert(params);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { client: proxy, failInserts: (on) => (failing = on), failures: () => failures };
-}
 
 const sha256 = (value: Buffer) => createHash('sha256').update(value).digest('hex');
 

@@ -9,32 +9,10 @@ import type { Config } from '../../services/platform/config.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
-import { openTestClickHouse } from '../support/clickhouse.js';
+import { faultyClient, openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth } from '../../fixtures/events.js';
 import { groupProgress, readAggregates, waitFor } from '../support/ingest.js';
 import { deleteTopics, topicOffsets } from '../support/kafka.js';
-
-/** The ClickHouse client with a switch that makes every insert fail, at the client boundary. */
-function faultyClient(client: ClickHouseClient): { client: ClickHouseClient; failInserts: (on: boolean) => void; failures: () => number } {
-  let failing = false;
-  let failures = 0;
-  const proxy = new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === 'insert') {
-        return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
-          if (failing) {
-            failures += 1;
-            throw new Error('injected fault: ClickHouse refused the insert');
-          }
-          return target.insert(params);
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { client: proxy, failInserts: (on) => (failing = on), failures: () => failures };
-}
 
 /** Per partition: every record below the committed offset is in the raw tables (no duplicates in this test). */
 async function committedIsWritten(

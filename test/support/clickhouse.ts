@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../services/platform/config.js';
-import { openClickHouse, type ClickHouseHandle } from '../../services/platform/clickhouse.js';
+import { openClickHouse, type ClickHouseClient, type ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import { createLogger } from '../../services/platform/logger.js';
 
 /**
@@ -25,4 +25,30 @@ export async function openTestClickHouse(name: string): Promise<{ handle: ClickH
   // The temporary data goes when the test process ends (tests may reopen it before that).
   process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   return { handle, config, dataDir };
+}
+
+/** The ClickHouse client with a switch that makes every insert fail, at the client boundary. */
+export function faultyClient(client: ClickHouseClient): {
+  client: ClickHouseClient;
+  failInserts: (on: boolean) => void;
+  failures: () => number;
+} {
+  let failing = false;
+  let failures = 0;
+  const proxy = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'insert') {
+        return async (params: Parameters<ClickHouseClient['insert']>[0]) => {
+          if (failing) {
+            failures += 1;
+            throw new Error('injected fault: ClickHouse refused the insert');
+          }
+          return target.insert(params);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { client: proxy, failInserts: (on) => (failing = on), failures: () => failures };
 }
