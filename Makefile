@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars run stop test lint format typecheck bench-produce bench-ingest bench-query bench-export clean
+.PHONY: help install kafka-jars run stop test lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
@@ -11,7 +11,7 @@ help:
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
 	@echo "make stop           stop the local Kafka broker"
-	@echo "make bench-produce | bench-ingest | bench-query | bench-export"
+	@echo "make bench-produce | bench-ingest | bench-query | bench-export | bench-recovery"
 
 # `npm install` (not `npm ci`) on purpose: it installs the versions pinned in package-lock.json,
 # but tolerates the lock lacking the embedded engine's optional builds for other platforms
@@ -54,6 +54,9 @@ bench-produce: install kafka-jars
 
 bench-ingest: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/ingest.ts
+
+bench-recovery: install kafka-jars
+	@bash scripts/with-kafka.sh npx tsx bench/recovery.ts
 
 bench-query: install
 	@npx tsx bench/query.ts

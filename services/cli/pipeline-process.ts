@@ -39,7 +39,9 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
     });
     if (role !== 'api') {
-      const kafka = createKafka(config, logger, 'sending-metrics-ingest');
+      // The client id names this process slot, so that a restart can remove its crashed predecessor.
+      const instanceClientId = `sending-metrics-ingest.${config.ingest.instanceId}`;
+      const kafka = createKafka(config, logger, instanceClientId);
       const admin = kafka.admin();
       closers.push(() => admin.disconnect());
       readiness.register('kafka', async () => {
@@ -47,7 +49,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
         const cluster = await admin.describeCluster();
         return cluster.brokers.length > 0 ? { ok: true } : { ok: false, detail: 'no Kafka broker answers' };
       });
-      const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
+      const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry, instanceClientId });
       ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
       readiness.register('ingest', async () => ingest.health());
       closers.push(() => ingest.stop());

@@ -19,12 +19,24 @@ import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
 import { createUniqueWriteStep, createWriteStep, RAW_TABLES, type WritableEvent } from './steps/write.js';
 
+/** LeaveGroup on behalf of other members (kafkajs admin, patched in patches/kafkajs+2.2.4.patch). */
+interface GroupMemberRemoval {
+  removeGroupMembers(options: { groupId: string; memberIds: string[] }): Promise<void>;
+}
+
 export interface IngestDeps {
   config: Config;
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   logger: Logger;
   registry: Registry;
+  /**
+   * The Kafka client id of this process slot (derived from INGEST_INSTANCE_ID; `kafka` must use
+   * it). When set, members of the group with this client id — a crashed predecessor, which would
+   * hold its partitions until its session times out — are removed before joining, and a second
+   * live process with the same id is refused.
+   */
+  instanceClientId?: string;
 }
 
 /**
@@ -63,6 +75,8 @@ export class IngestPipeline extends EventEmitter {
   private stopped = false;
   private connectError: string | undefined;
   private fatal: string | undefined;
+  /** Members of a predecessor removed at start. */
+  private predecessors: string[] = [];
 
   constructor(private readonly deps: IngestDeps) {
     super();
@@ -115,6 +129,7 @@ export class IngestPipeline extends EventEmitter {
         this.deadLetterMaxBytes = Math.min(config.ingest.deadLetterMaxBytes, await this.topicMaxMessageBytes(this.topics.deadLetter));
         await this.producer.connect();
         await this.consumer.connect();
+        this.predecessors = await this.removePredecessors();
         this.connectError = undefined;
         break;
       } catch (error) {
@@ -125,9 +140,14 @@ export class IngestPipeline extends EventEmitter {
       }
     }
     if (this.stopped) return;
+    // A predecessor removed at start that was in fact alive notices at its next heartbeat and
+    // joins again: for half a session after the removal, a member with this slot's client id
+    // besides this one means the id is in use twice, and this process (the newcomer) gives way.
+    const probationUntil = this.predecessors.length > 0 ? Date.now() + config.ingest.sessionTimeoutMs / 2 : 0;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       this.onAssignment(payload.memberAssignment);
+      if (Date.now() < probationUntil) void this.refuseLiveTwin(payload.memberId);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       // A restarted consumer joins again: not ready until it has.
@@ -173,6 +193,38 @@ export class IngestPipeline extends EventEmitter {
     // written fetches nothing more, and its lag must still grow.
     this.lagTimer = setInterval(() => void this.refreshLag(), config.ingest.lagRefreshMs);
     this.log.info({ topics: this.topics, groupId: config.ingest.groupId }, 'ingest started');
+  }
+
+  /**
+   * Removes the members of the group that carry this process slot's client id: what a crashed
+   * predecessor left behind. Without this, its partitions wait for its session to time out.
+   */
+  private async removePredecessors(): Promise<string[]> {
+    const clientId = this.deps.instanceClientId;
+    if (!clientId) return [];
+    const groupId = this.deps.config.ingest.groupId;
+    const { groups } = await this.admin.describeGroups([groupId]);
+    const memberIds = (groups[0]?.members ?? []).filter((member) => member.clientId === clientId).map((member) => member.memberId);
+    if (memberIds.length === 0) return [];
+    await (this.admin as Admin & GroupMemberRemoval).removeGroupMembers({ groupId, memberIds });
+    this.log.warn({ groupId, clientId, memberIds }, 'removed the group members a previous process of this instance left behind');
+    return memberIds;
+  }
+
+  /** Fails when another member with this slot's client id is in the group: a second live process with the same INGEST_INSTANCE_ID. */
+  private async refuseLiveTwin(ownMemberId: string): Promise<void> {
+    const clientId = this.deps.instanceClientId!;
+    try {
+      const { groups } = await this.admin.describeGroups([this.deps.config.ingest.groupId]);
+      const twin = (groups[0]?.members ?? []).find((member) => member.clientId === clientId && member.memberId !== ownMemberId);
+      if (twin) {
+        this.fail(
+          `another live process uses this INGEST_INSTANCE_ID (Kafka client id ${clientId}, member ${twin.memberId} from ${twin.clientHost}); give every process its own INGEST_INSTANCE_ID`,
+        );
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not check the group for a second process with this instance id');
+    }
   }
 
   /** Ready once the consumer has joined its group (and so owns its partitions), and while the last write succeeded. */

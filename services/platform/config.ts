@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -29,6 +31,11 @@ export interface Config {
   topicReplicationFactor: number | undefined;
   ingest: {
     groupId: string;
+    /**
+     * This process slot's identity in the group (INGEST_INSTANCE_ID): stable across restarts, so
+     * a restarted process can remove its crashed predecessor; unique among live processes.
+     */
+    instanceId: string;
     sessionTimeoutMs: number;
     batchMaxRows: number;
     batchMaxMs: number;
@@ -156,6 +163,31 @@ function topicPrefix(env: Env): string {
   return raw;
 }
 
+/**
+ * INGEST_INSTANCE_ID, or the host name and a digest of the data directory: stable for `make run`
+ * restarts on one machine, different for two data directories. It becomes part of a Kafka client id.
+ */
+function instanceId(env: Env, dataDir: string): string {
+  const raw = env.INGEST_INSTANCE_ID;
+  if (raw === undefined) {
+    const host =
+      os
+        .hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 60) || 'host';
+    return `${host}-${crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+  }
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw)) {
+    fail(
+      'INGEST_INSTANCE_ID',
+      raw,
+      'has characters Kafka rejects in a client id',
+      'letters, digits, ".", "_" or "-" (1 to 100), e.g. ingest-0',
+    );
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
@@ -202,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     topicReplicationFactor: env.TOPIC_REPLICATION_FACTOR === undefined ? undefined : integer(env, 'TOPIC_REPLICATION_FACTOR', 1, 1, 100),
     ingest: {
       groupId: env.INGEST_GROUP_ID ?? 'sending-metrics-ingest',
+      instanceId: instanceId(env, dataDir),
       sessionTimeoutMs: integer(env, 'INGEST_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
       batchMaxRows: integer(env, 'INGEST_BATCH_MAX_ROWS', 20000, 1, 1_000_000),
       batchMaxMs: integer(env, 'INGEST_BATCH_MAX_MS', 500, 1, 600_000),

@@ -40,6 +40,11 @@ describe('a wrong configuration value stops the process with one line naming the
       { TOPIC_REPLICATION_FACTOR: '0' },
       /^configuration error: TOPIC_REPLICATION_FACTOR="0" is out of range; expected an integer from 1 to 100$/,
     ],
+    [
+      'INGEST_INSTANCE_ID with a space',
+      { INGEST_INSTANCE_ID: 'slot 0' },
+      /^configuration error: INGEST_INSTANCE_ID="slot 0" has characters Kafka rejects in a client id; expected letters, digits/,
+    ],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^configuration error: LOG_LEVEL="loud" is not a log level; expected one of/],
     [
       'a short AUTH_JWT_SECRET is not echoed',
