@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -40,7 +40,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.api.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     // One line per request from the request-log plugin instead (debug for 2xx/3xx, info 4xx, error 5xx).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...errorServerOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { requestLogPlugin } from './plugins/request-log.js';
@@ -37,7 +37,7 @@ export async function startOpsServer(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'ops' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...errorServerOptions,
   });
   await app.register(errorsPlugin);
