@@ -4,17 +4,12 @@ import { Registry } from 'prom-client';
 import type { Admin, Kafka } from 'kafkajs';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
-import { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka.js';
-import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/migrations/migrate.js';
-import { faultyClient, openTestClickHouse } from '../support/clickhouse.js';
+import { faultyClient } from '../support/clickhouse.js';
 import { generateEvents, random } from '../../fixtures/events.js';
-import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor } from '../support/ingest.js';
-import { deleteTopics } from '../support/kafka.js';
+import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
 
 const sha256 = (value: Buffer) => createHash('sha256').update(value).digest('hex');
 
@@ -32,34 +27,21 @@ describe('ingest: dead letters of any size, and a true lag', () => {
   let config: Config;
   let kafka: Kafka;
   let admin: Admin;
-  let ingest: IngestPipeline;
+  let bed: IngestBed;
   let faults: ReturnType<typeof faultyClient>;
-  const registry = new Registry();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
+  let registry: Registry;
 
   beforeAll(async () => {
-    const opened = await openTestClickHouse('ingest-dlq-size');
-    clickhouse = opened.handle;
-    const stamp = Date.now();
-    config = {
-      ...opened.config,
-      topicPrefix: `dlqsize-${stamp}.`,
-      ingest: { ...opened.config.ingest, groupId: `dlqsize-${stamp}`, batchMaxRows: 500, batchMaxMs: 100, lagRefreshMs: 200 },
-    };
-    await applyMigrations(clickhouse.client, logger);
-    kafka = createKafka(config, logger, 'ingest-dlq-size-test');
-    admin = kafka.admin();
-    await admin.connect();
-    faults = faultyClient(clickhouse.client);
-    ingest = new IngestPipeline({ config, kafka, clickhouse: faults.client, logger, registry });
-    await ingest.start();
+    bed = await openIngestBed(
+      'ingest-dlq-size',
+      { batchMaxRows: 500, batchMaxMs: 100, lagRefreshMs: 200 },
+      { client: (client) => (faults = faultyClient(client)).client },
+    );
+    ({ clickhouse, config, kafka, admin, registry } = bed);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await admin?.disconnect();
-    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
-    await clickhouse?.close();
+    await bed?.close();
   });
 
   it('one invalid record at the size limit, and three of 400 KB on one key, are dead-lettered and everything behind them counts', async () => {

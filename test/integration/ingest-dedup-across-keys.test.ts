@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Admin, Kafka } from 'kafkajs';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
 import type { AssignmentEvent } from '../../services/events/types.js';
-import { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { createUniqueWriteStep } from '../../services/ingest/steps/write.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka.js';
-import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/migrations/migrate.js';
-import { openTestClickHouse } from '../support/clickhouse.js';
-import { countRaw, metricSamples, partitionProgress, waitFor } from '../support/ingest.js';
-import { deleteTopics } from '../support/kafka.js';
+import { countRaw, metricSamples, partitionProgress, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
 
 const assignment = (eventId: string, customerId: string): AssignmentEvent => ({
   type: 'assignment',
@@ -37,32 +31,16 @@ describe('ingest: an eventId reused under another key', () => {
   let config: Config;
   let kafka: Kafka;
   let admin: Admin;
-  let ingest: IngestPipeline;
-  const registry = new Registry();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
+  let bed: IngestBed;
+  let registry: Registry;
 
   beforeAll(async () => {
-    const opened = await openTestClickHouse('ingest-dedup-keys');
-    clickhouse = opened.handle;
-    const stamp = Date.now();
-    config = {
-      ...opened.config,
-      topicPrefix: `dedupkeys-${stamp}.`,
-      ingest: { ...opened.config.ingest, groupId: `dedupkeys-${stamp}`, batchMaxRows: 100, batchMaxMs: 100 },
-    };
-    await applyMigrations(clickhouse.client, logger);
-    kafka = createKafka(config, logger, 'ingest-dedup-keys-test');
-    admin = kafka.admin();
-    await admin.connect();
-    ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
-    await ingest.start();
+    bed = await openIngestBed('ingest-dedup-keys', { batchMaxRows: 100, batchMaxMs: 100 });
+    ({ clickhouse, config, kafka, admin, registry } = bed);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await admin?.disconnect();
-    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
-    await clickhouse?.close();
+    await bed?.close();
   });
 
   it('counts once a copy published under another key (another partition), before and after the original is written', async () => {

@@ -1,21 +1,16 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import type { Admin, Kafka } from 'kafkajs';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
 import type { DeliveryEvent, SendingEvent } from '../../services/events/types.js';
-import { IngestPipeline } from '../../services/ingest/pipeline.js';
+import type { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka.js';
-import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/migrations/migrate.js';
-import { openTestClickHouse } from '../support/clickhouse.js';
 import { generateEvents, random } from '../../fixtures/events.js';
-import { countRaw, partitionProgress, readDeadLetters, waitFor } from '../support/ingest.js';
-import { deleteTopics, recordsIn } from '../support/kafka.js';
+import { countRaw, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
+import { recordsIn } from '../support/kafka.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const RECORDS = 500;
@@ -48,41 +43,34 @@ describe('ingest fuzz: every record counted or dead-lettered, every offset commi
   let kafka: Kafka;
   let admin: Admin;
   let ingest: IngestPipeline;
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
+  let bed: IngestBed;
 
   beforeAll(async () => {
-    const opened = await openTestClickHouse('ingest-fuzz');
-    clickhouse = opened.handle;
-    const stamp = Date.now();
-    config = {
-      ...opened.config,
-      topicPrefix: `fuzz-${stamp}.`,
-      // The guard is not under test here: a fuzz mix is mostly invalid on purpose.
-      ingest: { ...opened.config.ingest, groupId: `fuzz-${stamp}`, batchMaxRows: 64, batchMaxMs: 100, maxInvalidRatio: 1 },
-    };
-    await applyMigrations(clickhouse.client, logger);
-    kafka = createKafka(config, logger, 'ingest-fuzz-test');
-    admin = kafka.admin();
-    await admin.connect();
-    const topics = topicNames(config.topicPrefix);
-    await admin.createTopics({
-      topics: [topics.assignments, topics.deliveries].map((topic) => ({
-        topic,
-        numPartitions: config.topicPartitions,
-        replicationFactor: -1,
-        configEntries: [{ name: 'max.message.bytes', value: String(SOURCE_MAX_MESSAGE_BYTES) }],
-      })),
-      waitForLeaders: true,
-    });
-    ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: new Registry() });
-    await ingest.start();
+    // The guard is not under test here: a fuzz mix is mostly invalid on purpose.
+    bed = await openIngestBed(
+      'ingest-fuzz',
+      { batchMaxRows: 64, batchMaxMs: 100, maxInvalidRatio: 1 },
+      {
+        // The source topics take records larger than the dead-letter topic does.
+        beforeStart: async ({ config, admin }) => {
+          const topics = topicNames(config.topicPrefix);
+          await admin.createTopics({
+            topics: [topics.assignments, topics.deliveries].map((topic) => ({
+              topic,
+              numPartitions: config.topicPartitions,
+              replicationFactor: -1,
+              configEntries: [{ name: 'max.message.bytes', value: String(SOURCE_MAX_MESSAGE_BYTES) }],
+            })),
+            waitForLeaders: true,
+          });
+        },
+      },
+    );
+    ({ clickhouse, config, kafka, admin, ingest } = bed);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await admin?.disconnect();
-    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
-    await clickhouse?.close();
+    await bed?.close();
   });
 
   it(`seed ${SEED}: ${RECORDS} records`, async () => {

@@ -3,18 +3,13 @@ import { Registry } from 'prom-client';
 import type { Admin, Kafka } from 'kafkajs';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
-import { IngestPipeline } from '../../services/ingest/pipeline.js';
+import type { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka.js';
-import { createLogger } from '../../services/platform/logger.js';
-import { applyMigrations } from '../../services/migrations/migrate.js';
-import { openTestClickHouse } from '../support/clickhouse.js';
 import { runCli } from '../support/cli.js';
 import { generateEvents } from '../../fixtures/events.js';
-import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor } from '../support/ingest.js';
-import { deleteTopics } from '../support/kafka.js';
+import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
 
 /**
  * A burst of bad records trips the invalid-ratio guard: the ingest pauses (the process and its
@@ -27,42 +22,20 @@ describe('ingest: the invalid-ratio guard pauses, an operator resumes', () => {
   let kafka: Kafka;
   let admin: Admin;
   let ingest: IngestPipeline;
-  const registry = new Registry();
+  let bed: IngestBed;
+  let registry: Registry;
   const fatal: string[] = [];
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
 
   beforeAll(async () => {
-    const opened = await openTestClickHouse('ingest-pause');
-    clickhouse = opened.handle;
-    const stamp = Date.now();
-    config = {
-      ...opened.config,
-      topicPrefix: `pause-${stamp}.`,
-      ingest: {
-        ...opened.config.ingest,
-        groupId: `pause-${stamp}`,
-        batchMaxRows: 1000,
-        batchMaxMs: 100,
-        maxInvalidRatio: 0.5,
-        invalidRatioWindow: 20,
-      },
-    };
-    await applyMigrations(clickhouse.client, logger);
-    kafka = createKafka(config, logger, 'ingest-pause-test');
-    admin = kafka.admin();
-    await admin.connect();
-    ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry });
+    bed = await openIngestBed('ingest-pause', { batchMaxRows: 1000, batchMaxMs: 100, maxInvalidRatio: 0.5, invalidRatioWindow: 20 });
+    ({ clickhouse, config, kafka, admin, ingest, registry } = bed);
     ingest.on('fatal', (reason: string) => fatal.push(reason));
-    await ingest.start();
     const pipeline = ingest;
     await waitFor('the ingest to be ready', async () => pipeline.health().ok);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await admin?.disconnect();
-    await deleteTopics(kafka, Object.values(topicNames(config.topicPrefix)));
-    await clickhouse?.close();
+    await bed?.close();
   });
 
   it('pauses at the burst without committing past it, stays up, and `ingest-resume` dead-letters the burst and counts the rest', async () => {
