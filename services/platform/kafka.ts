@@ -19,9 +19,37 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+/** How long a repeated kafkajs line (same level, message and broker) is kept to debug after it was logged. */
+export const REPEAT_QUIET_MS = 10_000;
+
+/**
+ * kafkajs log entries as pino lines. Errors kafkajs retries by itself go to debug; so does a line
+ * repeated within REPEAT_QUIET_MS (a broker that is down is retried many times a second by every
+ * client: the first line says so, the rest would bury everything else).
+ */
+export function kafkaLogCreator(logger: Logger, now: () => number = Date.now): (entry: Pick<LogEntry, 'level' | 'log'>) => void {
+  const log = logger.child({ component: 'kafka' });
+  const lastLogged = new Map<string, number>();
+  return ({ level, log: entry }) => {
+    const { message, ...rest } = entry;
+    // kafkajs warns about its own default partitioner on every start; that is noise here.
+    if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
+    const retried = level === KafkaLogLevel.ERROR && typeof rest.error === 'string' && RETRIABLE_ERRORS.has(rest.error);
+    let pinoLevel = retried ? 'debug' : (LEVELS[level] ?? 'info');
+    if (pinoLevel !== 'debug') {
+      const key = `${level}\u0000${String(message)}\u0000${String(rest.broker ?? '')}`;
+      const at = now();
+      if (at - (lastLogged.get(key) ?? Number.NEGATIVE_INFINITY) < REPEAT_QUIET_MS) pinoLevel = 'debug';
+      else lastLogged.set(key, at);
+      if (lastLogged.size > 1000) lastLogged.clear();
+    }
+    log[pinoLevel](rest, message);
+  };
+}
+
 /** kafkajs client whose log lines go through the root pino logger. */
 export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger, clientId = 'sending-metrics'): Kafka {
-  const log = logger.child({ component: 'kafka' });
+  const logEntry = kafkaLogCreator(logger);
   return new Kafka({
     clientId,
     brokers: config.kafkaBrokers,
@@ -29,15 +57,7 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers'>, logger: Logger
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
     logLevel: KafkaLogLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }: LogEntry) => {
-        const { message, ...rest } = entry;
-        // kafkajs warns about its own default partitioner on every start; that is noise here.
-        if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
-        const retried = level === KafkaLogLevel.ERROR && typeof rest.error === 'string' && RETRIABLE_ERRORS.has(rest.error);
-        log[retried ? 'debug' : (LEVELS[level] ?? 'info')](rest, message);
-      },
+    logCreator: () => logEntry,
   });
 }
 
