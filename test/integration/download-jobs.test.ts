@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/app.js';
 import {
   DownloadFiles,
   DownloadService,
@@ -15,10 +13,9 @@ import {
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { Readiness } from '../../services/platform/health.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
-import { bearer, TEST_SECRET } from '../support/api.js';
+import { bearer, buildTestApp } from '../support/api.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { generateEvents } from '../../fixtures/events.js';
@@ -77,16 +74,9 @@ describe('queued downloads', () => {
     options: Partial<ConstructorParameters<typeof DownloadService>[0]> = {},
   ): Promise<{ service: DownloadService; app: FastifyInstance }> {
     service = DownloadService.fromConfig(config, clickhouse.client, logger, { pageRows: 5000, ...options });
-    app = await buildApp({
-      config,
-      logger,
-      clickhouse: clickhouse.client,
-      readiness: new Readiness(),
-      registry: new Registry(),
-      jwtSecret: TEST_SECRET,
-      downloads: service,
-    });
-    return { service, app };
+    const built = await buildTestApp(config, clickhouse.client, {}, logger, { downloads: service });
+    app = built;
+    return { service, app: built };
   }
 
   const submit = async (body: object, tenant = 'tenant-0') =>

@@ -1,16 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/app.js';
 import { DownloadService, type DownloadServiceOptions } from '../../services/downloads/index.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { Readiness } from '../../services/platform/health.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
-import { bearer, TEST_SECRET } from '../support/api.js';
+import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 
 /**
@@ -51,16 +48,9 @@ describe('download quotas', () => {
     const logger = createLogger('silent');
     service = DownloadService.fromConfig(config, clickhouse.client, logger, options);
     await service.start();
-    app = await buildApp({
-      config,
-      logger,
-      clickhouse: clickhouse.client,
-      readiness: new Readiness(),
-      registry: new Registry(),
-      jwtSecret: TEST_SECRET,
-      downloads: service,
-    });
-    return app;
+    const built = await buildTestApp(config, clickhouse.client, {}, logger, { downloads: service });
+    app = built;
+    return built;
   }
 
   const submit = (api: FastifyInstance, tenant: string, body: object) =>

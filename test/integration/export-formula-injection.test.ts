@@ -1,15 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/app.js';
 import { DownloadService } from '../../services/downloads/index.js';
 import type { AssignmentEvent, DeliveryEvent } from '../../services/events/types.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
-import { Readiness } from '../../services/platform/health.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
-import { bearer, TEST_SECRET } from '../support/api.js';
+import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { parseCsv } from '../support/csv.js';
 
@@ -74,16 +71,7 @@ describe('CSV formula injection', () => {
     await insertEvents(clickhouse.client, [...assignments, ...deliveries]);
     downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger, { pageRows: PAGE_ROWS });
     await downloads.start();
-    app = await buildApp({
-      config: opened.config,
-      logger,
-      clickhouse: clickhouse.client,
-      readiness: new Readiness(),
-      registry: new Registry(),
-      jwtSecret: TEST_SECRET,
-      exportPageRows: PAGE_ROWS,
-      downloads,
-    });
+    app = await buildTestApp(opened.config, clickhouse.client, {}, logger, { exportPageRows: PAGE_ROWS, downloads });
   });
 
   afterAll(async () => {

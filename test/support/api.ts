@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { buildApp } from '../../services/api/app.js';
+import { buildApp, type AppDeps } from '../../services/api/app.js';
 import { signToken } from '../../services/api/auth/tokens.js';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
@@ -14,6 +14,8 @@ export async function buildTestApp(
   clickhouse: ClickHouseClient,
   overrides: Partial<Config['api']> = {},
   logger: Logger = createLogger(process.env.LOG_LEVEL ?? 'silent'),
+  /** A download service, a page size for exports. */
+  extra: Pick<AppDeps, 'downloads' | 'exportPageRows'> = {},
 ): Promise<FastifyInstance> {
   return buildApp({
     config: { ...config, api: { ...config.api, ...overrides } },
@@ -22,6 +24,7 @@ export async function buildTestApp(
     readiness: new Readiness(),
     registry: new Registry(),
     jwtSecret: TEST_SECRET,
+    ...extra,
   });
 }
 
