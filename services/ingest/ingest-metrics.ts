@@ -2,8 +2,17 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
-export function createIngestMetrics(registry: Registry) {
+/** One owned partition's lag in seconds, as computed when /metrics is scraped. */
+export interface PartitionLagSeconds {
+  topic: string;
+  partition: number;
+  seconds: number;
+}
+
+/** `lagSeconds` gives the lag_seconds samples at each scrape (none when absent). */
+export function createIngestMetrics(registry: Registry, options: { lagSeconds?: () => PartitionLagSeconds[] } = {}) {
   const registers = [registry];
+  const { lagSeconds } = options;
   return {
     consumed: new Counter({
       name: 'sending_metrics_ingest_consumed_total',
@@ -63,6 +72,19 @@ export function createIngestMetrics(registry: Registry) {
       help: 'Records of an owned partition not yet committed: high watermark minus the committed offset, refreshed from the broker',
       labelNames: ['topic', 'partition'],
       registers,
+    }),
+    lagSeconds: new Gauge({
+      name: 'sending_metrics_ingest_lag_seconds',
+      help:
+        'Seconds from the time before which everything published to an owned partition is counted, to now (computed at scrape). ' +
+        'Before this process has seen the partition caught up once, the seconds since its first look at it: a lower bound',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        if (!lagSeconds) return;
+        this.reset();
+        for (const { topic, partition, seconds } of lagSeconds()) this.set({ topic, partition: String(partition) }, seconds);
+      },
     }),
   };
 }

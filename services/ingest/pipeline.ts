@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { dateTime64Text } from '../platform/clickhouse-values.js';
 import type { Config } from '../platform/config.js';
 import type { HealthCheckResult } from '../platform/health.js';
 import { ensureTopics } from '../platform/kafka.js';
@@ -10,7 +11,8 @@ import type { Logger } from '../platform/logger.js';
 import { eventTypeOfTopic, topicNames, type TopicNames } from '../events/topics.js';
 import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
 import { parseControlRequest, type ControlRequest } from './control.js';
-import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
+import { CountedThroughTracker } from './counted-through.js';
+import { createIngestMetrics, type IngestMetrics, type PartitionLagSeconds } from './ingest-metrics.js';
 import { InvalidRatioGuard } from './invalid-ratio.js';
 import { PartitionWorker } from './partition-worker.js';
 import { createCommitStep } from './steps/commit.js';
@@ -63,7 +65,12 @@ export class IngestPipeline extends EventEmitter {
   private readonly admin: Admin;
   private timer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
-  private lagRefreshing = false;
+  /** The refresh under way, awaited by stop() before the clients close. */
+  private lagRefreshing: Promise<void> | undefined;
+  /** Per owned partition, the time everything published before it is counted (the lag_seconds gauge). */
+  private readonly countedThrough = new CountedThroughTracker();
+  /** The last insert into ingest_progress failed (logged once at warn, then at debug until it works again). */
+  private progressFailing = false;
   /** Partitions this member owns, as "topic/partition". */
   private owned = new Set<string>();
   /** Largest dead letter: INGEST_DEAD_LETTER_MAX_BYTES, lowered to the dead-letter topic's max.message.bytes. */
@@ -83,7 +90,7 @@ export class IngestPipeline extends EventEmitter {
     const { config, kafka } = deps;
     this.topics = topicNames(config.topicPrefix);
     this.log = deps.logger.child({ component: 'ingest' });
-    this.metrics = createIngestMetrics(deps.registry);
+    this.metrics = createIngestMetrics(deps.registry, { lagSeconds: () => this.lagSecondsSamples() });
     this.guard = new InvalidRatioGuard(config.ingest.maxInvalidRatio, config.ingest.invalidRatioWindow);
     this.intents = new BatchIntentLog(deps.clickhouse, config.ingest.groupId);
     this.consumer = kafka.consumer({
@@ -190,8 +197,11 @@ export class IngestPipeline extends EventEmitter {
     });
     this.timer = setInterval(() => this.flushDue(), Math.max(20, Math.min(100, Math.floor(config.ingest.batchMaxMs / 4))));
     // The lag is read from the broker, not from fetched batches: a partition whose batch cannot be
-    // written fetches nothing more, and its lag must still grow.
-    this.lagTimer = setInterval(() => void this.refreshLag(), config.ingest.lagRefreshMs);
+    // written fetches nothing more, and its lag must still grow. Each refresh also records the
+    // progress in ClickHouse, where every API replica reads its `freshness`.
+    this.lagTimer = setInterval(() => {
+      this.lagRefreshing ??= this.refreshLag().finally(() => (this.lagRefreshing = undefined));
+    }, config.ingest.lagRefreshMs);
     this.log.info({ topics: this.topics, groupId: config.ingest.groupId }, 'ingest started');
   }
 
@@ -257,12 +267,15 @@ export class IngestPipeline extends EventEmitter {
     this.running = false;
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
+    await this.lagRefreshing;
     const workers = await Promise.allSettled(this.workers.values());
     await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
     await this.consumer.disconnect();
     await this.control.disconnect();
     await this.producer.disconnect();
     await this.admin.disconnect();
+    // No partition is owned any more: nothing to report a lag for.
+    this.countedThrough.retain(new Set());
     this.log.info('ingest stopped');
   }
 
@@ -339,6 +352,7 @@ export class IngestPipeline extends EventEmitter {
   private onAssignment(assignment: Record<string, number[]>): void {
     const owned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}/${p}`)));
     this.owned = owned;
+    this.countedThrough.retain(owned);
     for (const [key, worker] of this.workers) {
       if (owned.has(key)) continue;
       this.workers.delete(key);
@@ -366,33 +380,80 @@ export class IngestPipeline extends EventEmitter {
     return this.deps.config.ingest.deadLetterMaxBytes;
   }
 
-  /** Sets the lag gauge of each owned partition: high watermark minus the group's committed offset. */
+  /**
+   * Observes every owned partition: sets the lag gauges and records the observation in
+   * `ingest_progress` (one insert per refresh), from which the API computes `freshness`.
+   * `observedAt` is taken before the high watermarks are asked for, so everything published
+   * before it has an offset below the high watermark returned; the committed offsets are read
+   * after (a committed offset at least that high means all of it is written: the ingest commits
+   * only what it has written). Failures are logged and the next refresh tries again.
+   */
   private async refreshLag(): Promise<void> {
-    if (this.lagRefreshing || !this.running) return;
-    this.lagRefreshing = true;
+    if (!this.running) return;
     try {
-      const { groupId } = this.deps.config.ingest;
+      const { groupId, instanceId } = this.deps.config.ingest;
       const topics = [this.topics.assignments, this.topics.deliveries];
+      const observedAt = Date.now();
+      const watermarks: { topic: string; partition: number; high: number; low: number }[] = [];
+      for (const topic of topics) {
+        for (const { partition, high, low } of await this.admin.fetchTopicOffsets(topic))
+          watermarks.push({ topic, partition, high: Number(high), low: Number(low) });
+      }
       const committed = new Map<string, number>();
       for (const topic of await this.admin.fetchOffsets({ groupId, topics }))
         for (const p of topic.partitions) committed.set(`${topic.topic}/${p.partition}`, Number(p.offset));
-      for (const topic of topics) {
-        for (const { partition, high, low } of await this.admin.fetchTopicOffsets(topic)) {
-          const key = `${topic}/${partition}`;
-          const labels = { topic, partition: String(partition) };
-          if (!this.owned.has(key)) {
-            this.metrics.lag.remove(labels);
-            continue;
-          }
-          const position = committed.get(key) ?? -1;
-          this.metrics.lag.set(labels, Math.max(0, Number(high) - (position >= 0 ? position : Number(low))));
+      const owned = this.owned;
+      const observedAtText = dateTime64Text(observedAt);
+      const rows: [string, string, number, string, number, number, string][] = [];
+      for (const { topic, partition, high, low } of watermarks) {
+        const key = `${topic}/${partition}`;
+        const labels = { topic, partition: String(partition) };
+        if (!owned.has(key)) {
+          this.metrics.lag.remove(labels);
+          continue;
         }
+        // -1: the group has committed nothing for the partition yet; it starts at the low watermark.
+        const position = committed.get(key) ?? -1;
+        const done = position >= 0 ? position : low;
+        this.metrics.lag.set(labels, Math.max(0, high - done));
+        this.countedThrough.observe(key, observedAt, high, done);
+        rows.push([groupId, topic, partition, observedAtText, high, done, instanceId]);
       }
+      this.countedThrough.retain(owned);
+      if (rows.length > 0) await this.recordProgress(rows);
     } catch (error) {
-      this.log.debug({ err: error }, 'cannot refresh the lag gauge now');
-    } finally {
-      this.lagRefreshing = false;
+      this.log.debug({ err: error }, 'cannot refresh the lag now');
     }
+  }
+
+  /** One insert of a refresh's rows into ingest_progress; a failure is logged, never thrown. */
+  private async recordProgress(rows: [string, string, number, string, number, number, string][]): Promise<void> {
+    try {
+      await this.deps.clickhouse.insert({
+        table: 'ingest_progress',
+        columns: ['group_id', 'topic', 'partition', 'observed_at', 'high_watermark', 'committed_offset', 'instance_id'],
+        format: 'JSONCompactEachRow',
+        values: rows,
+        clickhouse_settings: { insert_deduplicate: 0 },
+      });
+      if (this.progressFailing) this.log.info('recording the ingest progress works again');
+      this.progressFailing = false;
+    } catch (error) {
+      const message = 'cannot record the ingest progress (freshness); trying again at the next lag refresh';
+      if (this.progressFailing) this.log.debug({ err: error }, message);
+      else this.log.warn({ err: error }, message);
+      this.progressFailing = true;
+    }
+  }
+
+  /** The lag_seconds samples, computed at scrape time from the last observations. */
+  private lagSecondsSamples(): PartitionLagSeconds[] {
+    const now = Date.now();
+    return this.countedThrough.keys().flatMap((key) => {
+      const seconds = this.countedThrough.lagSeconds(key, now);
+      const slash = key.lastIndexOf('/');
+      return seconds === undefined ? [] : [{ topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)), seconds }];
+    });
   }
 
   private flushDue(): void {

@@ -34,4 +34,10 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ TOPIC_PREFIX: 'a b' })).toThrow(/TOPIC_PREFIX="a b" has characters Kafka does not allow/);
   });
+
+  it('FRESHNESS_STALE_AFTER_MS: 30 s by default, more than 0', () => {
+    expect(loadConfig({}).api.freshnessStaleAfterMs).toBe(30_000);
+    expect(loadConfig({ FRESHNESS_STALE_AFTER_MS: '1500' }).api.freshnessStaleAfterMs).toBe(1500);
+    expect(() => loadConfig({ FRESHNESS_STALE_AFTER_MS: '0' })).toThrow(/^FRESHNESS_STALE_AFTER_MS="0" is out of range/);
+  });
 });

@@ -44,7 +44,7 @@ export interface Config {
     dedupMaxIds: number;
     /** Largest dead letter (key, value and headers) sent whole; a larger one is sent truncated. */
     deadLetterMaxBytes: number;
-    /** How often the lag gauge is refreshed from the broker's high watermarks and the committed offsets. */
+    /** How often the lag gauges are refreshed from the broker's high watermarks and the committed offsets, and the progress recorded for `freshness`. */
     lagRefreshMs: number;
   };
   api: {
@@ -57,6 +57,8 @@ export interface Config {
     trustProxy: boolean | string[];
     /** How long closing waits for in-flight requests and streams before it ends them (SHUTDOWN_GRACE_MS). */
     shutdownGraceMs: number;
+    /** With no ingest progress recorded for this long, `freshness` says 'no_consumer' (FRESHNESS_STALE_AFTER_MS). */
+    freshnessStaleAfterMs: number;
   };
   downloads: {
     ttlHours: number;
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRangeDays: integer(env, 'API_MAX_RANGE_DAYS', 400, 1, 10_000),
       trustProxy: trustProxy(env),
       shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+      freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
     },
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),
