@@ -17,7 +17,12 @@
  *      without HTTP), and a straightforward scan of the raw table over the same range
  *      (`WHERE tenant_id = … AND occurred_at BETWEEN … GROUP BY …`). Every endpoint answer must
  *      equal its raw-scan answer; any mismatch is a bug and the run exits 1.
+ *   4. The deliverability endpoints — /v1/metrics/rates (also with compare=previous),
+ *      /v1/metrics/outreach/campaigns and a rate as a daily time series — on the same ranges, each
+ *      checked against the raw outreach scan (their parts must add up to its counts), with their
+ *      p95 as a multiple of the outreach endpoint's p95 in the same run (aim: ≤ 1.5).
  * Last line: RESULT query_p95_ms=<larger endpoint p95> speedup_vs_raw=<raw p95 / endpoint p95, both endpoints together>
+ *   new_endpoints_p95_vs_outreach=<largest p95 of the new endpoints ÷ outreach p95>
  *
  *   npx tsx bench/query.ts [--events 20000000] [--requests 200]
  */
@@ -26,7 +31,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { campaignsQuery, outreachQuery, type CampaignRow, type OutreachCounts } from '../services/reporting/index.js';
+import {
+  campaignsQuery,
+  emptyOutreachCounts,
+  outreachQuery,
+  type CampaignRow,
+  type OutreachCampaignRow,
+  type OutreachCounts,
+  type Rates,
+} from '../services/reporting/index.js';
 import type { MetricsRange } from '../services/reporting/index.js';
 import { dateTime64Text } from '../services/platform/clickhouse-values.js';
 import { openClickHouse } from '../services/platform/clickhouse.js';
@@ -345,6 +358,10 @@ try {
     outreachHttp: [] as number[],
     outreachSql: [] as number[],
     outreachRaw: [] as number[],
+    ratesHttp: [] as number[],
+    ratesCompareHttp: [] as number[],
+    outreachCampaignsHttp: [] as number[],
+    rateSeriesHttp: [] as number[],
   };
   let mismatches = 0;
   let campaignRowsSeen = 0;
@@ -370,6 +387,31 @@ try {
     const outreachSql = await timed(async () => (await client.query({ ...outreachQuery(c.range), format: 'JSONEachRow' })).json());
     const outreachRaw = await timed(() => rawOutreach(c.range));
 
+    // The endpoints the deliverability view added: rates (and with the previous period), outreach
+    // per campaign, a rate as a daily series. Checked against the raw outreach scan: their parts
+    // must add up to the same counts.
+    const ratesHttp = await timed(() => get<Rates>('rates', c));
+    const ratesCompareHttp = await timed(() => get<Rates>('rates', { ...c, query: `${c.query}&compare=previous` }));
+    const outreachCampaignsHttp = await timed(() => get<{ rows: OutreachCampaignRow[] }>('outreach/campaigns', c));
+    const rateSeriesHttp = await timed(() =>
+      get<{ points: Array<{ numerator: number; denominator: number }> }>('timeseries', {
+        ...c,
+        query: `${c.query}&metric=email.bounceRate&interval=day&tz=America%2FNew_York`,
+      }),
+    );
+    const raw = outreachRaw.value;
+    if (ratesHttp.value.email.bounceRate.numerator !== raw.email.bounced || ratesHttp.value.email.bounceRate.denominator !== raw.email.sent)
+      report('rates', c, ratesHttp.value.email.bounceRate, raw.email);
+    if (!same(ratesCompareHttp.value.email.spamComplaintRate, ratesHttp.value.email.spamComplaintRate))
+      report('rates?compare=previous', c, ratesCompareHttp.value.email, ratesHttp.value.email);
+    const summed = emptyOutreachCounts();
+    for (const row of outreachCampaignsHttp.value.rows)
+      for (const channel of ['sms', 'email'] as const)
+        for (const [key, n] of Object.entries(row[channel])) (summed[channel] as unknown as Record<string, number>)[key]! += n;
+    if (!same(summed, raw)) report('outreach/campaigns (summed)', c, summed, raw);
+    const seriesParts = rateSeriesHttp.value.points.reduce((sum, point) => sum + point.numerator, 0);
+    if (seriesParts !== raw.email.bounced) report('timeseries email.bounceRate (numerators summed)', c, seriesParts, raw.email.bounced);
+
     const endpointRows = sortRows(campaignsHttp.value.rows);
     const rawRows = sortRows(campaignsRaw.value);
     if (!same(endpointRows, rawRows)) report('campaigns', c, endpointRows, rawRows);
@@ -385,6 +427,10 @@ try {
     series.outreachHttp.push(outreachHttp.ms);
     series.outreachSql.push(outreachSql.ms);
     series.outreachRaw.push(outreachRaw.ms);
+    series.ratesHttp.push(ratesHttp.ms);
+    series.ratesCompareHttp.push(ratesCompareHttp.ms);
+    series.outreachCampaignsHttp.push(outreachCampaignsHttp.ms);
+    series.rateSeriesHttp.push(rateSeriesHttp.ms);
   }
   const querySeconds = seconds(queryStarted);
 
@@ -406,12 +452,24 @@ try {
   line('GET /v1/metrics/outreach (HTTP)', series.outreachHttp);
   line('  its SQL alone (client.query)', series.outreachSql);
   line('  raw scan of delivery_events', series.outreachRaw);
+  const outreachP95 = quantile(series.outreachHttp, 0.95);
+  const added: Array<[string, number[]]> = [
+    ['GET /v1/metrics/rates (HTTP)', series.ratesHttp],
+    ['GET /v1/metrics/rates?compare=previous', series.ratesCompareHttp],
+    ['GET /v1/metrics/outreach/campaigns (HTTP)', series.outreachCampaignsHttp],
+    ['GET /v1/metrics/timeseries bounceRate/day', series.rateSeriesHttp],
+  ];
+  for (const [label, list] of added) line(label, list);
+  const worstAdded = Math.max(...added.map(([, list]) => quantile(list, 0.95) / outreachP95));
+  say(
+    `new endpoints, p95 ÷ outreach p95: ${added.map(([label, list]) => `${label.replace('GET /v1/metrics/', '').replace(' (HTTP)', '')} ${(quantile(list, 0.95) / outreachP95).toFixed(2)}`).join(', ')}; aim ≤ 1.5 (${worstAdded <= 1.5 ? 'met' : 'missed'})`,
+  );
   const endpointBoth = [...series.campaignsHttp, ...series.outreachHttp];
   const rawBoth = [...series.campaignsRaw, ...series.outreachRaw];
   line('both endpoints (HTTP)', endpointBoth);
   line('both raw scans', rawBoth);
   say(
-    `answers checked: ${REQUESTS + WARMUP} × 2 endpoints against the raw scans, ${mismatches} mismatches (${emptyAnswers} ranges with no campaign rows)`,
+    `answers checked: ${REQUESTS + WARMUP} × 6 endpoints against the raw scans, ${mismatches} mismatches (${emptyAnswers} ranges with no campaign rows)`,
   );
   say(`load average ${load()} at the end`);
 
@@ -426,7 +484,9 @@ try {
   app = undefined;
   await clickhouse.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
-  say(`RESULT query_p95_ms=${Math.round(queryP95)} speedup_vs_raw=${speedup.toFixed(1)}`);
+  say(
+    `RESULT query_p95_ms=${Math.round(queryP95)} speedup_vs_raw=${speedup.toFixed(1)} new_endpoints_p95_vs_outreach=${worstAdded.toFixed(2)}`,
+  );
 } catch (error) {
   failed = true;
   console.error(error);

@@ -18,6 +18,8 @@ import { webRoutes } from './routes/web/index.js';
 import { exportsRoutes } from './routes/exports/index.js';
 import { downloadsRoutes } from './routes/downloads/index.js';
 import type { DownloadService } from '../downloads/index.js';
+import type { Freshness } from '../reporting/index.js';
+import { freshnessSource } from './shared/freshness.js';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +32,8 @@ export interface AppDeps {
   downloads?: DownloadService;
   /** Rows per export page query (default 50 000; tests and benchmarks). */
   exportPageRows?: number;
+  /** Where metrics answers read their freshness (default: ingest_progress, cached for 1 s). */
+  freshness?: () => Promise<Freshness>;
 }
 
 /** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
@@ -68,7 +72,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(webRoutes);
-  await app.register(metricsRoutes, { clickhouse: deps.clickhouse, maxRangeDays: deps.config.api.maxRangeDays });
+  await app.register(metricsRoutes, {
+    clickhouse: deps.clickhouse,
+    maxRangeDays: deps.config.api.maxRangeDays,
+    minimumVolume: deps.config.api.rateMinimumVolume,
+    freshness: deps.freshness ?? freshnessSource(deps.clickhouse, deps.config),
+  });
   await app.register(exportsRoutes, {
     clickhouse: deps.clickhouse,
     maxRangeDays: deps.config.api.maxRangeDays,

@@ -59,6 +59,8 @@ export interface Config {
     shutdownGraceMs: number;
     /** With no ingest progress recorded for this long, `freshness` says 'no_consumer' (FRESHNESS_STALE_AFTER_MS). */
     freshnessStaleAfterMs: number;
+    /** Smallest denominator a rate's health is judged at; below it `insufficient_volume` (RATE_MINIMUM_VOLUME). */
+    rateMinimumVolume: number;
   };
   downloads: {
     ttlHours: number;
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: trustProxy(env),
       shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
       freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
+      rateMinimumVolume: integer(env, 'RATE_MINIMUM_VOLUME', 100, 1, 1_000_000_000),
     },
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),

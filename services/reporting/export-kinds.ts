@@ -2,16 +2,18 @@ import {
   ASSIGNMENT_ACTIONS,
   CHANNELS,
   DELIVERY_STATUSES,
+  SMS_STATUSES,
   type AssignmentAction,
   type Channel,
   type DeliveryStatus,
 } from '../events/types.js';
+import { RATE_DEFINITIONS } from './rates.js';
 
 /**
- * The four CSV exports. Two are event exports, read page by page from a raw table; two are the
- * metric tables of /v1/metrics/campaigns and /v1/metrics/outreach.
+ * The CSV exports. Two are event exports, read page by page from a raw table; three are the
+ * metric tables of /v1/metrics/campaigns, /v1/metrics/outreach and /v1/metrics/outreach/campaigns.
  */
-export const EXPORT_KINDS = ['assignments', 'deliveries', 'campaigns', 'outreach'] as const;
+export const EXPORT_KINDS = ['assignments', 'deliveries', 'campaigns', 'outreach', 'outreach-campaigns'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 export interface ExportFilters {
@@ -44,6 +46,7 @@ export const EXPORT_FILTERS: Record<ExportKind, readonly ExportFilterName[]> = {
   deliveries: ['playbookId', 'campaignId', 'channel', 'status'],
   campaigns: ['playbookId', 'campaignId'],
   outreach: ['playbookId', 'campaignId'],
+  'outreach-campaigns': ['playbookId', 'campaignId'],
 };
 
 /** Accepted values of the enumerated filters (as stored and as in the event contract). */
@@ -59,6 +62,15 @@ export const EXPORT_COLUMNS: Record<ExportKind, readonly string[]> = {
   deliveries: ['occurredAt', 'eventId', 'customerId', 'messageId', 'channel', 'status', 'playbookId', 'campaignId', 'reason'],
   campaigns: ['playbookId', 'playbookName', 'campaignId', 'campaignName', 'entries', 'exits'],
   outreach: ['channel', 'status', 'count'],
+  'outreach-campaigns': [
+    'playbookId',
+    'playbookName',
+    'campaignId',
+    'campaignName',
+    ...SMS_STATUSES.map((status) => `sms_${status}`),
+    ...DELIVERY_STATUSES.map((status) => `email_${status}`),
+    ...RATE_DEFINITIONS.map((rate) => rate.id),
+  ],
 };
 
 export function isExportKind(value: string): value is ExportKind {

@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { validateRange } from './range.js';
 import type { ExportRequest } from './export-kinds.js';
 import { eventCsvChunks, isEventExport, type CsvChunk, type PageOptions } from './event-pages.js';
-import { metricTableCsvChunks } from './metric-tables.js';
+import { metricTableCsvChunks, type MetricTableKind } from './metric-tables.js';
 
 /** Rows and bytes handed to the consumer so far. */
 export interface ExportProgress {
@@ -34,7 +34,7 @@ export function validateExportRequest(request: ExportRequest): void {
 export function exportCsvChunks(client: ClickHouseClient, request: ExportRequest, options: PageOptions = {}): AsyncGenerator<CsvChunk> {
   return isEventExport(request)
     ? eventCsvChunks(client, request, options)
-    : metricTableCsvChunks(client, request as ExportRequest & { kind: 'campaigns' | 'outreach' });
+    : metricTableCsvChunks(client, request as ExportRequest & { kind: MetricTableKind });
 }
 
 /**

@@ -4,12 +4,46 @@
  * No HTTP here: the API, the downloads and the benchmarks read through this module.
  */
 export { queryCampaigns, campaignsQuery, type CampaignRow } from './campaigns-query.js';
-export { queryOutreach, outreachQuery, type OutreachCounts, type SmsCounts, type EmailCounts } from './outreach-query.js';
+export {
+  queryOutreach,
+  outreachQuery,
+  emptyOutreachCounts,
+  type OutreachCounts,
+  type SmsCounts,
+  type EmailCounts,
+} from './outreach-query.js';
+export {
+  queryOutreachCampaigns,
+  outreachCampaignsQuery,
+  compareOutreachCampaignRows,
+  emptyOutreachCampaignRow,
+  type OutreachCampaignRow,
+} from './outreach-campaigns-query.js';
+export {
+  RATE_DEFINITIONS,
+  RATE_IDS,
+  DEFAULT_MINIMUM_VOLUME,
+  ratesOf,
+  rate,
+  judge,
+  judgedRate,
+  rateDefinition,
+  describeRates,
+  type Rate,
+  type JudgedRate,
+  type Rates,
+  type RateHealth,
+  type RateDefinition,
+  type RateThreshold,
+} from './rates.js';
+export { queryFreshness, cachedFreshness, freshnessQuery, type Freshness, type FreshnessOptions } from './freshness.js';
+export { previousRange, change, changeTree, COMPARE_MODES, type CompareMode, type Change, type ChangeTree } from './compare.js';
 export {
   queryTimeseries,
   timeseriesQuery,
   TIMESERIES_METRICS,
   MAX_TIMESERIES_BUCKETS,
+  isRateMetric,
   type TimeseriesQuery,
   type TimeseriesPoint,
   type TimeseriesInterval,

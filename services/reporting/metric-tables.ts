@@ -1,22 +1,47 @@
 import { stringify } from 'csv-stringify/sync';
-import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey } from '../events/types.js';
+import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey, type Channel } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { queryCampaigns } from './campaigns-query.js';
 import { queryOutreach, type OutreachCounts } from './outreach-query.js';
+import { queryOutreachCampaigns, type OutreachCampaignRow } from './outreach-campaigns-query.js';
+import { RATE_DEFINITIONS, type Rate } from './rates.js';
 import { neutralizeCell } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import type { CsvChunk } from './event-pages.js';
 
 /**
- * The metric-table exports: the rows of /v1/metrics/campaigns and /v1/metrics/outreach from
- * the same exact range queries, as CSV. They are small (one row per campaign, twelve
- * channel + status rows), so each is one query and one chunk.
+ * The metric-table exports: the rows of /v1/metrics/campaigns, /v1/metrics/outreach and
+ * /v1/metrics/outreach/campaigns from the same exact range queries, as CSV. They are small (one
+ * row per campaign, twelve channel + status rows), so each is one query and one chunk.
  */
 
-export type MetricTableKind = 'campaigns' | 'outreach';
+export const METRIC_TABLE_KINDS = ['campaigns', 'outreach', 'outreach-campaigns'] as const;
+export type MetricTableKind = (typeof METRIC_TABLE_KINDS)[number];
 
 export function isMetricTableExport(request: ExportRequest): request is ExportRequest & { kind: MetricTableKind } {
-  return request.kind === 'campaigns' || request.kind === 'outreach';
+  return (METRIC_TABLE_KINDS as readonly string[]).includes(request.kind);
+}
+
+/**
+ * One row per playbook + campaign: ids and names (an empty id for messages without one), the
+ * counts in the column order of EXPORT_COLUMNS, then every rate's value (empty when its
+ * denominator is 0) — full precision, the counts beside it being its exact parts.
+ */
+export function outreachCampaignCsvRows(rows: readonly OutreachCampaignRow[]): unknown[][] {
+  return rows.map((row) => {
+    const sms = row.sms as unknown as Record<string, number>;
+    const email = row.email as unknown as Record<string, number>;
+    const rates = row.rates as unknown as Record<Channel, Record<string, Rate>>;
+    return [
+      row.playbookId ?? '',
+      row.playbookName,
+      row.campaignId ?? '',
+      row.campaignName,
+      ...SMS_STATUSES.map((status) => sms[statusKey(status)] ?? 0),
+      ...DELIVERY_STATUSES.map((status) => email[statusKey(status)] ?? 0),
+      ...RATE_DEFINITIONS.map((definition) => rates[definition.channel][definition.key]?.value ?? ''),
+    ];
+  });
 }
 
 /**
@@ -62,6 +87,8 @@ export async function* metricTableCsvChunks(
           row.entries,
           row.exits,
         ])
-      : outreachRows(await queryOutreach(client, range));
+      : request.kind === 'outreach'
+        ? outreachRows(await queryOutreach(client, range))
+        : outreachCampaignCsvRows(await queryOutreachCampaigns(client, range));
   yield { bytes: toCsv(EXPORT_COLUMNS[request.kind], rows), rows: rows.length };
 }

@@ -26,7 +26,8 @@ export interface OutreachCounts {
   email: EmailCounts;
 }
 
-function emptyCounts(): OutreachCounts {
+/** Every count 0. */
+export function emptyOutreachCounts(): OutreachCounts {
   return {
     sms: { sent: 0, failed: 0, rejected: 0, expired: 0 },
     email: { sent: 0, failed: 0, rejected: 0, expired: 0, delivered: 0, bounced: 0, blocked: 0, spamReported: 0 },
@@ -65,7 +66,7 @@ export async function queryOutreach(client: ClickHouseClient, range: MetricsRang
   validateRange(range);
   const result = await client.query({ ...outreachQuery(range), format: 'JSONEachRow' });
   const rows = await result.json<{ channel: 'sms' | 'email'; status: string; events: string | number }>();
-  const counts = emptyCounts();
+  const counts = emptyOutreachCounts();
   for (const row of rows) {
     const byStatus = counts[row.channel] as unknown as Record<string, number>;
     const key = statusKey(row.status);

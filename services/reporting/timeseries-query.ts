@@ -4,6 +4,7 @@ import { dateTimeText } from '../platform/clickhouse-values.js';
 import { InvalidIntervalError, TooManyBucketsError, UnknownMetricError } from './errors.js';
 import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 import { assertKnownTimeZone } from './time-zones.js';
+import { rate, RATE_DEFINITIONS, RATE_IDS } from './rates.js';
 
 /**
  * A metric as hour or day buckets local to an IANA time zone, clipped to the exact range.
@@ -19,7 +20,7 @@ import { assertKnownTimeZone } from './time-zones.js';
 export type TimeseriesInterval = 'hour' | 'day';
 
 export interface TimeseriesQuery extends MetricsRange {
-  /** `entries`, `exits`, `sms.<status>` or `email.<status>` with camelCase statuses (`email.spamReported`). */
+  /** `entries`, `exits`, `sms.<status>` or `email.<status>` with camelCase statuses (`email.spamReported`), or a rate (`email.bounceRate`). */
   metric: string;
   interval: TimeseriesInterval;
   /** IANA time zone name known to ClickHouse, e.g. `UTC`, `America/New_York`, `Asia/Kathmandu`. */
@@ -29,23 +30,48 @@ export interface TimeseriesQuery extends MetricsRange {
 export interface TimeseriesPoint {
   /** Start of the local bucket, ISO-8601 with the zone's offset: `2026-03-08T00:00:00-05:00`. */
   start: string;
-  value: number;
+  /** The count, or for a rate numerator / denominator (null when the denominator is 0). */
+  value: number | null;
+  /** Rates only: the exact parts of value. */
+  numerator?: number;
+  denominator?: number;
 }
 
 /** Most buckets one answer may have. */
 export const MAX_TIMESERIES_BUCKETS = 10_000;
 
-type MetricSource = { table: 'assignment'; action: 'entered' | 'exited' } | { table: 'delivery'; channel: Channel; status: DeliveryStatus };
+/**
+ * What a metric counts: assignments of one action, deliveries of one channel and status, or a
+ * rate (rates.ts): deliveries of one channel with a numerator and a denominator set of statuses.
+ */
+type MetricSource =
+  | { table: 'assignment'; action: 'entered' | 'exited' }
+  | { table: 'delivery'; channel: Channel; numerator: readonly DeliveryStatus[]; denominator?: readonly DeliveryStatus[] };
 
 const METRICS = new Map<string, MetricSource>([
   ['entries', { table: 'assignment', action: 'entered' }],
   ['exits', { table: 'assignment', action: 'exited' }],
-  ...SMS_STATUSES.map((status): [string, MetricSource] => [`sms.${statusKey(status)}`, { table: 'delivery', channel: 'sms', status }]),
+  ...SMS_STATUSES.map((status): [string, MetricSource] => [
+    `sms.${statusKey(status)}`,
+    { table: 'delivery', channel: 'sms', numerator: [status] },
+  ]),
   ...DELIVERY_STATUSES.map((status): [string, MetricSource] => [
     `email.${statusKey(status)}`,
-    { table: 'delivery', channel: 'email', status },
+    { table: 'delivery', channel: 'email', numerator: [status] },
+  ]),
+  ...RATE_DEFINITIONS.map((rate): [string, MetricSource] => [
+    rate.id,
+    { table: 'delivery', channel: rate.channel, numerator: rate.numerator, denominator: rate.denominator },
   ]),
 ]);
+
+/** The rate metrics: their points carry numerator and denominator. */
+export function isRateMetric(metric: string): boolean {
+  return RATE_IDS.includes(metric);
+}
+
+/** `'sent', 'failed'` — statuses are a closed list of constants, so they are written inline. */
+const statusList = (statuses: readonly DeliveryStatus[]) => statuses.map((status) => `'${status}'`).join(', ');
 
 export const TIMESERIES_METRICS: readonly string[] = [...METRICS.keys()];
 
@@ -97,11 +123,14 @@ export function timeseriesQuery(q: TimeseriesQuery): { query: string; query_para
       q,
       {
         grains: grains(q, 'assignment_counts_1d', 'assignment_counts_15m'),
-        rollup: (where, table) => `SELECT ${startOf('bucket')} AS start, sum(${source.action === 'entered' ? 'entries' : 'exits'}) AS n
+        rollup: (
+          where,
+          table,
+        ) => `SELECT ${startOf('bucket')} AS start, sum(${source.action === 'entered' ? 'entries' : 'exits'}) AS n, toUInt64(0) AS d
   FROM ${table}
   WHERE ${where}
   GROUP BY start`,
-        raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, count() AS n
+        raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, count() AS n, toUInt64(0) AS d
   FROM assignment_events
   WHERE ${where} AND action = {action:String}
   GROUP BY start`,
@@ -110,17 +139,21 @@ export function timeseriesQuery(q: TimeseriesQuery): { query: string; query_para
     );
   } else {
     params.channel = source.channel;
-    params.status = source.status;
-    const condition = ' AND channel = {channel:String} AND status = {status:String}';
+    const numerator = `status IN (${statusList(source.numerator)})`;
+    const denominator = source.denominator ? `status IN (${statusList(source.denominator)})` : undefined;
+    const statuses = [...new Set([...source.numerator, ...(source.denominator ?? [])])];
+    const condition = ` AND channel = {channel:String} AND status IN (${statusList(statuses)})`;
+    const parts = (events: string) =>
+      `sumIf(${events}, ${numerator}) AS n, ${denominator ? `sumIf(${events}, ${denominator})` : 'toUInt64(0)'} AS d`;
     union = rangeUnion(
       q,
       {
         grains: grains(q, 'delivery_counts_1d', 'delivery_counts_15m'),
-        rollup: (where, table) => `SELECT ${startOf('bucket')} AS start, sum(events) AS n
+        rollup: (where, table) => `SELECT ${startOf('bucket')} AS start, ${parts('events')}
   FROM ${table}
   WHERE ${where}${condition}
   GROUP BY start`,
-        raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, count() AS n
+        raw: (where) => `SELECT ${startOf("toDateTime(occurred_at, 'UTC')")} AS start, ${parts('toUInt64(1)')}
   FROM delivery_events
   WHERE ${where}${condition}
   GROUP BY start`,
@@ -137,11 +170,11 @@ export function timeseriesQuery(q: TimeseriesQuery): { query: string; query_para
   params.gridStep = interval.stepSeconds;
   params.gridCount = Math.floor((q.toMs - gridFromMs) / (interval.stepSeconds * 1000)) + 1;
   params.gridLast = dateTimeText(q.toMs);
-  const grid = `SELECT ${startOf("{gridFrom:DateTime('UTC')} + toIntervalSecond(number * {gridStep:UInt32})")} AS start, toUInt64(0) AS n
+  const grid = `SELECT ${startOf("{gridFrom:DateTime('UTC')} + toIntervalSecond(number * {gridStep:UInt32})")} AS start, toUInt64(0) AS n, toUInt64(0) AS d
   FROM numbers({gridCount:UInt32})
   UNION ALL
-  SELECT ${startOf("{gridLast:DateTime('UTC')}")} AS start, toUInt64(0) AS n`;
-  const query = `SELECT toUnixTimestamp(start) AS startSeconds, timeZoneOffset(start) AS offsetSeconds, sum(n) AS value
+  SELECT ${startOf("{gridLast:DateTime('UTC')}")} AS start, toUInt64(0) AS n, toUInt64(0) AS d`;
+  const query = `SELECT toUnixTimestamp(start) AS startSeconds, timeZoneOffset(start) AS offsetSeconds, sum(n) AS value, sum(d) AS denominator
 FROM
 (
   ${grid}
@@ -167,6 +200,17 @@ export async function queryTimeseries(client: ClickHouseClient, q: TimeseriesQue
   if (buckets > MAX_TIMESERIES_BUCKETS) throw new TooManyBucketsError(buckets, MAX_TIMESERIES_BUCKETS, q.interval);
   await assertKnownTimeZone(client, q.tz);
   const result = await client.query({ ...timeseriesQuery(q), format: 'JSONEachRow' });
-  const rows = await result.json<{ startSeconds: string | number; offsetSeconds: string | number; value: string | number }>();
-  return rows.map((row) => ({ start: localIso(Number(row.startSeconds), Number(row.offsetSeconds)), value: Number(row.value) }));
+  const rows = await result.json<{
+    startSeconds: string | number;
+    offsetSeconds: string | number;
+    value: string | number;
+    denominator: string | number;
+  }>();
+  const isRate = isRateMetric(q.metric);
+  return rows.map((row) => {
+    const start = localIso(Number(row.startSeconds), Number(row.offsetSeconds));
+    if (!isRate) return { start, value: Number(row.value) };
+    const { numerator, denominator, value } = rate(Number(row.value), Number(row.denominator));
+    return { start, value, numerator, denominator };
+  });
 }

@@ -195,7 +195,19 @@ describe('queued downloads', () => {
     }
     const campaigns = await submit({ export: 'campaigns', ...RANGE, filters: { playbookId: 'pb-1' } }, 'tenant-1');
     ids.push((campaigns.json() as JobView).id);
-    for (const id of ids) expect((await settled(id, 'tenant-1')).status).toBe('ready');
+    const outreachCampaigns = await submit({ export: 'outreach-campaigns', ...RANGE }, 'tenant-1');
+    expect(outreachCampaigns.statusCode).toBe(202);
+    const outreachCampaignsId = (outreachCampaigns.json() as JobView).id;
+    for (const id of [...ids, outreachCampaignsId]) expect((await settled(id, 'tenant-1')).status).toBe('ready');
+    // The queued file of outreach per campaign is the streamed export, byte for byte.
+    const streamed = await app!.inject({
+      method: 'GET',
+      url: `/v1/exports/outreach-campaigns.csv?from=${RANGE.from}&to=${RANGE.to}`,
+      headers: bearer('tenant-1'),
+    });
+    expect(streamed.statusCode).toBe(200);
+    expect((await file(outreachCampaignsId, 'tenant-1')).body).toBe(streamed.body);
+    expect(parseCsv(streamed.body).length).toBeGreaterThan(1);
 
     const bounced = parseCsv((await file(ids[0]!, 'tenant-1')).body);
     const truth = truthDeliveries('tenant-1', (e) => e.channel === 'email' && e.status === 'bounced');

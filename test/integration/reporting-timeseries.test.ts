@@ -88,7 +88,38 @@ afterAll(async () => {
   await handle?.close();
 });
 
+/** The rates, written out again (not imported): channel, numerator statuses, denominator statuses. */
+const FAILED = ['failed', 'rejected', 'expired'];
+const ATTEMPTED = ['sent', 'failed', 'rejected', 'expired'];
+const RATES: Record<string, [string, string[], string[]]> = {
+  'email.deliveryRate': ['email', ['delivered'], ['sent']],
+  'email.bounceRate': ['email', ['bounced'], ['sent']],
+  'email.blockRate': ['email', ['blocked'], ['sent']],
+  'email.spamComplaintRate': ['email', ['spam_reported'], ['delivered']],
+  'email.sendFailureRate': ['email', FAILED, ATTEMPTED],
+  'sms.failureRate': ['sms', FAILED, ATTEMPTED],
+};
+
+function bruteRateSeries(q: TimeseriesQuery): TimeseriesPoint[] {
+  const time = local.get(q.tz)!;
+  const [channel, numerator, denominator] = RATES[q.metric]!;
+  const starts = time.bucketStarts(q.fromMs, q.toMs, q.interval);
+  const parts = new Map(starts.map((start) => [start, { n: 0, d: 0 }]));
+  for (const event of deliveries) {
+    if (event.channel !== channel || !matches(event, q.tenantId, q.fromMs, q.toMs, { playbookId: q.playbookId, campaignId: q.campaignId }))
+      continue;
+    const entry = parts.get(time.bucketStart(event.atMs, q.interval))!;
+    if (numerator.includes(event.status)) entry.n += 1;
+    if (denominator.includes(event.status)) entry.d += 1;
+  }
+  return starts.map((start) => {
+    const { n, d } = parts.get(start)!;
+    return { start: time.iso(start), value: d === 0 ? null : n / d, numerator: n, denominator: d };
+  });
+}
+
 function bruteTimeseries(q: TimeseriesQuery): TimeseriesPoint[] {
+  if (q.metric in RATES) return bruteRateSeries(q);
   const time = local.get(q.tz)!;
   const starts = time.bucketStarts(q.fromMs, q.toMs, q.interval);
   const values = new Map(starts.map((start) => [start, 0]));
@@ -286,6 +317,7 @@ describe('arguments', () => {
       'email.bounced',
       'email.blocked',
       'email.spamReported',
+      ...Object.keys(RATES),
     ]);
   });
 
@@ -318,7 +350,7 @@ describe('arguments', () => {
       toMs: Date.parse('2026-12-31T23:59:59.999Z'),
     });
     expect(points).toHaveLength(366);
-    expect(points.reduce((sum, point) => sum + point.value, 0)).toBe(
+    expect(points.reduce((sum, point) => sum + (point.value ?? 0), 0)).toBe(
       assignments.filter((e) => e.tenantId === 't-a' && e.action === 'entered').length,
     );
   });

@@ -142,7 +142,9 @@ export const errorsPlugin = fp(
         const found = CONTEXTS[(error as FastifyError).validationContext ?? ''];
         const context = found?.name ?? 'request';
         const first = (error as FastifyError).validation?.[0];
-        const params = first?.params as { missingProperty?: string; additionalProperty?: string; pattern?: string } | undefined;
+        const params = first?.params as
+          | { missingProperty?: string; additionalProperty?: string; pattern?: string; allowedValues?: unknown[] }
+          | undefined;
         const where = first?.instancePath
           ? first.instancePath.replace(/^\//, '').replace(/\//g, '.')
           : (params?.missingProperty ?? params?.additionalProperty);
@@ -150,6 +152,9 @@ export const errorsPlugin = fp(
         if (where && first?.keyword === 'pattern' && params?.pattern) {
           const value = valueAt(request, found?.property ?? 'query', where);
           message = `${context} parameter ${where}: ${quote(String(value))} ${patternProblem(params.pattern)}`;
+        } else if (where && first?.keyword === 'enum' && params?.allowedValues) {
+          const value = valueAt(request, found?.property ?? 'query', where);
+          message = `${context} parameter ${where}: ${quote(String(value))} is not one of ${params.allowedValues.map(String).join(', ')}`;
         } else {
           message = where ? `${context} parameter ${where}: ${first?.message ?? 'is not valid'}` : `${context}: ${error.message}`;
         }

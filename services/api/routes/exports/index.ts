@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
-import { exportFileName, openExport, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
+import { EXPORT_COLUMNS, exportFileName, openExport, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
 import { parseRange } from '../../shared/range-params.js';
 import { attachment, CsvResponse, errorResponses } from '../../shared/schemas.js';
 import { AssignmentsExportQuerystring, DeliveriesExportQuerystring, MetricTableExportQuerystring } from './schemas.js';
@@ -109,5 +109,21 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
       },
     },
     (request, reply) => send(request, reply, 'outreach'),
+  );
+
+  api.get(
+    '/v1/exports/outreach-campaigns.csv',
+    {
+      schema: {
+        tags: ['exports'],
+        summary: 'Text messages and emails by status, and their rates, per playbook and campaign as CSV',
+        description: description(
+          `The rows of /v1/metrics/outreach/campaigns. Columns: ${EXPORT_COLUMNS['outreach-campaigns'].join(', ')}. Counts are named channel_status; a rate is its exact value (empty when its denominator is 0), its parts being the counts beside it; ids are empty for messages without a playbook or campaign.`,
+        ),
+        querystring: MetricTableExportQuerystring,
+        response: { 200: CsvResponse, ...errors },
+      },
+    },
+    (request, reply) => send(request, reply, 'outreach-campaigns'),
   );
 }

@@ -2,10 +2,34 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
 import { DELIVERY_STATUS_HELP, DELIVERY_STATUSES, EMAIL_ONLY_STATUSES } from '../../../events/types.js';
-import { queryCampaigns, queryOutreach, queryTimeseries } from '../../../reporting/index.js';
+import {
+  change,
+  changeTree,
+  compareOutreachCampaignRows,
+  describeRates,
+  emptyOutreachCampaignRow,
+  previousRange,
+  queryCampaigns,
+  queryOutreach,
+  queryOutreachCampaigns,
+  queryTimeseries,
+  ratesOf,
+  type CampaignRow,
+  type Freshness,
+  type MetricsRange,
+  type OutreachCampaignRow,
+} from '../../../reporting/index.js';
 import { parseRange } from '../../shared/range-params.js';
 import { errorResponses } from '../../shared/schemas.js';
-import { CampaignsResponse, OutreachResponse, RangeQuerystring, TimeseriesQuerystring, TimeseriesResponse } from './schemas.js';
+import {
+  CampaignsResponse,
+  OutreachCampaignsResponse,
+  OutreachResponse,
+  RangeQuerystring,
+  RatesResponse,
+  TimeseriesQuerystring,
+  TimeseriesResponse,
+} from './schemas.js';
 
 const errors = errorResponses(400, 401, 429, 503);
 
@@ -13,10 +37,62 @@ const STATUS_DESCRIPTION =
   DELIVERY_STATUSES.map((status) => `${status}: ${DELIVERY_STATUS_HELP[status]}.`).join(' ') +
   ` Text messages never take the email-only statuses (${EMAIL_ONLY_STATUSES.join(', ')}).`;
 
+const FRESHNESS_DESCRIPTION = ' Every answer carries freshness: everything published to the event topics before countedThrough is counted.';
+
+export interface MetricsRoutesOptions {
+  clickhouse: ClickHouseClient;
+  maxRangeDays: number;
+  /** Smallest denominator a rate is judged at (RATE_MINIMUM_VOLUME). */
+  minimumVolume: number;
+  /** How complete the counts are (cached briefly by its owner). */
+  freshness: () => Promise<Freshness>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const key = (row: { playbookId: string | null; campaignId: string | null }) => `${row.playbookId ?? ''}\u0000${row.campaignId ?? ''}`;
+
+/**
+ * Rows of both periods lined up by playbook + campaign: every row of either, the current
+ * figures (zeros when the campaign had none now), the previous ones and the change.
+ */
+function lineUp<R extends { playbookId: string | null; campaignId: string | null }, F>(
+  current: R[],
+  previous: R[],
+  empty: (row: R) => R,
+  figures: (row: R) => F,
+  sort: (a: R, b: R) => number,
+): Array<R & { previous: F; change: ReturnType<typeof changeTree<F>> }> {
+  const before = new Map(previous.map((row) => [key(row), row]));
+  const rows = [...current];
+  const seen = new Set(current.map(key));
+  for (const row of previous) if (!seen.has(key(row))) rows.push(empty(row));
+  return rows.sort(sort).map((row) => {
+    const then = figures(before.get(key(row)) ?? empty(row));
+    return { ...row, previous: then, change: changeTree(figures(row), then) };
+  });
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const campaignOrder = (a: CampaignRow, b: CampaignRow) =>
+  compareText(a.playbookName, b.playbookName) ||
+  compareText(a.campaignName, b.campaignName) ||
+  compareText(a.playbookId, b.playbookId) ||
+  compareText(a.campaignId, b.campaignId);
+
 /** /v1/metrics/*: exact range metrics of the token's tenant. */
-export async function metricsRoutes(app: FastifyInstance, options: { clickhouse: ClickHouseClient; maxRangeDays: number }): Promise<void> {
+export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.addHook('preHandler', app.authenticate);
+
+  const rangeOf = (
+    tenantId: string,
+    query: { from: string; to: string; playbookId?: string; campaignId?: string; compare?: unknown },
+  ): { range: MetricsRange; before: MetricsRange | undefined } => {
+    const { fromMs, toMs } = parseRange(query, options.maxRangeDays);
+    const range = { tenantId, fromMs, toMs, playbookId: query.playbookId, campaignId: query.campaignId };
+    return { range, before: query.compare === 'previous' ? previousRange(range) : undefined };
+  };
+  const window = (range: MetricsRange) => ({ from: iso(range.fromMs), to: iso(range.toMs) });
 
   api.get(
     '/v1/metrics/campaigns',
@@ -25,21 +101,28 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
         tags: ['metrics'],
         summary: 'Entries and exits per playbook and campaign',
         description:
-          'Customers who entered and exited each campaign in the range (non-unique: enter, exit and re-enter counts two entries).',
+          'Customers who entered and exited each campaign in the range (non-unique: enter, exit and re-enter counts two entries).' +
+          FRESHNESS_DESCRIPTION,
         querystring: RangeQuerystring,
         response: { 200: CampaignsResponse, ...errors },
       },
     },
     async (request) => {
-      const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const rows = await queryCampaigns(options.clickhouse, {
-        tenantId: request.principal.tenantId,
-        fromMs,
-        toMs,
-        playbookId: request.query.playbookId,
-        campaignId: request.query.campaignId,
-      });
-      return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), rows };
+      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const [rows, previous, freshness] = await Promise.all([
+        queryCampaigns(options.clickhouse, range),
+        before ? queryCampaigns(options.clickhouse, before) : undefined,
+        options.freshness(),
+      ]);
+      if (!before || !previous) return { ...window(range), rows, freshness };
+      const compared = lineUp(
+        rows,
+        previous,
+        (row) => ({ ...row, entries: 0, exits: 0 }),
+        (row) => ({ entries: row.entries, exits: row.exits }),
+        campaignOrder,
+      );
+      return { ...window(range), rows: compared, previous: window(before), freshness };
     },
   );
 
@@ -49,21 +132,77 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
       schema: {
         tags: ['metrics'],
         summary: 'Text messages and emails by delivery status',
-        description: STATUS_DESCRIPTION,
+        description: STATUS_DESCRIPTION + FRESHNESS_DESCRIPTION,
         querystring: RangeQuerystring,
         response: { 200: OutreachResponse, ...errors },
       },
     },
     async (request) => {
-      const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
-      const counts = await queryOutreach(options.clickhouse, {
-        tenantId: request.principal.tenantId,
-        fromMs,
-        toMs,
-        playbookId: request.query.playbookId,
-        campaignId: request.query.campaignId,
-      });
-      return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), ...counts };
+      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const [counts, previous, freshness] = await Promise.all([
+        queryOutreach(options.clickhouse, range),
+        before ? queryOutreach(options.clickhouse, before) : undefined,
+        options.freshness(),
+      ]);
+      if (!before || !previous) return { ...window(range), ...counts, freshness };
+      return { ...window(range), ...counts, previous: { ...window(before), ...previous }, change: changeTree(counts, previous), freshness };
+    },
+  );
+
+  api.get(
+    '/v1/metrics/rates',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Deliverability rates with their exact parts and health against the thresholds senders are held to',
+        description: describeRates() + FRESHNESS_DESCRIPTION,
+        querystring: RangeQuerystring,
+        response: { 200: RatesResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const [counts, previous, freshness] = await Promise.all([
+        queryOutreach(options.clickhouse, range),
+        before ? queryOutreach(options.clickhouse, before) : undefined,
+        options.freshness(),
+      ]);
+      const rates = ratesOf(counts, options.minimumVolume);
+      if (!before || !previous) return { ...window(range), ...rates, freshness };
+      const then = ratesOf(previous, options.minimumVolume);
+      return { ...window(range), ...rates, previous: { ...window(before), ...then }, change: changeTree(rates, then), freshness };
+    },
+  );
+
+  api.get(
+    '/v1/metrics/outreach/campaigns',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Text messages and emails by status, and their rates, per playbook and campaign',
+        description:
+          'One row per playbook + campaign (names as in /v1/metrics/campaigns); messages without a campaign are one row of their own (campaignId null). Rates as in /v1/metrics/rates.' +
+          FRESHNESS_DESCRIPTION,
+        querystring: RangeQuerystring,
+        response: { 200: OutreachCampaignsResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const [rows, previous, freshness] = await Promise.all([
+        queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume),
+        before ? queryOutreachCampaigns(options.clickhouse, before, options.minimumVolume) : undefined,
+        options.freshness(),
+      ]);
+      if (!before || !previous) return { ...window(range), rows, freshness };
+      const compared = lineUp<OutreachCampaignRow, Pick<OutreachCampaignRow, 'sms' | 'email' | 'rates'>>(
+        rows,
+        previous,
+        (row) => emptyOutreachCampaignRow(row, options.minimumVolume),
+        (row) => ({ sms: row.sms, email: row.email, rates: row.rates }),
+        compareOutreachCampaignRows,
+      );
+      return { ...window(range), rows: compared, previous: window(before), freshness };
     },
   );
 
@@ -72,26 +211,27 @@ export async function metricsRoutes(app: FastifyInstance, options: { clickhouse:
     {
       schema: {
         tags: ['metrics'],
-        summary: 'One metric per hour or day, local to a time zone',
-        description: 'Buckets are local to tz (default UTC), exact across DST changes and for :30/:45 offsets, and clipped to the range.',
+        summary: 'One metric or rate per hour or day, local to a time zone',
+        description:
+          'Buckets are local to tz (default UTC), exact across DST changes and for :30/:45 offsets, and clipped to the range. A rate metric (e.g. email.bounceRate) gives each point its numerator and denominator.' +
+          FRESHNESS_DESCRIPTION,
         querystring: TimeseriesQuerystring,
         response: { 200: TimeseriesResponse, ...errors },
       },
     },
     async (request) => {
-      const { fromMs, toMs } = parseRange(request.query, options.maxRangeDays);
+      const { range, before } = rangeOf(request.principal.tenantId, request.query);
       const tz = request.query.tz ?? 'UTC';
-      const points = await queryTimeseries(options.clickhouse, {
-        tenantId: request.principal.tenantId,
-        metric: request.query.metric,
-        fromMs,
-        toMs,
-        interval: request.query.interval,
-        tz,
-        playbookId: request.query.playbookId,
-        campaignId: request.query.campaignId,
+      const series = (r: MetricsRange) =>
+        queryTimeseries(options.clickhouse, { ...r, metric: request.query.metric, interval: request.query.interval, tz });
+      const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, options.freshness()]);
+      const head = { metric: request.query.metric, interval: request.query.interval, tz };
+      if (!before || !previous) return { ...head, points, freshness };
+      const compared = points.map((point, index) => {
+        const then = previous[index];
+        return { ...point, change: then ? change(point.value, then.value) : null };
       });
-      return { metric: request.query.metric, interval: request.query.interval, tz, points };
+      return { ...head, points: compared, previous: { ...window(before), points: previous }, freshness };
     },
   );
 }

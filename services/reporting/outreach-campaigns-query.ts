@@ -1,0 +1,141 @@
+import { statusKey } from '../events/types.js';
+import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { emptyOutreachCounts, type EmailCounts, type SmsCounts } from './outreach-query.js';
+import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
+import { ratesOf, type Rates } from './rates.js';
+
+const GRAINS: readonly RollupGrain[] = [
+  { ms: DAY_MS, table: 'delivery_counts_1d' },
+  { ms: ROLLUP_BUCKET_MS, table: 'delivery_counts_15m' },
+];
+
+export interface OutreachCampaignRow {
+  /** null for messages sent without a playbook. */
+  playbookId: string | null;
+  /** The latest name by event time (as in the campaigns answer); '' when no assignment ever named it. */
+  playbookName: string;
+  /** null for messages sent without a campaign: all of them are one row (per playbook). */
+  campaignId: string | null;
+  campaignName: string;
+  sms: SmsCounts;
+  email: EmailCounts;
+  rates: Rates;
+}
+
+interface ResultRow {
+  playbookId: string;
+  campaignId: string;
+  playbookName: string;
+  campaignName: string;
+  channel: 'sms' | 'email';
+  status: string;
+  events: string | number;
+}
+
+/** The SQL and parameters of {@link queryOutreachCampaigns} (exposed for plans and benchmarks). */
+export function outreachCampaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  const params: QueryParams = {};
+  const union = rangeUnion(
+    range,
+    {
+      grains: GRAINS,
+      rollup: (where, table) => `SELECT playbook_id, campaign_id, channel, status, sum(events) AS n
+  FROM ${table}
+  WHERE ${where}
+  GROUP BY playbook_id, campaign_id, channel, status`,
+      raw: (where) => `SELECT playbook_id, campaign_id, channel, status, count() AS n
+  FROM delivery_events
+  WHERE ${where}
+  GROUP BY playbook_id, campaign_id, channel, status`,
+    },
+    params,
+  );
+  const names = `SELECT playbook_id, campaign_id,
+    argMax(playbook_name, named_at) AS playbook_name, argMax(campaign_name, named_at) AS campaign_name
+  FROM campaign_names
+  WHERE tenant_id = {tenantId:String}${range.playbookId !== undefined ? ' AND playbook_id = {playbookId:String}' : ''}${
+    range.campaignId !== undefined ? ' AND campaign_id = {campaignId:String}' : ''
+  }
+  GROUP BY playbook_id, campaign_id`;
+  const query = `SELECT
+  counts.playbook_id AS playbookId, counts.campaign_id AS campaignId,
+  names.playbook_name AS playbookName, names.campaign_name AS campaignName,
+  counts.channel AS channel, counts.status AS status, counts.events AS events
+FROM
+(
+  SELECT playbook_id, campaign_id, channel, status, sum(n) AS events
+  FROM
+  (
+${union}
+  )
+  GROUP BY playbook_id, campaign_id, channel, status
+  HAVING events > 0
+) AS counts
+LEFT JOIN
+(
+  ${names}
+) AS names ON counts.playbook_id = names.playbook_id AND counts.campaign_id = names.campaign_id`;
+  return { query, query_params: params };
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Named campaigns by playbook name, campaign name, ids; messages without a campaign after them. */
+export function compareOutreachCampaignRows(
+  a: Pick<OutreachCampaignRow, 'playbookId' | 'playbookName' | 'campaignId' | 'campaignName'>,
+  b: Pick<OutreachCampaignRow, 'playbookId' | 'playbookName' | 'campaignId' | 'campaignName'>,
+): number {
+  return (
+    Number(a.campaignId === null) - Number(b.campaignId === null) ||
+    Number(a.playbookId === null) - Number(b.playbookId === null) ||
+    compareText(a.playbookName, b.playbookName) ||
+    compareText(a.campaignName, b.campaignName) ||
+    compareText(a.playbookId ?? '', b.playbookId ?? '') ||
+    compareText(a.campaignId ?? '', b.campaignId ?? '')
+  );
+}
+
+/** The row of a playbook + campaign with no messages (to line up a campaign active in one period only). */
+export function emptyOutreachCampaignRow(
+  ids: Pick<OutreachCampaignRow, 'playbookId' | 'playbookName' | 'campaignId' | 'campaignName'>,
+  minimumVolume: number,
+): OutreachCampaignRow {
+  const counts = emptyOutreachCounts();
+  return { ...ids, ...counts, rates: ratesOf(counts, minimumVolume) };
+}
+
+/**
+ * Text messages and emails by status, and their rates, per playbook + campaign in `[from, to]`
+ * (both inclusive, to the millisecond): one row per campaign with any message, sorted by
+ * playbook name then campaign name, and one row (per playbook) for messages without a campaign.
+ */
+export async function queryOutreachCampaigns(
+  client: ClickHouseClient,
+  range: MetricsRange,
+  minimumVolume?: number,
+): Promise<OutreachCampaignRow[]> {
+  validateRange(range);
+  const result = await client.query({ ...outreachCampaignsQuery(range), format: 'JSONEachRow' });
+  const rows = new Map<string, OutreachCampaignRow>();
+  for (const row of await result.json<ResultRow>()) {
+    const key = `${row.playbookId}\u0000${row.campaignId}`;
+    let out = rows.get(key);
+    if (!out) {
+      out = emptyOutreachCampaignRow(
+        {
+          playbookId: row.playbookId === '' ? null : row.playbookId,
+          playbookName: row.playbookName,
+          campaignId: row.campaignId === '' ? null : row.campaignId,
+          campaignName: row.campaignName,
+        },
+        0,
+      );
+      rows.set(key, out);
+    }
+    const byStatus = out[row.channel] as unknown as Record<string, number>;
+    const status = statusKey(row.status);
+    // An SMS can never take an email-only status; should one be stored, it is not reported.
+    if (status in byStatus) byStatus[status] = (byStatus[status] ?? 0) + Number(row.events);
+  }
+  return [...rows.values()].map((row) => ({ ...row, rates: ratesOf(row, minimumVolume) })).sort(compareOutreachCampaignRows);
+}
