@@ -14,6 +14,7 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
       DATA_DIR: dataDir,
       TOPIC_PREFIX: `run-${Date.now()}.`,
       LOG_LEVEL: 'info',
+      INGEST_LAG_REFRESH_MS: '300',
     });
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -32,6 +33,17 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
       expect(metrics).toContain('sending_metrics_ingest_consumed_total');
       expect(metrics).toContain('sending_metrics_http_request_duration_seconds');
       expect((await fetch(`${url}/docs/json`)).status).toBe(200);
+      // Caught up (nothing published yet): the answers say so, from what the ingest recorded.
+      const outreach = `${url}/v1/metrics/outreach?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`;
+      const freshness = async () =>
+        ((await (await fetch(outreach, { headers: { authorization: `Bearer ${token}` } })).json()) as { freshness: { state: string } })
+          .freshness;
+      let fresh = await freshness();
+      for (const until = Date.now() + 30_000; fresh.state !== 'current' && Date.now() < until; fresh = await freshness()) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(fresh).toMatchObject({ state: 'current', lagEvents: 0, countedThrough: expect.any(String) });
+      expect(await (await fetch(`${url}/metrics`)).text()).toContain('sending_metrics_ingest_lag_seconds');
       // Logs are pino JSON lines and never carry the token.
       const jsonLines = output()
         .split('\n')
