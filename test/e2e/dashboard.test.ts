@@ -17,9 +17,58 @@ import { TEST_SECRET } from '../support/api.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
+import { dateTime64Text } from '../../services/platform/clickhouse-values.js';
+import { topicNames } from '../../services/events/topics.js';
+import type { Config } from '../../services/platform/config.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(ROOT, 'test-results/dashboard.png');
+const SCREENSHOT_CURRENT = path.join(ROOT, 'test-results/dashboard-current.png');
+const ZONE = 'Asia/Kolkata';
+
+interface JudgedRate {
+  numerator: number;
+  denominator: number;
+  value: number | null;
+  health: 'ok' | 'warning' | 'critical' | 'insufficient_volume' | null;
+}
+interface Change {
+  absolute: number | null;
+  relative: number | null;
+}
+interface Freshness {
+  countedThrough: string | null;
+  lagEvents: number;
+  lagSeconds: number | null;
+  state: 'current' | 'behind' | 'no_consumer';
+  reportedAt: string | null;
+}
+/** The badge text the page shows for each health (text as well as colour). */
+const BADGE: Record<string, string> = { ok: 'OK', warning: 'Warning', critical: 'Critical', insufficient_volume: 'Too few to judge' };
+/** Wall-clock HH:MM:SS in the browser's zone of the test. */
+const clock = (iso: string) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(
+    new Date(iso),
+  );
+/** The page's rate text ("6.09 %", "0.0041 %") is the API's value, rounded to the digits shown. */
+function expectPercent(text: string, fraction: number | null) {
+  if (fraction === null) {
+    expect(text).toMatch(/^–/);
+    return;
+  }
+  const match = /^(−|-)?([\d,]+)(?:\.(\d+))? %$/.exec(text.trim());
+  expect(match, `a percentage: ${text}`).not.toBeNull();
+  const digits = match![3]?.length ?? 0;
+  const shown = Number(`${match![2]!.replace(/,/g, '')}.${match![3] ?? '0'}`) * (match![1] ? -1 : 1);
+  expect(Math.abs(shown - fraction * 100)).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-9);
+  if (fraction !== 0) expect(shown).not.toBe(0); // a non-zero rate never reads 0
+}
+/** "251 of 4,124 sent" → [251, 4124] */
+const partsOf = (text: string) => {
+  const match = /([\d,]+) of ([\d,]+)/.exec(text);
+  expect(match, `parts: ${text}`).not.toBeNull();
+  return [Number(match![1]!.replace(/,/g, '')), Number(match![2]!.replace(/,/g, ''))];
+};
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The page in a real browser (Debian's chromium driven by playwright-core) against the real engine. */
@@ -29,6 +78,7 @@ describe('the Assignments and Sending page', () => {
   let app: FastifyInstance;
   let browser: Browser;
   let url: string;
+  let config: Config;
   const token = signToken(TEST_SECRET, { tenantId: 'acme', userId: 'e2e' }, 3_600_000);
   const logger = createLogger('silent');
 
@@ -44,8 +94,10 @@ describe('the Assignments and Sending page', () => {
     await insertEvents(clickhouse.client, events);
     downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger);
     await downloads.start();
+    // An hour before a silent ingest counts as gone, so the states below never depend on how fast the test runs.
+    config = { ...opened.config, api: { ...opened.config.api, freshnessStaleAfterMs: 3_600_000 } };
     app = await buildApp({
-      config: opened.config,
+      config,
       logger,
       clickhouse: clickhouse.client,
       readiness: new Readiness(),
@@ -133,7 +185,164 @@ describe('the Assignments and Sending page', () => {
       expect(Object.fromEntries(statuses.map(([status, text]) => [status, count(text)]))).toEqual(counts);
     }
     await expect(page.locator('#email tbody tr[data-status="spamReported"] td.help').textContent()).resolves.toContain('reported as spam');
+
+    // The change of each count against the previous period, as the API answers it.
+    const compared = (await api(`/v1/metrics/outreach?${query}&compare=previous`)) as {
+      previous: { from: string; to: string; sms: Record<string, number>; email: Record<string, number> };
+      change: { sms: Record<string, Change>; email: Record<string, Change> };
+    };
+    // The previous period is the range of equal length just before; its counts are that range's own.
+    expect(Date.parse(compared.previous.to)).toBe(Date.parse(from) - 1);
+    const before = (await api(
+      `/v1/metrics/outreach?from=${encodeURIComponent(compared.previous.from)}&to=${encodeURIComponent(compared.previous.to)}`,
+    )) as { sms: Record<string, number>; email: Record<string, number> };
+    expect({ sms: compared.previous.sms, email: compared.previous.email }).toEqual({ sms: before.sms, email: before.email });
+    for (const channel of ['sms', 'email'] as const) {
+      const changes = await page.$$eval(`#${channel} tbody tr`, (rows) =>
+        rows.map((row) => ({
+          status: (row as HTMLElement).dataset.status!,
+          text: row.querySelector('.change .main')?.textContent ?? '',
+          was: row.querySelector('.change .sub')?.textContent ?? '',
+        })),
+      );
+      expect(changes.length).toBe(Object.keys(compared.change[channel]).length);
+      for (const { status, text, was } of changes) {
+        const change = compared.change[channel][status]!;
+        expect(count(was), `${channel}.${status} previous`).toBe(compared.previous[channel][status]);
+        if (change.absolute === 0) expect(text).toBe('no change');
+        else {
+          expect(text.startsWith(change.absolute! < 0 ? '−' : '+'), `${channel}.${status}: ${text}`).toBe(true);
+          expect(count(text.split(' (')[0]), `${channel}.${status}: ${text}`).toBe(Math.abs(change.absolute!));
+          if (change.relative === null) expect(text).toContain('(none before)');
+          else expectPercent(/\((.*)\)/.exec(text)![1]!.replace(/^[+−]/, ''), Math.abs(change.relative));
+        }
+      }
+    }
+
+    // Rates next to the counts: value, parts, health badge and change equal the API's.
+    const rates = (await api(`/v1/metrics/rates?${query}&compare=previous`)) as {
+      sms: Record<string, JudgedRate>;
+      email: Record<string, JudgedRate>;
+      change: { sms: Record<string, Change>; email: Record<string, Change> };
+      freshness: Freshness;
+    };
+    for (const channel of ['sms', 'email'] as const) {
+      const shownRates = await page.$$eval(`#${channel}-rates tbody tr`, (rows) =>
+        rows.map((row) => ({
+          id: (row as HTMLElement).dataset.rate!,
+          value: row.querySelector('.value .main')?.textContent ?? '',
+          parts: row.querySelector('.value .sub')?.textContent ?? '',
+          badge: row.querySelector('.badge')?.textContent ?? '',
+          change: row.querySelector('.change .main')?.textContent ?? '',
+        })),
+      );
+      expect(shownRates.map((row) => row.id).sort()).toEqual(
+        Object.keys(rates[channel])
+          .map((key) => `${channel}.${key}`)
+          .sort(),
+      );
+      for (const row of shownRates) {
+        const key = row.id.split('.')[1]!;
+        const rate = rates[channel][key]!;
+        expectPercent(row.value, rate.value);
+        expect(partsOf(row.parts), row.id).toEqual([rate.numerator, rate.denominator]);
+        expect(row.badge, row.id).toBe(rate.health === null ? 'no threshold' : BADGE[rate.health]);
+        const change = rates.change[channel][key]!;
+        if (change.absolute === null) expect(row.change).toBe('cannot compare');
+        else if (change.absolute === 0) expect(row.change).toBe('no change');
+        else {
+          expect(row.change, row.id).toMatch(/ points$/);
+          expectPercent(row.change.replace(' points', ' %').replace(/^[+−]/, ''), Math.abs(change.absolute));
+          expect(row.change.startsWith(change.absolute < 0 ? '−' : '+'), row.change).toBe(true);
+        }
+      }
+    }
+    // The simulator's data has rates in more than one health.
+    expect(new Set(Object.values(rates.email).map((rate) => rate.health)).size).toBeGreaterThan(1);
+
+    // The per-campaign outreach table: the API's rows, counts, rates and badges, in its order.
+    const perCampaign = (await api(`/v1/metrics/outreach/campaigns?${query}`)) as {
+      rows: {
+        playbookId: string | null;
+        campaignId: string | null;
+        sms: Record<string, number>;
+        email: Record<string, number>;
+        rates: { sms: Record<string, JudgedRate>; email: Record<string, JudgedRate> };
+      }[];
+    };
+    expect(perCampaign.rows.length).toBeGreaterThan(1);
+    const shownCampaigns = await page.$$eval('#outreach-campaigns tbody tr', (rows) =>
+      rows.map((row) => ({
+        key: `${(row as HTMLElement).dataset.playbookId}/${(row as HTMLElement).dataset.campaignId}`,
+        names: [...row.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent ?? ''),
+        smsSent: row.querySelector('.sms-sent')?.textContent ?? '',
+        emailSent: row.querySelector('.email-sent')?.textContent ?? '',
+        rates: [...row.querySelectorAll('td[data-rate]')].map((td) => ({
+          id: (td as HTMLElement).dataset.rate!,
+          value: td.querySelector('.main')?.textContent ?? '',
+          parts: td.querySelector('.sub')?.textContent ?? '',
+          badge: td.querySelector('.badge')?.textContent ?? null,
+        })),
+      })),
+    );
+    expect(shownCampaigns.map((row) => row.key)).toEqual(perCampaign.rows.map((row) => `${row.playbookId ?? ''}/${row.campaignId ?? ''}`));
+    perCampaign.rows.forEach((expected, index) => {
+      const shown = shownCampaigns[index]!;
+      expect(count(shown.smsSent)).toBe(expected.sms.sent);
+      expect(count(shown.emailSent)).toBe(expected.email.sent);
+      if (expected.campaignId === null) expect(shown.names[1]).toBe('No campaign');
+      expect(shown.rates.map((rate) => rate.id)).toEqual([
+        'sms.failureRate',
+        'email.deliveryRate',
+        'email.bounceRate',
+        'email.blockRate',
+        'email.spamComplaintRate',
+        'email.sendFailureRate',
+      ]);
+      for (const rate of shown.rates) {
+        const [channel, key] = rate.id.split('.') as ['sms' | 'email', string];
+        const answer = expected.rates[channel][key]!;
+        expectPercent(rate.value, answer.value);
+        expect(partsOf(rate.parts), `${shown.key} ${rate.id}`).toEqual([answer.numerator, answer.denominator]);
+        expect(rate.badge, `${shown.key} ${rate.id}`).toBe(answer.health === null ? null : BADGE[answer.health]);
+      }
+    });
+    expect(perCampaign.rows.at(-1)!.campaignId).toBeNull(); // the simulator sends some messages without a campaign: the last row
+
+    // No ingest runs in this test: the API says no_consumer and the page says the counts may be out of date.
+    expect(rates.freshness.state).toBe('no_consumer');
+    expect(rates.freshness.reportedAt).toBeNull();
+    await expect(page.locator('#freshness').getAttribute('data-state')).resolves.toBe('no_consumer');
+    const stale = (await page.locator('#freshness').textContent())!;
+    expect(stale).toContain('Counts may be out of date');
+    expect(stale).toContain('ingest is not running');
+    await expect(page.locator('#status').textContent()).resolves.toContain('Counts may be out of date: ingest is not running.');
+
+    // The chart: counts per bucket as bars; a rate as a line, with the API's points in the table under it.
     await page.waitForFunction(() => document.querySelector('#chart canvas') !== null);
+    await expect(page.locator('#chart').getAttribute('data-kind')).resolves.toBe('bars');
+    await page.selectOption('#metric', 'email.bounceRate');
+    await page.waitForSelector('#chart[data-metric="email.bounceRate"] canvas');
+    await expect(page.locator('#chart').getAttribute('data-kind')).resolves.toBe('line');
+    const tz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const series = (await api(`/v1/metrics/timeseries?${query}&metric=email.bounceRate&interval=day&tz=${encodeURIComponent(tz)}`)) as {
+      points: { start: string; value: number | null; numerator: number; denominator: number }[];
+    };
+    expect(series.points.length).toBeGreaterThan(1);
+    await page.locator('#chart-data summary').click();
+    const plotted = await page.$$eval('#chart-table tbody tr', (rows) =>
+      rows.map((row) => ({
+        start: (row as HTMLElement).dataset.start!,
+        value: row.querySelector('.value')?.textContent ?? '',
+        parts: row.querySelector('.parts')?.textContent ?? '',
+      })),
+    );
+    expect(plotted.map((row) => row.start)).toEqual(series.points.map((point) => point.start));
+    series.points.forEach((point, index) => {
+      expectPercent(plotted[index]!.value, point.value);
+      expect(partsOf(plotted[index]!.parts)).toEqual([point.numerator, point.denominator]);
+    });
+    await expect(page.locator('#chart').getAttribute('aria-label')).resolves.toMatch(/^Emails: bounce rate per day, a line/);
 
     // Queue the entries of the first campaign and wait until the list shows it ready.
     const first = campaigns.rows[0]!;
@@ -149,6 +358,20 @@ describe('the Assignments and Sending page', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/);
     expect(lines.length - 1).toBe(first.entries);
 
+    // The per-campaign outreach table's own button queues an outreach-campaigns download of the range.
+    await page.locator('#outreach-campaigns-card').getByRole('button', { name: 'Queue this table for download' }).click();
+    await page.waitForSelector('#downloads tbody tr[data-export="outreach-campaigns"][data-status="ready"]', { timeout: 60_000 });
+    const listed = (await api('/v1/downloads')) as {
+      downloads: { export: string; from: string; to: string; filters: object; rows: number }[];
+    };
+    const queued = listed.downloads.filter((job) => job.export === 'outreach-campaigns');
+    expect(queued.map((job) => ({ from: job.from, to: job.to, filters: job.filters, rows: job.rows }))).toEqual([
+      { from, to, filters: {}, rows: perCampaign.rows.length },
+    ]);
+    await expect(page.locator('#downloads tbody tr[data-export="outreach-campaigns"] td').first().textContent()).resolves.toBe(
+      'Outreach per campaign',
+    );
+
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // An accessibility check of the whole page (axe-core): no serious or critical violations.
@@ -162,6 +385,100 @@ describe('the Assignments and Sending page', () => {
       return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
     })) as { id: string; impact: string }[];
     expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('says how complete the counts are: ingest silent for long, caught up, and behind', async () => {
+    const topics = topicNames(config.topicPrefix);
+    /** One ingest_progress row per partition (0 and 1) of both event topics, observed `atMs`. */
+    const progress = async (atMs: number, high: number, committed: number) =>
+      clickhouse.client.insert({
+        table: 'ingest_progress',
+        format: 'JSONEachRow',
+        values: [topics.assignments, topics.deliveries].flatMap((topic) =>
+          [0, 1].map((partition) => ({
+            group_id: config.ingest.groupId,
+            topic,
+            partition,
+            observed_at: dateTime64Text(atMs),
+            high_watermark: topic === topics.deliveries && partition === 1 ? high : committed,
+            committed_offset: committed,
+            instance_id: 'e2e-ingest',
+          })),
+        ),
+      });
+    /** The API's freshness once it shows `state` (it reads ingest_progress at most once a second). */
+    const freshnessOnce = async (state: Freshness['state'], check: (f: Freshness) => boolean = () => true): Promise<Freshness> => {
+      for (;;) {
+        const { freshness } = (await api(
+          `/v1/metrics/rates?from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date().toISOString())}`,
+        )) as {
+          freshness: Freshness;
+        };
+        if (freshness.state === state && check(freshness)) return freshness;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+
+    const context = await browser.newContext({ timezoneId: ZONE, locale: 'en-IN', viewport: { width: 1280, height: 1800 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${url}/#token=${token}`);
+    await page.waitForSelector('body[data-loaded]');
+    await expect(page.locator('#freshness').getAttribute('data-state')).resolves.toBe('no_consumer');
+    /** A new load of the page (signed in from this tab's sessionStorage). */
+    const reload = async () => {
+      await page.reload();
+      await page.waitForSelector('body[data-loaded]');
+      return (await page.locator('#freshness').textContent())!;
+    };
+
+    // The ingest last reported two hours ago (longer than FRESHNESS_STALE_AFTER_MS, an hour here): no consumer.
+    const twoHoursAgo = Date.now() - 2 * 3_600_000;
+    await progress(twoHoursAgo, 1000, 1000);
+    const silent = await freshnessOnce('no_consumer', (f) => f.reportedAt !== null);
+    expect(silent.reportedAt).toBe(new Date(twoHoursAgo).toISOString());
+    let text = await reload();
+    await expect(page.locator('#freshness').getAttribute('data-state')).resolves.toBe('no_consumer');
+    expect(text).toContain(`Counts may be out of date: no ingest has reported since ${clock(silent.reportedAt!)}`);
+    expect(text).toContain('(2 h ago), so ingest is not running');
+    expect(text).toContain(`The counts include everything published until ${clock(silent.countedThrough!)}`);
+
+    // It reports again, everything published is committed: current.
+    await progress(Date.now(), 1000, 1000);
+    const current = await freshnessOnce('current');
+    text = await reload();
+    await expect(page.locator('#freshness').getAttribute('data-state')).resolves.toBe('current');
+    const caughtUp = /^Counts include everything published until (\d\d:\d\d:\d\d) \((\d+) s ago\)\.$/.exec(text);
+    expect(caughtUp, text).not.toBeNull();
+    expect(caughtUp![1]).toBe(clock(current.countedThrough!));
+    await expect(page.locator('#freshness time').getAttribute('datetime')).resolves.toBe(current.countedThrough);
+    await expect(page.locator('#status').textContent()).resolves.not.toContain('out of date');
+    // The README's screenshot: simulator data, the last 3 days against the 3 before, with a rate charted.
+    const wall = (ms: number) => new Date(ms + 5.5 * 3_600_000).toISOString().slice(0, 19); // Kolkata wall clock
+    const since = `${wall(Date.now() - 2 * 86_400_000).slice(0, 10)}T00:00:00`;
+    await page.fill('#from', since);
+    await page.fill('#to', wall(Date.now()));
+    await page.click('#apply');
+    await page.waitForFunction((from) => document.body.dataset.loaded?.startsWith(from), new Date(`${since}+05:30`).toISOString());
+    await page.selectOption('#metric', 'email.spamComplaintRate');
+    await page.waitForSelector('#chart[data-metric="email.spamComplaintRate"] canvas');
+    await page.screenshot({ path: SCREENSHOT_CURRENT, fullPage: true });
+
+    // 40 records published to one partition are not committed yet: behind.
+    await progress(Date.now(), 1040, 1000);
+    const behind = await freshnessOnce('behind');
+    expect(behind.lagEvents).toBe(40);
+    text = await reload();
+    await expect(page.locator('#freshness').getAttribute('data-state')).resolves.toBe('behind');
+    expect(text).toMatch(
+      new RegExp(
+        `^Counts include everything published until ${clock(behind.countedThrough!)} \\(\\d+ s ago\\); ingest is behind: 40 events published not yet counted`,
+      ),
+    );
+    await expect(page.locator('#status').textContent()).resolves.toContain('Ingest is behind: 40 events not yet counted.');
     expect(problems).toEqual([]);
     await context.close();
   });

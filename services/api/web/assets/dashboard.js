@@ -20,18 +20,53 @@ const EMAIL_STATUSES = [
   ['blocked', 'Blocked', "The recipient's server blocked it (e.g. a spam filter)."],
   ['spamReported', 'Spam reported', 'Delivered, then reported as spam by the customer.'],
 ];
-const METRICS = [
+/**
+ * The rates of /v1/metrics/rates: channel, key, name, what it counts, and the word for its
+ * denominator (so the parts read "251 of 4,124 sent").
+ */
+const RATES = [
+  ['sms', 'failureRate', 'Failure rate', 'failed, rejected or expired, of those attempted', 'attempted'],
+  ['email', 'deliveryRate', 'Delivery rate', 'delivered, of those sent', 'sent'],
+  ['email', 'bounceRate', 'Bounce rate', 'bounced, of those sent', 'sent'],
+  ['email', 'blockRate', 'Block rate', 'blocked by the recipient’s server, of those sent', 'sent'],
+  ['email', 'spamComplaintRate', 'Spam complaint rate', 'reported as spam, of those delivered', 'delivered'],
+  ['email', 'sendFailureRate', 'Send failure rate', 'failed, rejected or expired, of those attempted', 'attempted'],
+];
+const rateInfo = (metric) => RATES.find(([channel, key]) => `${channel}.${key}` === metric);
+const COUNT_METRICS = [
   ['entries', 'Campaign entries'],
   ['exits', 'Campaign exits'],
   ...SMS_STATUSES.map(([key, label]) => [`sms.${key}`, `Text messages: ${label.toLowerCase()}`]),
   ...EMAIL_STATUSES.map(([key, label]) => [`email.${key}`, `Emails: ${label.toLowerCase()}`]),
 ];
-const EXPORT_NAMES = { assignments: 'Assignments', deliveries: 'Outreach events', campaigns: 'Campaign table', outreach: 'Outreach table' };
+const RATE_METRICS = RATES.map(([channel, key, label]) => [
+  `${channel}.${key}`,
+  `${channel === 'sms' ? 'Text messages' : 'Emails'}: ${label.toLowerCase()}`,
+]);
+const METRICS = [...COUNT_METRICS, ...RATE_METRICS];
+const HEALTH = {
+  ok: ['OK', 'Below the warning line.'],
+  warning: ['Warning', 'At or above the warning line.'],
+  critical: ['Critical', 'At or above the critical line.'],
+  insufficient_volume: ['Too few to judge', 'Too few messages to judge.'],
+};
+const EXPORT_NAMES = {
+  assignments: 'Assignments',
+  deliveries: 'Outreach events',
+  campaigns: 'Campaign table',
+  outreach: 'Outreach table',
+  'outreach-campaigns': 'Outreach per campaign',
+};
 
 let token = null;
 let range = null;
 let chart = null;
 let downloadsTimer = null;
+/** The last rates answer: the chart draws a rate's warning and critical lines from it. */
+let lastRates = null;
+/** The freshness of the last answer, and when (this page's clock) it arrived. */
+let freshness = null;
+let freshnessTimer = null;
 /** Campaign names by id, from the last campaign table, to describe downloads in words. */
 const campaignNames = new Map();
 
@@ -95,6 +130,8 @@ function signOut(message) {
   token = null;
   sessionStorage.removeItem(TOKEN_KEY);
   clearTimeout(downloadsTimer);
+  clearInterval(freshnessTimer);
+  freshness = null;
   $('#main').hidden = true;
   $('#sign-out').hidden = true;
   $('#sign-in').hidden = false;
@@ -142,6 +179,52 @@ function readRange() {
 
 function query(extra = {}) {
   return new URLSearchParams({ from: range.from, to: range.to, ...extra }).toString();
+}
+
+// ---- numbers --------------------------------------------------------------------------------
+
+const MINUS = '\u2212';
+const fixed = (value, digits) =>
+  new Intl.NumberFormat(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+
+/**
+ * A fraction as a percentage with 2 decimals, or more when 2 would round a non-zero rate to 0 %
+ * (or one short of all to 100 %): 0.27 %, 0.0041 %, never a misleading 0.00 %.
+ */
+function percent(fraction, digits = 2) {
+  if (fraction === null || fraction === undefined) return '–';
+  const value = fraction * 100;
+  if (value === 0) return '0 %';
+  if (value === 100) return '100 %';
+  let shown = digits;
+  while (shown < 8) {
+    const rounded = Math.abs(Number(value.toFixed(shown)));
+    if (rounded !== 0 && rounded !== 100) break;
+    shown += 1;
+  }
+  return `${value < 0 ? MINUS : ''}${fixed(Math.abs(value), shown)} %`;
+}
+
+/** A threshold line: 0.02 → "2 %", 0.001 → "0.1 %". */
+const line = (fraction) => `${new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 }).format(fraction * 100)} %`;
+
+const signed = (text, negative) => `${negative ? MINUS : '+'}${text}`;
+
+/** A count's change against the previous period: "+12 (+4.5 %)", "no change", "+12 (none before)". */
+function countChange(change) {
+  if (!change || change.absolute === null) return '–';
+  if (change.absolute === 0) return 'no change';
+  const absolute = signed(numbers.format(Math.abs(change.absolute)), change.absolute < 0);
+  const relative = change.relative === null ? 'none before' : signed(percent(Math.abs(change.relative), 1), change.relative < 0);
+  return `${absolute} (${relative})`;
+}
+
+/** A rate's change: the difference in percentage points ("+0.42 points"). */
+function rateChange(change) {
+  if (!change || change.absolute === null) return 'cannot compare';
+  if (change.absolute === 0) return 'no change';
+  const points = percent(Math.abs(change.absolute)).replace(' %', '');
+  return `${signed(points, change.absolute < 0)} points`;
 }
 
 // ---- tables --------------------------------------------------------------------------------
@@ -199,48 +282,369 @@ function renderCampaigns(rows) {
   );
 }
 
-function renderStatuses(selector, statuses, counts) {
+function block(text, className) {
+  const span = document.createElement('span');
+  span.className = className;
+  span.textContent = text;
+  return span;
+}
+
+/** A cell with a first line and a smaller second one (the second may be empty). */
+function twoLines(first, second, className) {
+  const td = document.createElement('td');
+  if (className) td.className = className;
+  td.append(block(first, 'main'));
+  if (second) td.append(block(second, 'sub'));
+  return td;
+}
+
+function renderStatuses(selector, statuses, counts, change, previous) {
   $(`${selector} tbody`).replaceChildren(
     ...statuses.map(([key, label, help]) => {
       const tr = document.createElement('tr');
       tr.dataset.status = key;
       const name = cell(label);
       name.title = help;
-      tr.append(name, cell(numbers.format(counts[key] ?? 0), 'num count'), cell(help, 'help'));
+      const was = previous ? `was ${numbers.format(previous[key] ?? 0)}` : '';
+      tr.append(
+        name,
+        cell(numbers.format(counts[key] ?? 0), 'num count'),
+        twoLines(change ? countChange(change[key]) : '–', was, 'num change'),
+        cell(help, 'help'),
+      );
       return tr;
     }),
   );
 }
 
+/** The health badge: its text says what the colour does. */
+function badge(rate) {
+  if (!rate.health) return block('no threshold', 'badge none');
+  const [text, meaning] = HEALTH[rate.health] ?? [rate.health, ''];
+  const span = block(text, `badge health-${rate.health}`);
+  if (rate.threshold) {
+    span.title = `${meaning} Warning at ${line(rate.threshold.warning)}, critical at ${line(rate.threshold.critical)}, judged from ${numbers.format(rate.threshold.minimumVolume)} messages. ${rate.threshold.source}`;
+  }
+  return span;
+}
+
+/** "251 of 4,124 sent" */
+const parts = (rate, word) => `${numbers.format(rate.numerator)} of ${numbers.format(rate.denominator)} ${word}`;
+
+function rateValueCell(rate, word) {
+  const td = twoLines(rate.value === null ? `– (no messages ${word})` : percent(rate.value), parts(rate, word), 'num value');
+  td.dataset.numerator = rate.numerator;
+  td.dataset.denominator = rate.denominator;
+  return td;
+}
+
+function healthCell(rate) {
+  const td = document.createElement('td');
+  td.className = 'health';
+  td.append(badge(rate));
+  if (rate.health === 'insufficient_volume' && rate.threshold) {
+    td.append(block(`fewer than ${numbers.format(rate.threshold.minimumVolume)}`, 'sub'));
+  }
+  td.dataset.health = rate.health ?? '';
+  return td;
+}
+
+function renderRates(selector, channel, body) {
+  $(`${selector} tbody`).replaceChildren(
+    ...RATES.filter(([c]) => c === channel).map(([, key, label, meaning, word]) => {
+      const rate = body[channel][key];
+      const tr = document.createElement('tr');
+      tr.dataset.rate = `${channel}.${key}`;
+      const name = document.createElement('td');
+      name.append(block(label, 'main'));
+      const lines = rate.threshold ? `; warning at ${line(rate.threshold.warning)}, critical at ${line(rate.threshold.critical)}` : '';
+      name.append(block(`${meaning}${lines}`, 'sub'));
+      const before = body.previous?.[channel]?.[key];
+      const was = before ? (before.value === null ? `none ${word} before` : `was ${percent(before.value)}`) : '';
+      tr.append(
+        name,
+        rateValueCell(rate, word),
+        healthCell(rate),
+        twoLines(body.change ? rateChange(body.change[channel][key]) : '–', was, 'num change'),
+      );
+      return tr;
+    }),
+  );
+}
+
+function rateCell(rate, word) {
+  const td = rateValueCell(rate, word);
+  if (rate.health) td.append(badge(rate));
+  td.dataset.health = rate.health ?? '';
+  return td;
+}
+
+function renderOutreachCampaigns(rows) {
+  const tbody = $('#outreach-campaigns tbody');
+  if (rows.length === 0) return emptyRow(tbody, 10, 'No text message or email in this range.');
+  tbody.replaceChildren(
+    ...rows.map((row) => {
+      const tr = document.createElement('tr');
+      tr.dataset.playbookId = row.playbookId ?? '';
+      tr.dataset.campaignId = row.campaignId ?? '';
+      const playbook = row.playbookId === null ? cell('No playbook', 'none') : cell(row.playbookName || row.playbookId);
+      const campaign = row.campaignId === null ? cell('No campaign', 'none') : cell(row.campaignName || row.campaignId);
+      const rate = (channel, key) => rateCell(row.rates[channel][key], rateInfo(`${channel}.${key}`)[4]);
+      const sms = rate('sms', 'failureRate');
+      sms.dataset.rate = 'sms.failureRate';
+      const cells = [
+        playbook,
+        campaign,
+        cell(numbers.format(row.sms.sent), 'num sms-sent'),
+        sms,
+        cell(numbers.format(row.email.sent), 'num email-sent'),
+      ];
+      for (const key of ['deliveryRate', 'bounceRate', 'blockRate', 'spamComplaintRate', 'sendFailureRate']) {
+        const td = rate('email', key);
+        td.dataset.rate = `email.${key}`;
+        cells.push(td);
+      }
+      tr.append(...cells);
+      return tr;
+    }),
+  );
+}
+
+// ---- freshness -----------------------------------------------------------------------------
+
+/** "14:03:07", in the page's time zone; with the date when it is not today. */
+function clockTime(ms) {
+  const date = new Date(ms);
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return date.toDateString() === new Date().toDateString() ? time : `${time} on ${date.toLocaleDateString()}`;
+}
+
+/** "12 s ago", "5 min ago", "3 h ago", "2 days ago". */
+function ago(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 600) return `${s} s ago`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} days ago`;
+}
+
+function timeElement(ms) {
+  const time = document.createElement('time');
+  time.dateTime = new Date(ms).toISOString();
+  time.textContent = clockTime(ms);
+  return time;
+}
+
+/**
+ * The server's "now" as of this moment: countedThrough + lagSeconds was the server's clock when it
+ * answered, so a "… ago" does not depend on this computer's clock being right.
+ */
+function serverNow() {
+  const { body, receivedAt } = freshness;
+  const elapsed = Date.now() - receivedAt;
+  if (body.countedThrough !== null && body.lagSeconds !== null) return Date.parse(body.countedThrough) + body.lagSeconds * 1000 + elapsed;
+  return Date.now();
+}
+
+/** One sentence of the freshness line: text and <time> parts. */
+function countedThroughParts(body) {
+  const at = Date.parse(body.countedThrough);
+  return [timeElement(at), ` (${ago((serverNow() - at) / 1000)})`];
+}
+
+function renderFreshness() {
+  const p = $('#freshness');
+  if (!freshness) {
+    p.hidden = true;
+    return;
+  }
+  const { body } = freshness;
+  p.hidden = false;
+  p.dataset.state = body.state;
+  p.className = `freshness freshness-${body.state}`;
+  const parts = [];
+  if (body.state === 'no_consumer') {
+    const head = document.createElement('strong');
+    head.textContent = 'Counts may be out of date: ';
+    parts.push(head);
+    if (body.reportedAt) {
+      const at = Date.parse(body.reportedAt);
+      parts.push('no ingest has reported since ', timeElement(at), ` (${ago((serverNow() - at) / 1000)}), so ingest is not running`);
+    } else parts.push('no ingest has reported its progress, so ingest is not running');
+    parts.push(' and events published to the topics since are not counted.');
+    if (body.countedThrough) parts.push(' The counts include everything published until ', ...countedThroughParts(body), '.');
+  } else {
+    if (body.countedThrough) parts.push('Counts include everything published until ', ...countedThroughParts(body));
+    else parts.push('Ingest is running, but has not yet counted everything published up to any of its recent reports');
+    if (body.state === 'behind') {
+      const head = document.createElement('strong');
+      head.textContent = `${body.countedThrough ? '; ingest is behind' : ': ingest is behind'}: ${numbers.format(body.lagEvents)} ${body.lagEvents === 1 ? 'event' : 'events'} published not yet counted`;
+      parts.push(head, ' (it is catching up).');
+    } else parts.push('.');
+  }
+  p.replaceChildren(...parts);
+}
+
+/** Keeps the freshness of the newest answer and shows it; the "… ago" is kept current. */
+function noteFreshness(body) {
+  if (!body?.freshness) return;
+  freshness = { body: body.freshness, receivedAt: Date.now() };
+  renderFreshness();
+  clearInterval(freshnessTimer);
+  // Not a live region: only the "… ago" changes; the state is announced with the range status.
+  freshnessTimer = setInterval(renderFreshness, 5000);
+}
+
+function freshnessSummary() {
+  if (!freshness) return '';
+  const { body } = freshness;
+  if (body.state === 'no_consumer') return ' Counts may be out of date: ingest is not running.';
+  if (body.state === 'behind') return ` Ingest is behind: ${numbers.format(body.lagEvents)} events not yet counted.`;
+  return '';
+}
+
 // ---- chart ---------------------------------------------------------------------------------
+
+const INTERVAL_SECONDS = { hour: 3600, day: 86_400 };
+
+function chartLabel(metric) {
+  return METRICS.find(([key]) => key === metric)?.[1] ?? metric;
+}
+
+function bucketLabel(start, interval) {
+  const date = new Date(start);
+  return interval === 'hour'
+    ? date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+    : date.toLocaleDateString(undefined, { dateStyle: 'medium' });
+}
+
+/** The chart's numbers, as a table (in a <details> under the chart). */
+function renderChartTable(body, isRate, word) {
+  $('#chart-table-caption').textContent = `${chartLabel(body.metric)} per ${body.interval}`;
+  $('#chart-table-value').textContent = isRate ? 'Rate' : 'Count';
+  $('#chart-table-parts').textContent = isRate ? 'Parts' : '';
+  $('#chart-table tbody').replaceChildren(
+    ...body.points.map((point) => {
+      const tr = document.createElement('tr');
+      tr.dataset.start = point.start;
+      tr.append(
+        cell(bucketLabel(point.start, body.interval)),
+        cell(isRate ? percent(point.value) : numbers.format(point.value), 'num value'),
+        cell(isRate ? parts(point, word) : '', 'num parts'),
+      );
+      return tr;
+    }),
+  );
+}
 
 async function loadChart() {
   const metric = $('#metric').value;
   const interval = $('#interval').value;
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const rateOf = rateInfo(metric);
+  const isRate = Boolean(rateOf);
   $('#chart-status').textContent = 'Loading the chart…';
   try {
     const body = await (await api(`/v1/metrics/timeseries?${query({ metric, interval, tz })}`)).json();
+    noteFreshness(body);
     const xs = body.points.map((p) => Date.parse(p.start) / 1000);
     const ys = body.points.map((p) => p.value);
-    const label = METRICS.find(([key]) => key === metric)[1];
+    const label = chartLabel(metric);
     const width = Math.max(320, $('#chart').clientWidth);
+    const half = INTERVAL_SECONDS[interval] / 2;
+    const series = [{}];
+    const data = [xs, ys];
+    let yRange;
+    let yValues;
+    if (isRate) {
+      const [channel, key, , , word] = rateOf;
+      const threshold = lastRates?.[channel]?.[key]?.threshold ?? null;
+      const format = (_u, v) => (v === null || v === undefined ? '–' : percent(v));
+      series.push({ label, stroke: '#0b57d0', width: 2, spanGaps: false, points: { show: true, size: 6 }, value: format });
+      if (threshold) {
+        series.push(
+          {
+            label: `Warning line (${line(threshold.warning)})`,
+            stroke: '#8a5a00',
+            width: 1.5,
+            dash: [6, 4],
+            points: { show: false },
+            value: () => line(threshold.warning),
+          },
+          {
+            label: `Critical line (${line(threshold.critical)})`,
+            stroke: '#b3261e',
+            width: 1.5,
+            dash: [2, 3],
+            points: { show: false },
+            value: () => line(threshold.critical),
+          },
+        );
+        data.push(
+          xs.map(() => threshold.warning),
+          xs.map(() => threshold.critical),
+        );
+      }
+      const top = Math.max(0, ...ys.filter((v) => v !== null), threshold ? threshold.critical : 0);
+      yRange = () => [0, top > 0 ? Math.min(1, top * 1.15) : 0.01];
+      yValues = (_u, values) => values.map((v) => line(v));
+      const numerator = body.points.reduce((sum, p) => sum + (p.numerator ?? 0), 0);
+      const denominator = body.points.reduce((sum, p) => sum + (p.denominator ?? 0), 0);
+      const empty = body.points.filter((p) => p.value === null).length;
+      const overall =
+        denominator === 0
+          ? `no messages ${word}`
+          : `${percent(numerator / denominator)} over the range (${numbers.format(numerator)} of ${numbers.format(denominator)} ${word})`;
+      $('#chart').setAttribute(
+        'aria-label',
+        `${label} per ${interval}, a line over ${xs.length} ${interval}s: ${overall}${empty ? `; no value in ${empty} ${interval}s without messages ${word}` : ''}${
+          threshold ? `. Warning line at ${line(threshold.warning)}, critical line at ${line(threshold.critical)}` : ''
+        }. The numbers are in the table below the chart.`,
+      );
+      $('#chart-status').textContent = denominator === 0 ? 'Nothing to chart in this range.' : '';
+      renderChartTable(body, true, word);
+    } else {
+      series.push({
+        label,
+        stroke: '#0b57d0',
+        width: 1,
+        fill: 'rgba(11,87,208,.55)',
+        // Each bar starts at its bucket's start and covers most of the bucket.
+        paths: window.uPlot.paths.bars({ size: [0.85, Infinity], align: 1 }),
+        points: { show: false },
+        value: (_u, v) => (v === null || v === undefined ? '–' : numbers.format(v)),
+      });
+      const top = Math.max(0, ...ys);
+      yRange = () => [0, top > 0 ? top * 1.1 : 1];
+      yValues = (_u, values) => values.map((v) => numbers.format(v));
+      const total = ys.reduce((sum, v) => sum + v, 0);
+      $('#chart').setAttribute(
+        'aria-label',
+        `${label} per ${interval}, one bar per ${interval}: ${numbers.format(total)} in total over ${xs.length} ${interval}s. The numbers are in the table below the chart.`,
+      );
+      $('#chart-status').textContent = total === 0 ? 'Nothing to chart in this range.' : '';
+      renderChartTable(body, false);
+    }
     chart?.destroy();
     chart = new window.uPlot(
       {
         width,
         height: 300,
         tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), tz),
-        scales: { x: { time: true } },
-        series: [{}, { label, stroke: '#0b57d0', width: 2, fill: 'rgba(11,87,208,.12)', points: { show: xs.length < 80 } }],
-        axes: [{}, { values: (_u, values) => values.map((v) => numbers.format(v)) }],
+        scales: {
+          // Bars: room for the last bucket; a line: half a bucket of room at each end.
+          x: { time: true, range: (_u, min, max) => (isRate ? [min - half, max + half] : [min, max + 2 * half]) },
+          y: { range: yRange },
+        },
+        series,
+        axes: [{}, { size: 70, values: yValues }],
       },
-      [xs, ys],
+      data,
       $('#chart'),
     );
-    const total = ys.reduce((sum, v) => sum + v, 0);
-    $('#chart').setAttribute('aria-label', `${label} per ${interval}: ${numbers.format(total)} in total over ${xs.length} ${interval}s`);
-    $('#chart-status').textContent = total === 0 ? 'Nothing to chart in this range.' : '';
+    const host = $('#chart');
+    host.dataset.metric = metric;
+    host.dataset.kind = isRate ? 'line' : 'bars';
   } catch (error) {
     if (error.status !== 401) $('#chart-status').textContent = `The chart could not be loaded: ${error.message}`;
   }
@@ -292,6 +696,7 @@ async function loadDownloads() {
           const tr = document.createElement('tr');
           tr.dataset.id = job.id;
           tr.dataset.status = job.status;
+          tr.dataset.export = job.export;
           const fileCell = document.createElement('td');
           if (job.status === 'ready') {
             const button = document.createElement('button');
@@ -337,16 +742,27 @@ async function show(event) {
   $('#apply').disabled = true;
   status.textContent = 'Loading metrics…';
   try {
-    const [campaigns, outreach] = await Promise.all([
+    const [campaigns, outreach, rates, perCampaign] = await Promise.all([
       api(`/v1/metrics/campaigns?${query()}`).then((r) => r.json()),
-      api(`/v1/metrics/outreach?${query()}`).then((r) => r.json()),
+      api(`/v1/metrics/outreach?${query({ compare: 'previous' })}`).then((r) => r.json()),
+      api(`/v1/metrics/rates?${query({ compare: 'previous' })}`).then((r) => r.json()),
+      api(`/v1/metrics/outreach/campaigns?${query()}`).then((r) => r.json()),
     ]);
+    lastRates = rates;
+    noteFreshness(perCampaign);
     renderCampaigns(campaigns.rows);
-    renderStatuses('#sms', SMS_STATUSES, outreach.sms);
-    renderStatuses('#email', EMAIL_STATUSES, outreach.email);
-    status.textContent = `Showing ${new Date(range.from).toLocaleString()} to ${new Date(range.to).toLocaleString()}.`;
-    document.body.dataset.loaded = `${range.from}|${range.to}`;
+    renderStatuses('#sms', SMS_STATUSES, outreach.sms, outreach.change?.sms, outreach.previous?.sms);
+    renderStatuses('#email', EMAIL_STATUSES, outreach.email, outreach.change?.email, outreach.previous?.email);
+    renderRates('#sms-rates', 'sms', rates);
+    renderRates('#email-rates', 'email', rates);
+    renderOutreachCampaigns(perCampaign.rows);
+    const before = outreach.previous
+      ? `, compared with ${new Date(outreach.previous.from).toLocaleString()} to ${new Date(outreach.previous.to).toLocaleString()}`
+      : '';
+    status.textContent = `Showing ${new Date(range.from).toLocaleString()} to ${new Date(range.to).toLocaleString()}${before}.${freshnessSummary()}`;
     await loadChart();
+    // Tables and chart drawn (tests wait for this).
+    document.body.dataset.loaded = `${range.from}|${range.to}`;
   } catch (error) {
     if (error.status !== 401) {
       status.textContent = `The metrics could not be loaded: ${error.message}`;
@@ -360,7 +776,13 @@ async function show(event) {
 function start() {
   const now = new Date();
   $('#tz-name').textContent = `${Intl.DateTimeFormat().resolvedOptions().timeZone} (${offsetLabel(now)})`;
-  $('#metric').replaceChildren(...METRICS.map(([value, label]) => new Option(label, value)));
+  const group = (label, metrics) => {
+    const optgroup = document.createElement('optgroup');
+    optgroup.label = label;
+    optgroup.append(...metrics.map(([value, text]) => new Option(text, value)));
+    return optgroup;
+  };
+  $('#metric').replaceChildren(group('Counts per bucket (bars)', COUNT_METRICS), group('Rates (line)', RATE_METRICS));
   renderStatuses('#sms', SMS_STATUSES, {});
   renderStatuses('#email', EMAIL_STATUSES, {});
   preset('7d');
