@@ -3,7 +3,7 @@
  *
  *   cli                 the commands and the process composition root; nothing imports it
  *   api                 the Fastify app (routes import api/shared, never a sibling route)
- *   downloads           queued download jobs and their files
+ *   downloads  alerts   queued download jobs and their files; alert rules, evaluation, notifications
  *   reporting  ingest  producer  migrations
  *   events  platform    the event contract; config, logging, clients (the bottom)
  *
@@ -49,9 +49,15 @@ module.exports = {
       'Downloads use reporting, the event contract and the platform.',
     ),
     layer(
+      'alerts-above-reporting',
+      'alerts',
+      ['reporting', 'events', 'platform'],
+      'Alerts use reporting (the rates and range queries), the event contract and the platform.',
+    ),
+    layer(
       'api-above-domain',
       'api',
-      ['downloads', 'reporting', 'events', 'platform'],
+      ['alerts', 'downloads', 'reporting', 'events', 'platform'],
       'The HTTP app sits on the domain; it never imports the CLI, ingest or producer.',
     ),
     {

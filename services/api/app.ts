@@ -17,6 +17,7 @@ import { metricsRoutes } from './routes/metrics/index.js';
 import { webRoutes } from './routes/web/index.js';
 import { exportsRoutes } from './routes/exports/index.js';
 import { downloadsRoutes } from './routes/downloads/index.js';
+import { alertsRoutes } from './routes/alerts/index.js';
 import type { DownloadService } from '../downloads/index.js';
 import type { Freshness } from '../reporting/index.js';
 import { freshnessSource } from './shared/freshness.js';
@@ -84,5 +85,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pageRows: deps.exportPageRows,
   });
   await app.register(downloadsRoutes, { downloads: deps.downloads, maxRangeDays: deps.config.api.maxRangeDays });
+  await app.register(alertsRoutes, {
+    clickhouse: deps.clickhouse,
+    maxRangeDays: deps.config.api.maxRangeDays,
+    minimumVolume: deps.config.api.rateMinimumVolume,
+    allowPrivateWebhooks: deps.config.alerts.allowPrivateWebhooks,
+  });
   return app;
 }

@@ -7,11 +7,12 @@ import { createPrometheusRegistry } from '../platform/prometheus.js';
 import { applyMigrations } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService } from '../downloads/index.js';
+import { AlertEvaluator } from '../alerts/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
 
-export type Role = 'all' | 'ingest' | 'api';
+export type Role = 'all' | 'ingest' | 'api' | 'alerts';
 
 export interface RunningPipeline {
   url: string | undefined;
@@ -20,7 +21,8 @@ export interface RunningPipeline {
 }
 
 /**
- * Starts the roles of one process: ClickHouse (migrated), the ingest consumer and/or the API.
+ * Starts the roles of one process: ClickHouse (migrated), the ingest consumer, the alert
+ * evaluator and/or the API (`all`: every one).
  * In embedded mode ingest and api share this process's single chDB engine.
  */
 export async function startPipeline({ config, logger, role }: { config: Config; logger: Logger; role: Role }): Promise<RunningPipeline> {
@@ -38,7 +40,8 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       const result = await clickhouse.client.ping();
       return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
     });
-    if (role !== 'api') {
+    const runs = (part: 'ingest' | 'api' | 'alerts') => role === 'all' || role === part;
+    if (runs('ingest')) {
       // The client id names this process slot, so that a restart can remove its crashed predecessor.
       const instanceClientId = `sending-metrics-ingest.${config.ingest.instanceId}`;
       const kafka = createKafka(config, logger, instanceClientId);
@@ -56,8 +59,22 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       // In the background: while Kafka is unreachable the API still answers, and /readyz says why.
       ingest.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`ingest could not start: ${error.message}`)));
     }
+    if (runs('alerts')) {
+      const kafka = createKafka(config, logger, `sending-metrics-alerts.${config.ingest.instanceId}`);
+      const evaluator = new AlertEvaluator({
+        config,
+        kafka,
+        clickhouse: clickhouse.client,
+        logger,
+        registry,
+        instanceId: config.ingest.instanceId,
+      });
+      readiness.register('alerts', async () => evaluator.health());
+      closers.push(() => evaluator.stop());
+      evaluator.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`alerts could not start: ${error.message}`)));
+    }
     let url: string | undefined;
-    if (role !== 'ingest') {
+    if (runs('api')) {
       const downloads = DownloadService.fromConfig(config, clickhouse.client, logger);
       await downloads.start();
       closers.push(() => downloads.stop());
@@ -84,12 +101,12 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       }
       process.stderr.write(`${lines.join('\n')}\n`);
     } else {
-      // An ingest-only process still answers /healthz, /readyz and /metrics for its orchestrator.
+      // An ingest-only or alerts-only process still answers /healthz, /readyz and /metrics for its orchestrator.
       const ops = await startOpsServer({ config, logger, readiness, registry });
       closers.push(() => ops.close());
       url = ops.url;
       process.stderr.write(
-        `sending-metrics ready (ingest; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
+        `sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
       );
     }
     return { url, close, onFatal: (listener) => fatalListeners.push(listener) };

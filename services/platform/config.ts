@@ -62,6 +62,22 @@ export interface Config {
     /** Smallest denominator a rate's health is judged at; below it `insufficient_volume` (RATE_MINIMUM_VOLUME). */
     rateMinimumVolume: number;
   };
+  alerts: {
+    /** The evaluators' consumer group (ALERTS_GROUP_ID). */
+    groupId: string;
+    /** How often each owned tenant's rules are evaluated (ALERTS_EVALUATE_EVERY_MS). */
+    evaluateEveryMs: number;
+    /** A webhook receiver that has not answered by then is cut off (ALERTS_WEBHOOK_TIMEOUT_MS). */
+    webhookTimeoutMs: number;
+    /** First retry delay; doubled per attempt up to 1 h, with jitter (ALERTS_RETRY_BASE_MS). */
+    retryBaseMs: number;
+    /** Retries stop this long after the change: the notification is `failed` (ALERTS_RETRY_FOR_MS). */
+    retryForMs: number;
+    /** Allows http and private, loopback and link-local webhook addresses (ALERTS_ALLOW_PRIVATE_WEBHOOKS; development only). */
+    allowPrivateWebhooks: boolean;
+    /** The dashboard's address as users reach it, for the links in notifications (PUBLIC_URL). */
+    publicUrl: string;
+  };
   downloads: {
     ttlHours: number;
     maxConcurrentPerTenant: number;
@@ -101,6 +117,16 @@ function ratio(env: Env, variable: string, fallback: number): number {
     fail(variable, raw, 'is not a ratio', 'a number from 0 to 1, e.g. 0.1');
   }
   return value;
+}
+
+/** `true` or `false` (also 1/0, yes/no); unset: false. */
+function flag(env: Env, variable: string): boolean {
+  const raw = env[variable];
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no', ''].includes(value)) return false;
+  fail(variable, raw, 'is not a boolean', 'true or false');
 }
 
 function url(env: Env, variable: string, protocols: string[]): URL | undefined {
@@ -257,6 +283,17 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
       freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
       rateMinimumVolume: integer(env, 'RATE_MINIMUM_VOLUME', 100, 1, 1_000_000_000),
+    },
+    alerts: {
+      groupId: env.ALERTS_GROUP_ID ?? 'sending-metrics-alerts',
+      evaluateEveryMs: integer(env, 'ALERTS_EVALUATE_EVERY_MS', 60_000, 100, 3_600_000),
+      webhookTimeoutMs: integer(env, 'ALERTS_WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+      retryBaseMs: integer(env, 'ALERTS_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+      retryForMs: integer(env, 'ALERTS_RETRY_FOR_MS', 86_400_000, 1000, 7 * 86_400_000),
+      allowPrivateWebhooks: flag(env, 'ALERTS_ALLOW_PRIVATE_WEBHOOKS'),
+      publicUrl: (
+        url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? new URL(`http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? '8080'}/`)
+      ).toString(),
     },
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),

@@ -28,7 +28,7 @@ describe('sending-metrics run (the pipeline as `make run` starts it)', () => {
       }
       const readyBody = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
       expect(ready.status, JSON.stringify(readyBody)).toBe(200);
-      expect(Object.keys(readyBody.checks).sort()).toEqual(['clickhouse', 'ingest', 'kafka']);
+      expect(Object.keys(readyBody.checks).sort()).toEqual(['alerts', 'clickhouse', 'ingest', 'kafka']);
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toContain('sending_metrics_ingest_consumed_total');
       expect(metrics).toContain('sending_metrics_http_request_duration_seconds');

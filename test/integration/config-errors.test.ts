@@ -102,6 +102,6 @@ describe('command line', () => {
   it('an unknown role is refused', async () => {
     const result = await runCli(['run', '--role', 'everything']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--role "everything" is not one of all, ingest, api');
+    expect(result.stderr).toContain('--role "everything" is not one of all, ingest, api, alerts');
   });
 });

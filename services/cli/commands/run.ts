@@ -3,11 +3,11 @@ import { loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import type { Role } from '../pipeline-process.js';
 
-const ROLES: Role[] = ['all', 'ingest', 'api'];
+const ROLES: Role[] = ['all', 'ingest', 'api', 'alerts'];
 
 export const runCommand: Command = {
-  summary: 'run the pipeline in the foreground (ingest and api, or one role)',
-  usage: 'run [--role all|ingest|api]',
+  summary: 'run the pipeline in the foreground (ingest, api and alerts, or one role)',
+  usage: 'run [--role all|ingest|api|alerts]',
   options: { role: { type: 'string' } },
   async run(values) {
     const role = (values.role ?? 'all') as Role;
