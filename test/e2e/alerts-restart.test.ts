@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../services/alerts/index.js';
+import { topicNames } from '../../services/events/topics.js';
+import type { DeliveryEvent, SendingEvent } from '../../services/events/types.js';
+import { loadConfig } from '../../services/platform/config.js';
+import { createKafka } from '../../services/platform/kafka.js';
+import { createLogger } from '../../services/platform/logger.js';
+import { createPublisher } from '../../services/producer/publisher.js';
+import { createSimulator } from '../../services/producer/simulator.js';
+import { startCli, waitForExit } from '../support/cli.js';
+import { waitFor } from '../support/ingest.js';
+
+/**
+ * The whole pipeline as deployed (`run`: ingest, API and alert evaluator in one process, events
+ * through Kafka): a bounce-rate episode whose critical notification is failing when the process
+ * is killed with SIGKILL. After the restart the same notification is retried with the same key
+ * until delivered, no state change is recorded or sent twice, and the recovery follows once.
+ */
+
+// The dev token's tenant (DEV_TENANT, default acme).
+const TENANT = 'acme';
+const SECRET = 'whsec_e2e_0123456789abcdefghijklmnop';
+
+interface Received {
+  key: string;
+  signatureOk: boolean;
+  after: string;
+  answered: number;
+}
+
+describe('alerts across a SIGKILL of the evaluator', () => {
+  const received: Received[] = [];
+  let failing = true;
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      const answered = failing ? 503 : 200;
+      const parsed = JSON.parse(body) as { state: { after: string } };
+      received.push({
+        key: String(request.headers[IDEMPOTENCY_HEADER]),
+        signatureOk: verifySignature(SECRET, request.headers[SIGNATURE_HEADER] as string | undefined, body),
+        after: parsed.state.after,
+        answered,
+      });
+      response.writeHead(answered).end();
+    });
+  });
+
+  afterAll(() => {
+    receiver.close();
+  });
+
+  it('resumes the episode from the stored state: the failing notification is retried with its key, nothing is sent twice', async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const stamp = Date.now();
+    const env = {
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sm-alerts-kill-')),
+      PORT: '0',
+      TOPIC_PREFIX: `alerts-kill-${stamp}.`,
+      INGEST_GROUP_ID: `alerts-kill-${stamp}`,
+      ALERTS_GROUP_ID: `alerts-kill-evaluators-${stamp}`,
+      INGEST_INSTANCE_ID: 'alerts-kill',
+      INGEST_SESSION_TIMEOUT_MS: '6000',
+      INGEST_BATCH_MAX_MS: '200',
+      ALERTS_EVALUATE_EVERY_MS: '300',
+      ALERTS_RETRY_BASE_MS: '300',
+      ALERTS_ALLOW_PRIVATE_WEBHOOKS: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    const config = loadConfig({ ...process.env, ...env });
+    const logger = createLogger('warn');
+    const publisher = createPublisher({
+      kafka: createKafka(config, logger, 'alerts-kill-test'),
+      topics: topicNames(config.topicPrefix),
+      partitions: config.topicPartitions,
+      logger,
+    });
+    await publisher.connect();
+    let seed = 0;
+    const emails = (count: number, status: DeliveryEvent['status']): SendingEvent[] => {
+      seed += 1;
+      const now = Date.now();
+      const simulator = createSimulator({ seed, tenants: 1, startMs: now - 5 * 60_000, spreadMs: 4 * 60_000 });
+      const out: SendingEvent[] = [];
+      while (out.length < count) {
+        const event = simulator.next();
+        if (event.type === 'delivery' && event.channel === 'email')
+          out.push({ ...event, tenantId: TENANT, status, eventId: `${stamp}-${seed}-${out.length}` });
+      }
+      return out;
+    };
+
+    let run = await startCli(['run'], env);
+    // The dev token of the first start (the secret it is signed with stays under DATA_DIR).
+    const token = run.token;
+    try {
+      const api = (url: string, init: RequestInit = {}) =>
+        fetch(`${run.url}${url}`, {
+          ...init,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+        });
+      const sent = async (expected: number) => {
+        const now = Date.now();
+        const from = new Date(now - 3_600_000).toISOString();
+        const to = new Date(now).toISOString();
+        const body = (await (await api(`/v1/metrics/outreach?from=${from}&to=${to}`)).json()) as { email: { sent: number } };
+        return body.email.sent === expected;
+      };
+      const put = await api('/v1/alerts/rules', {
+        method: 'PUT',
+        body: JSON.stringify({
+          webhookSecret: SECRET,
+          rules: [{ id: 'bounce-1h', rate: 'email.bounceRate', window: '1h', minimumVolume: 100, webhookUrl: hook }],
+        }),
+      });
+      expect(put.status, await put.clone().text()).toBe(200);
+
+      await publisher.publish(emails(1000, 'sent'));
+      await waitFor('1,000 sent emails counted', () => sent(1000), 60_000).catch((error: Error) => {
+        throw new Error(`${error.message}\n${run.output().slice(-3000)}`);
+      });
+      // 60 bounced of 1,000 sent: critical. The receiver fails: the notification is retried.
+      await publisher.publish(emails(60, 'bounced'));
+      await waitFor('two failed attempts of the critical notification', async () => received.length >= 2, 60_000);
+      const key = received[0]!.key;
+
+      run.child.kill('SIGKILL');
+      await waitForExit(run.child);
+      failing = false;
+      run = await startCli(['run'], env);
+
+      await waitFor('the critical notification delivered after the restart', async () => received.some((r) => r.answered === 200), 90_000);
+      const critical = received.filter((r) => r.after === 'critical');
+      expect(new Set(critical.map((r) => r.key))).toEqual(new Set([key]));
+      expect(critical.filter((r) => r.answered === 200)).toHaveLength(1);
+      expect(critical.length).toBeGreaterThanOrEqual(3);
+
+      // Down: 60 of 4,000 sent = 1.5 %: one recovery.
+      await publisher.publish(emails(3000, 'sent'));
+      await waitFor('the recovery delivered', async () => received.some((r) => r.after === 'ok' && r.answered === 200), 90_000);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const keys = new Set(received.map((r) => r.key));
+      expect(keys.size).toBe(2);
+      expect(received.filter((r) => r.answered === 200).map((r) => r.after)).toEqual(['critical', 'ok']);
+      expect(received.every((r) => r.signatureOk)).toBe(true);
+
+      const now = Date.now();
+      const history = (await (
+        await api(`/v1/alerts/events?from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now + 60_000).toISOString()}`)
+      ).json()) as { events: Array<{ id: string; from: string; to: string; notification: { status: string; attempts: number } }> };
+      expect(history.events.map((e) => [e.from, e.to, e.notification.status])).toEqual([
+        ['critical', 'ok', 'delivered'],
+        ['ok', 'critical', 'delivered'],
+      ]);
+      expect(history.events[1]!.id).toBe(key);
+      expect(history.events[1]!.notification.attempts).toBe(critical.length);
+    } finally {
+      run.child.kill('SIGTERM');
+      await waitForExit(run.child);
+      await publisher.disconnect();
+    }
+  });
+});
