@@ -149,6 +149,7 @@ export class AlertEvaluator {
     this.owned = new Set();
     await this.evaluating?.catch(() => undefined);
     await this.notifying?.catch(() => undefined);
+    await this.notifier.idle();
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
@@ -167,6 +168,7 @@ export class AlertEvaluator {
     if (!this.running || this.notifying) return this.notifying ?? Promise.resolve();
     this.notifying = this.notifier
       .sendDue((tenantId) => this.owns(tenantId))
+      .then(() => undefined)
       .catch((error: Error) => this.log.warn({ err: error }, 'cannot read the due notifications now'))
       .finally(() => {
         this.notifying = undefined;

@@ -101,6 +101,7 @@ export function postWebhook(
 
 export class Notifier {
   private readonly inFlight = new Set<string>();
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly store: AlertStore,
@@ -117,13 +118,26 @@ export class Notifier {
   }
 
   /**
-   * Sends every due notification `owns` says this instance is responsible for, each on its own
-   * (a slow receiver holds only its own notification, never the others or the evaluation).
-   * Resolves when these attempts are recorded.
+   * Starts every due notification `owns` says this instance is responsible for, each on its own:
+   * a slow or hanging receiver holds only its own notification (until the timeout), never the
+   * others, the next round or the evaluation. Resolves once they are started; {@link idle}
+   * waits for them.
    */
-  async sendDue(owns: (tenantId: string) => boolean, nowMs = Date.now()): Promise<void> {
+  async sendDue(owns: (tenantId: string) => boolean, nowMs = Date.now()): Promise<number> {
     const due = (await this.store.dueNotifications(nowMs)).filter((event) => owns(event.tenantId) && !this.inFlight.has(event.id));
-    await Promise.all(due.map((event) => this.attempt(event)));
+    for (const event of due) {
+      const attempt = this.attempt(event).catch((error: Error) =>
+        this.log.warn({ err: error, tenantId: event.tenantId, alertEventId: event.id }, 'cannot record a notification attempt; retried'),
+      );
+      this.running.add(attempt);
+      void attempt.finally(() => this.running.delete(attempt));
+    }
+    return due.length;
+  }
+
+  /** Resolves when the attempts started so far are recorded. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.running]);
   }
 
   /** One attempt of one notification, recorded. */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertEvaluator, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../services/alerts/index.js';
+import { AlertEvaluator, IDEMPOTENCY_HEADER, partitionOfTenant, SIGNATURE_HEADER, verifySignature } from '../../services/alerts/index.js';
 import type { DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
@@ -37,6 +37,9 @@ let config: Config;
 let app: FastifyInstance;
 let receiver: http.Server;
 let receiverUrl: string;
+/** A receiver that never answers. */
+let hanging: http.Server;
+let hangingUrl: string;
 const received: Received[] = [];
 let failNext = 0;
 const evaluators: AlertEvaluator[] = [];
@@ -54,6 +57,7 @@ beforeAll(async () => {
       groupId: `alerts-test-${suffix}`,
       evaluateEveryMs: 250,
       retryBaseMs: 100,
+      webhookTimeoutMs: 1000,
       allowPrivateWebhooks: true,
       publicUrl: 'https://metrics.example.com/',
     },
@@ -76,6 +80,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/alerts?token=receiver-token`;
+  hanging = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/never`;
   app = await buildTestApp(config, handle.client);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
   for (const name of ['a', 'b']) {
@@ -95,19 +102,21 @@ afterAll(async () => {
   for (const evaluator of evaluators) await evaluator.stop();
   await app?.close();
   receiver?.close();
+  hanging?.closeAllConnections();
+  hanging?.close();
   await deleteTopics(createKafka(config, createLogger('silent')), [`${config.topicPrefix}alert-evaluators`]).catch(() => undefined);
   await handle?.close();
 });
 
 /** Emails of the simulator, statuses replaced as the step needs, at instants of the last few minutes. */
-function emails(count: number, status: DeliveryEvent['status'], seed: number): SendingEvent[] {
+function emails(count: number, status: DeliveryEvent['status'], seed: number, tenantId = TENANT): SendingEvent[] {
   const now = Date.now();
   const simulator = createSimulator({ seed, tenants: 1, startMs: now - 5 * 60_000, spreadMs: 4 * 60_000 });
   const out: SendingEvent[] = [];
   while (out.length < count) {
     const event = simulator.next();
     if (event.type !== 'delivery' || event.channel !== 'email') continue;
-    out.push({ ...event, tenantId: TENANT, status, eventId: `${event.eventId}-${seed}-${out.length}` });
+    out.push({ ...event, tenantId, status, eventId: `${event.eventId}-${tenantId}-${seed}-${out.length}` });
   }
   return out;
 }
@@ -190,6 +199,20 @@ describe('alerts', () => {
       60_000,
     );
 
+    // A tenant of the same evaluator whose receiver never answers: cut off by the timeout, it
+    // holds back neither the evaluation nor the other tenant's notifications.
+    const slow = Array.from({ length: 500 }, (_, i) => `slow-${i}`).find(
+      (tenant) => partitionOfTenant(tenant, config.topicPartitions) === partitionOfTenant(TENANT, config.topicPartitions),
+    )!;
+    const slowPut = await app.inject({
+      method: 'PUT',
+      url: '/v1/alerts/rules',
+      headers: bearer(slow),
+      payload: { webhookSecret: SECRET, rules: [{ id: 'bounce', rate: 'email.bounceRate', window: '1h', webhookUrl: hangingUrl }] },
+    });
+    expect(slowPut.statusCode).toBe(200);
+    await insert([...emails(1000, 'sent', 11, slow), ...emails(100, 'bounced', 12, slow)]);
+
     const put = await app.inject({
       method: 'PUT',
       url: '/v1/alerts/rules',
@@ -261,6 +284,18 @@ describe('alerts', () => {
     });
     expect(events[0]!.notification).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(history.body).not.toContain('receiver-token');
+    const slowHistory = await app.inject({
+      method: 'GET',
+      url: `/v1/alerts/events?from=${new Date(now.getTime() - 3_600_000).toISOString()}&to=${new Date(now.getTime() + 60_000).toISOString()}`,
+      headers: bearer(slow),
+    });
+    expect(slowHistory.json().events).toEqual([
+      expect.objectContaining({
+        from: 'ok',
+        to: 'critical',
+        notification: expect.objectContaining({ status: 'retrying', lastError: 'timed out after 1000 ms' }),
+      }),
+    ]);
     const rules = (await app.inject({ method: 'GET', url: '/v1/alerts/rules', headers: bearer(TENANT) })).json();
     expect(rules.rules[0]).toMatchObject({ id: 'bounce-1h', state: 'ok' });
   });
