@@ -1,9 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import type { Logger } from '../platform/logger.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.js';
 import type { AlertEvent, AlertStore } from './store.js';
-import { safeLookup } from './webhook-safety.js';
+import { blockedAddressReason, safeLookup } from './webhook-safety.js';
 
 /**
  * Sends the notification of a state change: one POST of the stored JSON body, signed with the
@@ -54,6 +55,13 @@ export function postWebhook(
     const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' && options.allowPrivate ? http : undefined;
     if (!transport) {
       resolve({ ok: false, detail: `refused: ${target.protocol} webhooks are not allowed` });
+      return;
+    }
+    // An address literal is never looked up, so the lookup below would not see it: check it here.
+    const literal = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    const literalProblem = !options.allowPrivate && isIP(literal) !== 0 ? blockedAddressReason(literal) : undefined;
+    if (literalProblem) {
+      resolve({ ok: false, detail: `refused: ${literal} resolves to ${literalProblem}` });
       return;
     }
     let settled = false;
