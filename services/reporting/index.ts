@@ -6,7 +6,9 @@
 export { queryCampaigns, campaignsQuery, type CampaignRow } from './campaigns-query.js';
 export {
   queryOutreach,
+  queryOutreachPeriods,
   outreachQuery,
+  outreachPeriodsQuery,
   emptyOutreachCounts,
   type OutreachCounts,
   type SmsCounts,

@@ -1,6 +1,7 @@
 import { statusKey } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
-import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
+import { InvalidArgumentError } from './errors.js';
+import { DAY_MS, rangesUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 
 const GRAINS: readonly RollupGrain[] = [
   { ms: DAY_MS, table: 'delivery_counts_1d' },
@@ -36,39 +37,63 @@ export function emptyOutreachCounts(): OutreachCounts {
 
 /** The SQL and parameters of {@link queryOutreach} (exposed for plans and benchmarks). */
 export function outreachQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  return outreachPeriodsQuery([range]);
+}
+
+/** Outreach of several disjoint ranges (time order) in one read of each table, by `period`, the range's index. */
+export function outreachPeriodsQuery(ranges: readonly MetricsRange[]): { query: string; query_params: QueryParams } {
   const params: QueryParams = {};
-  const union = rangeUnion(
-    range,
+  const union = rangesUnion(
+    ranges,
     {
       grains: GRAINS,
-      rollup: (where, table) => `SELECT channel, status, sum(events) AS n
+      rollup: (where, table, period) => `SELECT ${period} AS period, channel, status, sum(events) AS n
   FROM ${table}
   WHERE ${where}
-  GROUP BY channel, status`,
-      raw: (where) => `SELECT channel, status, count() AS n
+  GROUP BY period, channel, status`,
+      raw: (where, period) => `SELECT ${period} AS period, channel, status, count() AS n
   FROM delivery_events
   WHERE ${where}
-  GROUP BY channel, status`,
+  GROUP BY period, channel, status`,
     },
     params,
   );
-  const query = `SELECT channel, status, sum(n) AS events
+  const query = `SELECT period, channel, status, sum(n) AS events
 FROM
 (
 ${union}
 )
-GROUP BY channel, status`;
+GROUP BY period, channel, status`;
   return { query, query_params: params };
 }
 
 /** Text messages and emails by status in `[from, to]` (both inclusive); every key present, 0 when none. */
 export async function queryOutreach(client: ClickHouseClient, range: MetricsRange): Promise<OutreachCounts> {
-  validateRange(range);
-  const result = await client.query({ ...outreachQuery(range), format: 'JSONEachRow' });
-  const rows = await result.json<{ channel: 'sms' | 'email'; status: string; events: string | number }>();
-  const counts = emptyOutreachCounts();
+  return (await queryOutreachPeriods(client, [range]))[0]!;
+}
+
+/**
+ * {@link queryOutreach} of several disjoint ranges of one tenant and filters, in time order (the
+ * previous period, then the current one), at the cost of about one range: each table is read once.
+ */
+export async function queryOutreachPeriods(client: ClickHouseClient, ranges: readonly MetricsRange[]): Promise<OutreachCounts[]> {
+  for (const range of ranges) validateRange(range);
+  for (const [index, range] of ranges.entries()) {
+    const before = ranges[index - 1];
+    if (
+      before &&
+      (before.toMs >= range.fromMs ||
+        before.tenantId !== range.tenantId ||
+        before.playbookId !== range.playbookId ||
+        before.campaignId !== range.campaignId)
+    )
+      throw new InvalidArgumentError('ranges read together must be of one tenant and filters, disjoint and in time order');
+  }
+  const result = await client.query({ ...outreachPeriodsQuery(ranges), format: 'JSONEachRow' });
+  const rows = await result.json<{ period: string | number; channel: 'sms' | 'email'; status: string; events: string | number }>();
+  const counts = ranges.map(() => emptyOutreachCounts());
   for (const row of rows) {
-    const byStatus = counts[row.channel] as unknown as Record<string, number>;
+    const byStatus = counts[Number(row.period)]![row.channel] as unknown as Record<string, number>;
     const key = statusKey(row.status);
     // An SMS can never take an email-only status; should one be stored, it is not reported.
     if (key in byStatus) byStatus[key] = (byStatus[key] ?? 0) + Number(row.events);

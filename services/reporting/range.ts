@@ -112,10 +112,13 @@ export function filterCondition(range: MetricsRange, params: QueryParams): strin
 export interface RangeParts {
   /** The rollup tables to use, coarsest first (each grain dividing the previous one). */
   grains: readonly RollupGrain[];
-  /** A SELECT over the raw table restricted by `where` (tenant, time and filters). */
-  raw(where: string): string;
-  /** A SELECT over a rollup table restricted by `where` (tenant, bucket and filters). */
-  rollup(where: string, table: string): string;
+  /**
+   * A SELECT over the raw table restricted by `where` (tenant, time and filters). `period` is an
+   * expression giving the index of the range a row belongs to (always 0 for one range).
+   */
+  raw(where: string, period: string): string;
+  /** A SELECT over a rollup table restricted by `where` (tenant, bucket and filters); `period` as for raw. */
+  rollup(where: string, table: string, period: string): string;
 }
 
 /**
@@ -124,30 +127,65 @@ export interface RangeParts {
  * key turns into two mark ranges). Every WHERE starts with the sort key prefix (tenant_id, time).
  */
 export function rangeUnion(range: MetricsRange, parts: RangeParts, params: QueryParams): string {
-  const split = splitRange(range.fromMs, range.toMs, parts.grains);
-  params.tenantId = range.tenantId;
-  const filters = filterCondition(range, params);
+  return rangesUnion([range], parts, params);
+}
+
+/**
+ * Several disjoint ranges of one tenant and filters (in time order) in the table reads of one:
+ * each table is read once with the pieces of every range OR-ed, and `period` (an expression
+ * over the row's time) tells which range a row belongs to. `compare=previous` reads the current
+ * and the previous window this way at the cost of about one.
+ */
+export function rangesUnion(ranges: readonly MetricsRange[], parts: RangeParts, params: QueryParams): string {
+  const first = ranges[0]!;
+  params.tenantId = first.tenantId;
+  const filters = filterCondition(first, params);
+  const splits = ranges.map((range) => splitRange(range.fromMs, range.toMs, parts.grains));
+  // Range i holds the instants from its from on: period = how many later ranges' starts lie at or before t.
+  const period = (column: string, type: string, text: (ms: number) => string) => {
+    if (ranges.length === 1) return '0';
+    const starts = ranges.slice(1).map((range, index) => {
+      const name = `period${index + 1}From_${column}`;
+      params[name] = text(range.fromMs);
+      return `(${column} >= {${name}:${type}})`;
+    });
+    return starts.join(' + ');
+  };
   const selects: string[] = [];
   const anyOf = (conditions: string[]) => (conditions.length === 1 ? conditions[0]! : `(${conditions.map((c) => `(${c})`).join(' OR ')})`);
   parts.grains.forEach((grain, grainIndex) => {
-    const conditions = split.rollups
-      .filter((whole) => whole.grain === grain)
-      .map((whole, index) => {
-        const from = `rollup${grainIndex}_${index}From`;
-        const to = `rollup${grainIndex}_${index}To`;
-        params[from] = dateTimeText(whole.fromMs);
-        params[to] = dateTimeText(whole.toMs);
-        return `bucket >= {${from}:DateTime('UTC')} AND bucket < {${to}:DateTime('UTC')}`;
-      });
-    if (conditions.length > 0) selects.push(parts.rollup(`tenant_id = {tenantId:String} AND ${anyOf(conditions)}${filters}`, grain.table));
+    const conditions = splits.flatMap((split, rangeIndex) =>
+      split.rollups
+        .filter((whole) => whole.grain === grain)
+        .map((whole, index) => {
+          const from = `rollup${grainIndex}_${rangeIndex}_${index}From`;
+          const to = `rollup${grainIndex}_${rangeIndex}_${index}To`;
+          params[from] = dateTimeText(whole.fromMs);
+          params[to] = dateTimeText(whole.toMs);
+          return `bucket >= {${from}:DateTime('UTC')} AND bucket < {${to}:DateTime('UTC')}`;
+        }),
+    );
+    if (conditions.length > 0)
+      selects.push(
+        parts.rollup(
+          `tenant_id = {tenantId:String} AND ${anyOf(conditions)}${filters}`,
+          grain.table,
+          period('bucket', "DateTime('UTC')", dateTimeText),
+        ),
+      );
   });
-  const raw = split.raw.map((edge, index) => {
-    const from = `raw${index}From`;
-    const to = `raw${index}To`;
-    params[from] = dateTime64Text(edge.fromMs);
-    params[to] = dateTime64Text(edge.toMs);
-    return `occurred_at >= {${from}:DateTime64(3, 'UTC')} AND occurred_at <= {${to}:DateTime64(3, 'UTC')}`;
-  });
-  if (raw.length > 0) selects.push(parts.raw(`tenant_id = {tenantId:String} AND ${anyOf(raw)}${filters}`));
+  const raw = splits.flatMap((split, rangeIndex) =>
+    split.raw.map((edge, index) => {
+      const from = `raw${rangeIndex}_${index}From`;
+      const to = `raw${rangeIndex}_${index}To`;
+      params[from] = dateTime64Text(edge.fromMs);
+      params[to] = dateTime64Text(edge.toMs);
+      return `occurred_at >= {${from}:DateTime64(3, 'UTC')} AND occurred_at <= {${to}:DateTime64(3, 'UTC')}`;
+    }),
+  );
+  if (raw.length > 0)
+    selects.push(
+      parts.raw(`tenant_id = {tenantId:String} AND ${anyOf(raw)}${filters}`, period('occurred_at', "DateTime64(3, 'UTC')", dateTime64Text)),
+    );
   return selects.join('\nUNION ALL\n');
 }
