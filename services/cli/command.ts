@@ -8,6 +8,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: ParseArgsConfig['options'];
+  /** Takes words after the command (a sub-command such as `dead-letters list`). */
+  allowPositionals?: boolean;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 

@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
   'ingest-resume': async () => (await import('./commands/ingest-resume.js')).ingestResumeCommand,
+  'dead-letters': async () => (await import('./commands/dead-letters.js')).deadLettersCommand,
 };
 
 async function usage(): Promise<string> {
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: false,
+      allowPositionals: command.allowPositionals ?? false,
       strict: true,
     });
   } catch (error) {
