@@ -4,7 +4,7 @@ import { Readiness } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { createPrometheusRegistry } from '../platform/prometheus.js';
-import { applyMigrations } from '../migrations/migrate.js';
+import { applyMigrations, schemaShapeOf } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService } from '../downloads/index.js';
 import { AlertEvaluator } from '../alerts/index.js';
@@ -33,7 +33,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
     for (const closer of closers.splice(0).reverse()) await closer();
   };
   try {
-    await applyMigrations(clickhouse.client, logger);
+    await applyMigrations(clickhouse.client, logger, { shape: schemaShapeOf(config) });
     const registry = createPrometheusRegistry();
     const readiness = new Readiness();
     readiness.register('clickhouse', async () => {

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
+import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
+import { translateFiles, type SchemaShape } from './cluster.js';
+import { DdlError } from './ddl.js';
 
 /**
  * ClickHouse migrations: `schemas/clickhouse/NNN_name.sql`, applied in order of NNN and
@@ -10,6 +13,10 @@ import type { Logger } from '../platform/logger.js';
  * the end of a line; every statement is idempotent (IF NOT EXISTS), so a run interrupted
  * half-way through a file is simply repeated. An applied file must never change: a different
  * checksum stops the run with an error naming the file.
+ *
+ * On a cluster (CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARDING) the same files are applied in their
+ * cluster form (cluster.ts: Replicated* engines, ON CLUSTER, Distributed tables when sharded);
+ * the checksums stay those of the files, so the history is the same in every form.
  */
 
 export const MIGRATIONS_DIRECTORY = path.resolve(import.meta.dirname, '../../schemas/clickhouse');
@@ -28,8 +35,7 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-const CREATE_SCHEMA_MIGRATIONS = `
-CREATE TABLE IF NOT EXISTS schema_migrations
+const CREATE_SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS schema_migrations
 (
     version    UInt32,
     name       String,
@@ -89,8 +95,102 @@ async function appliedMigrations(client: ClickHouseClient): Promise<Map<number, 
   return new Map(rows.map((row) => [Number(row.version), row]));
 }
 
+/** The schema form the configuration asks for. */
+export function schemaShapeOf(
+  config: Pick<Config, 'clickhouseCluster' | 'clickhouseSharding' | 'clickhouseReplicaPath' | 'clickhouseReplicaName'>,
+): SchemaShape {
+  if (config.clickhouseCluster === undefined) return { form: 'single' };
+  return {
+    form: config.clickhouseSharding === 'tenant' ? 'sharded' : 'replicated',
+    cluster: config.clickhouseCluster,
+    replicaPath: config.clickhouseReplicaPath,
+    replicaName: config.clickhouseReplicaName,
+  };
+}
+
+export interface MigrationPlan {
+  shape: SchemaShape;
+  /** The statements creating schema_migrations (run first, every time). */
+  history: string[];
+  /** Every migration file with the statements of its form. */
+  migrations: (Migration & { ddl: string[] })[];
+}
+
+/** Reads the files and translates them (and schema_migrations) into `shape`; applies nothing. */
+export async function planMigrations(shape: SchemaShape, directory = MIGRATIONS_DIRECTORY): Promise<MigrationPlan> {
+  const migrations = await readMigrations(directory);
+  let translated;
+  try {
+    translated = translateFiles([{ name: 'schema_migrations', statements: [CREATE_SCHEMA_MIGRATIONS] }, ...migrations], shape);
+  } catch (error) {
+    if (error instanceof DdlError) throw new MigrationError(error.message, { cause: error });
+    throw error;
+  }
+  const [history, ...files] = translated;
+  return {
+    shape,
+    history: history?.statements ?? [],
+    migrations: migrations.map((migration, index) => ({ ...migration, ddl: files[index]?.statements ?? [] })),
+  };
+}
+
+function describeShape(shape: SchemaShape): string {
+  if (shape.form === 'single') return 'one server (CLICKHOUSE_CLUSTER unset)';
+  const where = `on cluster '${shape.cluster}', Keeper path '${shape.replicaPath}', replica '${shape.replicaName}'`;
+  return shape.form === 'sharded' ? `sharded by tenant ${where}` : `replicated ${where}`;
+}
+
+/** The DDL of a plan as `migrate --print` shows it: every statement, in the order it is applied. */
+export function renderPlan(plan: MigrationPlan): string {
+  const parts = [
+    `-- sending-metrics migrate: ${describeShape(plan.shape)}.`,
+    '-- Applied in this order; a file schema_migrations already records is skipped.',
+    '',
+    '-- schema_migrations',
+    ...plan.history.map((statement) => `${statement};\n`),
+  ];
+  for (const migration of plan.migrations) {
+    parts.push(`-- ${migration.name}`, ...migration.ddl.map((statement) => `${statement};\n`));
+  }
+  return `${parts.join('\n').trimEnd()}\n`;
+}
+
+/** Refuses a cluster the server does not know, before any ON CLUSTER statement hangs or fails on it. */
+async function checkCluster(client: ClickHouseClient, cluster: string): Promise<void> {
+  let name = cluster;
+  const macro = /^\{([A-Za-z0-9_]+)\}$/.exec(cluster);
+  if (macro) {
+    try {
+      const result = await client.query({
+        query: 'SELECT getMacro({macro:String}) AS name',
+        query_params: { macro: macro[1] },
+        format: 'JSONEachRow',
+      });
+      name = (await result.json<{ name: string }>())[0]?.name ?? cluster;
+    } catch (error) {
+      throw new MigrationError(`CLICKHOUSE_CLUSTER=${cluster}: the server has no macro ${macro[1]} (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+  const result = await client.query({
+    query: 'SELECT count() AS shards FROM system.clusters WHERE cluster = {name:String}',
+    query_params: { name },
+    format: 'JSONEachRow',
+  });
+  const shards = Number((await result.json<{ shards: string | number }>())[0]?.shards ?? 0);
+  if (shards === 0) {
+    throw new MigrationError(
+      `CLICKHOUSE_CLUSTER=${cluster}: the server has no cluster ${JSON.stringify(name)} in system.clusters ` +
+        '(the embedded engine has none: a cluster needs CLICKHOUSE_URL)',
+    );
+  }
+}
+
 export interface ApplyMigrationsOptions {
   directory?: string;
+  /** The schema form; default: one server. */
+  shape?: SchemaShape;
 }
 
 /** Applies the migrations not yet recorded, in order; returns the names of those it applied. */
@@ -100,8 +200,11 @@ export async function applyMigrations(
   options: ApplyMigrationsOptions = {},
 ): Promise<{ applied: string[] }> {
   const log = logger.child({ component: 'migrate' });
-  const migrations = await readMigrations(options.directory);
-  await client.command({ query: CREATE_SCHEMA_MIGRATIONS });
+  const shape = options.shape ?? { form: 'single' };
+  const plan = await planMigrations(shape, options.directory);
+  const migrations = plan.migrations;
+  if (shape.form !== 'single') await checkCluster(client, shape.cluster);
+  for (const statement of plan.history) await client.command({ query: statement });
   const done = await appliedMigrations(client);
 
   for (const migration of migrations) {
@@ -119,12 +222,12 @@ export async function applyMigrations(
   for (const migration of migrations) {
     if (done.has(migration.version)) continue;
     const started = performance.now();
-    for (const [index, statement] of migration.statements.entries()) {
+    for (const [index, statement] of migration.ddl.entries()) {
       try {
         await client.command({ query: statement });
       } catch (error) {
         throw new MigrationError(
-          `migration ${migration.name}, statement ${index + 1} of ${migration.statements.length} failed: ${(error as Error).message}`,
+          `migration ${migration.name}, statement ${index + 1} of ${migration.ddl.length} failed: ${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -136,7 +239,7 @@ export async function applyMigrations(
     });
     applied.push(migration.name);
     log.info(
-      { migration: migration.name, statements: migration.statements.length, ms: Math.round(performance.now() - started) },
+      { migration: migration.name, statements: migration.ddl.length, ms: Math.round(performance.now() - started) },
       'applied migration',
     );
   }

@@ -19,6 +19,13 @@ export interface Config {
   clickhouseUrl: URL | undefined;
   clickhouseDataPath: string;
   clickhouseDatabase: string;
+  /** The cluster of `ON CLUSTER` (CLICKHOUSE_CLUSTER): migrations create Replicated* tables on it; undefined: one server. */
+  clickhouseCluster: string | undefined;
+  /** CLICKHOUSE_SHARDING: `tenant` adds Distributed tables sharded by tenant (needs the cluster); `none` by default. */
+  clickhouseSharding: 'none' | 'tenant';
+  /** Keeper path (CLICKHOUSE_REPLICA_PATH) and replica name (CLICKHOUSE_REPLICA_NAME) of the Replicated* tables. */
+  clickhouseReplicaPath: string;
+  clickhouseReplicaName: string;
   /** HS256 secret; undefined in dev means "generate once under DATA_DIR". */
   authJwtSecret: string | undefined;
   /** The tenant of the development token printed at start when the secret is generated (DEV_TENANT). */
@@ -218,6 +225,49 @@ function instanceId(env: Env, dataDir: string): string {
   return raw;
 }
 
+/** CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARDING, CLICKHOUSE_REPLICA_PATH, CLICKHOUSE_REPLICA_NAME (deploy/clickhouse/README.md). */
+function clickhouseCluster(
+  env: Env,
+): Pick<Config, 'clickhouseCluster' | 'clickhouseSharding' | 'clickhouseReplicaPath' | 'clickhouseReplicaName'> {
+  const cluster = env.CLICKHOUSE_CLUSTER === undefined || env.CLICKHOUSE_CLUSTER.trim() === '' ? undefined : env.CLICKHOUSE_CLUSTER.trim();
+  if (cluster !== undefined && !/^(?:[A-Za-z0-9_.-]{1,200}|\{[A-Za-z0-9_]{1,100}\})$/.test(cluster)) {
+    fail(
+      'CLICKHOUSE_CLUSTER',
+      cluster,
+      'does not name a cluster',
+      "letters, digits, '_', '.' or '-' (as in system.clusters), or a macro such as {cluster}",
+    );
+  }
+  const sharding = (env.CLICKHOUSE_SHARDING ?? 'none').trim() || 'none';
+  if (sharding !== 'none' && sharding !== 'tenant')
+    fail('CLICKHOUSE_SHARDING', sharding, 'is not a sharding', 'none (the default) or tenant');
+  if (sharding === 'tenant' && cluster === undefined) {
+    fail('CLICKHOUSE_SHARDING', sharding, 'needs a cluster to shard over', 'CLICKHOUSE_CLUSTER set as well, or CLICKHOUSE_SHARDING=none');
+  }
+  const replicaPath = env.CLICKHOUSE_REPLICA_PATH ?? '/clickhouse/tables/{shard}/{database}/{table}';
+  if (!/^\/[^'\\\s]+$/.test(replicaPath) || !/\{(table|uuid)\}/.test(replicaPath)) {
+    fail(
+      'CLICKHOUSE_REPLICA_PATH',
+      replicaPath,
+      'is not a Keeper path that is unique per table',
+      "a path starting with '/', without quotes or spaces, naming {table} or {uuid}, e.g. /clickhouse/tables/{shard}/{database}/{table}",
+    );
+  }
+  if (sharding === 'tenant' && !replicaPath.includes('{shard}')) {
+    fail('CLICKHOUSE_REPLICA_PATH', replicaPath, 'has no {shard}, so every shard would replicate the same data', 'a path naming {shard}');
+  }
+  const replicaName = env.CLICKHOUSE_REPLICA_NAME ?? '{replica}';
+  if (!/^[^'\\\s/]+$/.test(replicaName)) {
+    fail('CLICKHOUSE_REPLICA_NAME', replicaName, 'is not a replica name', "a name or macro without quotes, spaces or '/', e.g. {replica}");
+  }
+  return {
+    clickhouseCluster: cluster,
+    clickhouseSharding: sharding,
+    clickhouseReplicaPath: replicaPath,
+    clickhouseReplicaName: replicaName,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
@@ -256,6 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouseUrl,
     clickhouseDataPath: path.join(dataDir, 'clickhouse'),
     clickhouseDatabase: database,
+    ...clickhouseCluster(env),
     authJwtSecret: secret,
     devTenant: env.DEV_TENANT ?? 'acme',
     logLevel: logLevel as Config['logLevel'],

@@ -2,19 +2,35 @@ import type { Command } from '../command.js';
 import { openClickHouse } from '../../platform/clickhouse.js';
 import { loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
-import { applyMigrations, MigrationError } from '../../migrations/migrate.js';
+import { applyMigrations, MigrationError, planMigrations, renderPlan, schemaShapeOf } from '../../migrations/migrate.js';
 
-/** `sending-metrics migrate`: applies the ClickHouse migrations not yet applied, then exits. */
+/**
+ * `sending-metrics migrate`: applies the ClickHouse migrations not yet applied, then exits.
+ * `--print`: prints the DDL of every migration in the form the environment asks for (one server,
+ * replicated or sharded: CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARDING) and applies nothing; it does
+ * not connect to ClickHouse.
+ */
 export const migrateCommand: Command = {
-  summary: 'apply ClickHouse migrations',
-  usage: 'migrate',
-  options: {},
-  async run() {
+  summary: 'apply ClickHouse migrations (--print: show the DDL, apply nothing)',
+  usage: 'migrate [--print]',
+  options: { print: { type: 'boolean' } },
+  async run(values) {
     const config = loadConfig();
+    const shape = schemaShapeOf(config);
+    if (values.print === true) {
+      try {
+        process.stdout.write(renderPlan(await planMigrations(shape)));
+        return 0;
+      } catch (error) {
+        if (!(error instanceof MigrationError)) throw error;
+        console.error(`migration error: ${error.message}`);
+        return 1;
+      }
+    }
     const logger = createLogger(config.logLevel);
     const clickhouse = await openClickHouse(config, logger);
     try {
-      const { applied } = await applyMigrations(clickhouse.client, logger);
+      const { applied } = await applyMigrations(clickhouse.client, logger, { shape });
       if (applied.length === 0) {
         console.log(`ClickHouse schema is up to date (${clickhouse.target})`);
       } else {

@@ -1,0 +1,386 @@
+-- sending-metrics migrate: one server (CLICKHOUSE_CLUSTER unset).
+-- Applied in this order; a file schema_migrations already records is skipped.
+
+-- schema_migrations
+CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version    UInt32,
+    name       String,
+    checksum   String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+ORDER BY version;
+
+-- 001_raw_events.sql
+-- Raw event tables: one row per accepted Kafka record, written by the ingest service.
+-- The ORDER BY key starts with (tenant_id, occurred_at) so that range reads at the edges of a
+-- query are index range scans. non_replicated_deduplication_window lets a retried insert with
+-- the same insert_deduplication_token be dropped (a Replicated* table does this by itself).
+
+CREATE TABLE IF NOT EXISTS assignment_events
+(
+    tenant_id       LowCardinality(String),
+    occurred_at     DateTime64(3, 'UTC'),
+    event_id        String,
+    customer_id     String,
+    playbook_id     String,
+    playbook_name   String,
+    campaign_id     String,
+    campaign_name   String,
+    action          Enum8('entered' = 1, 'exited' = 2),
+    kafka_partition UInt32,
+    kafka_offset    UInt64,
+    ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY (tenant_id, occurred_at, event_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+-- playbook_id and campaign_id are '' when the message belongs to no playbook / campaign.
+CREATE TABLE IF NOT EXISTS delivery_events
+(
+    tenant_id       LowCardinality(String),
+    occurred_at     DateTime64(3, 'UTC'),
+    event_id        String,
+    customer_id     String,
+    message_id      String,
+    channel         Enum8('sms' = 1, 'email' = 2),
+    status          Enum8('sent' = 1, 'failed' = 2, 'rejected' = 3, 'expired' = 4, 'delivered' = 5, 'bounced' = 6, 'blocked' = 7, 'spam_reported' = 8),
+    playbook_id     String,
+    campaign_id     String,
+    reason          Nullable(String),
+    kafka_partition UInt32,
+    kafka_offset    UInt64,
+    ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY (tenant_id, occurred_at, event_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+-- 002_rollups_15m.sql
+-- 15-minute rollups fed by materialized views from the raw tables. 15 minutes, not an hour:
+-- every local hour and day boundary of every modern time zone (including +05:30 and +05:45)
+-- falls on a 15-minute UTC boundary, so whole buckets can be assigned to local hours and days
+-- exactly. Rows of one key may sit in several parts until a merge: queries always sum().
+-- Each target has its own non_replicated_deduplication_window so that a retried block
+-- (insert_deduplication_token + deduplicate_blocks_in_dependent_materialized_views = 1) is
+-- dropped here as well as in the raw table.
+
+CREATE TABLE IF NOT EXISTS assignment_counts_15m
+(
+    tenant_id   LowCardinality(String),
+    bucket      DateTime('UTC'),
+    playbook_id String,
+    campaign_id String,
+    entries     UInt64,
+    exits       UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant_id, bucket, playbook_id, campaign_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS assignment_counts_15m_mv TO assignment_counts_15m
+AS SELECT
+    tenant_id,
+    toStartOfFifteenMinutes(occurred_at) AS bucket,
+    playbook_id,
+    campaign_id,
+    countIf(action = 'entered') AS entries,
+    countIf(action = 'exited') AS exits
+FROM assignment_events
+GROUP BY tenant_id, bucket, playbook_id, campaign_id;
+
+CREATE TABLE IF NOT EXISTS delivery_counts_15m
+(
+    tenant_id   LowCardinality(String),
+    bucket      DateTime('UTC'),
+    channel     Enum8('sms' = 1, 'email' = 2),
+    status      Enum8('sent' = 1, 'failed' = 2, 'rejected' = 3, 'expired' = 4, 'delivered' = 5, 'bounced' = 6, 'blocked' = 7, 'spam_reported' = 8),
+    playbook_id String,
+    campaign_id String,
+    events      UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant_id, bucket, channel, status, playbook_id, campaign_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS delivery_counts_15m_mv TO delivery_counts_15m
+AS SELECT
+    tenant_id,
+    toStartOfFifteenMinutes(occurred_at) AS bucket,
+    channel,
+    status,
+    playbook_id,
+    campaign_id,
+    count() AS events
+FROM delivery_events
+GROUP BY tenant_id, bucket, channel, status, playbook_id, campaign_id;
+
+-- The display names of a playbook + campaign. The latest name by event time wins; a merge
+-- may not have happened yet, so readers take argMax(..., named_at) (or FINAL).
+CREATE TABLE IF NOT EXISTS campaign_names
+(
+    tenant_id     LowCardinality(String),
+    playbook_id   String,
+    campaign_id   String,
+    playbook_name String,
+    campaign_name String,
+    named_at      DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(named_at)
+ORDER BY (tenant_id, playbook_id, campaign_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_names_mv TO campaign_names
+AS SELECT
+    tenant_id,
+    playbook_id,
+    campaign_id,
+    argMax(playbook_name, occurred_at) AS playbook_name,
+    argMax(campaign_name, occurred_at) AS campaign_name,
+    max(occurred_at) AS named_at
+FROM assignment_events
+GROUP BY tenant_id, playbook_id, campaign_id;
+
+-- 003_rollups_1d.sql
+-- Daily rollups (UTC days), fed like the 15-minute ones straight from the raw tables. A range
+-- of many days reads one row per day and key here instead of 96, then only the partial days
+-- at its edges from the 15-minute rollups and the partial 15 minutes from the raw tables.
+-- Same deduplication setting as every other view target.
+
+CREATE TABLE IF NOT EXISTS assignment_counts_1d
+(
+    tenant_id   LowCardinality(String),
+    bucket      DateTime('UTC'),
+    playbook_id String,
+    campaign_id String,
+    entries     UInt64,
+    exits       UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant_id, bucket, playbook_id, campaign_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS assignment_counts_1d_mv TO assignment_counts_1d
+AS SELECT
+    tenant_id,
+    toStartOfDay(occurred_at, 'UTC') AS bucket,
+    playbook_id,
+    campaign_id,
+    countIf(action = 'entered') AS entries,
+    countIf(action = 'exited') AS exits
+FROM assignment_events
+GROUP BY tenant_id, bucket, playbook_id, campaign_id;
+
+CREATE TABLE IF NOT EXISTS delivery_counts_1d
+(
+    tenant_id   LowCardinality(String),
+    bucket      DateTime('UTC'),
+    channel     Enum8('sms' = 1, 'email' = 2),
+    status      Enum8('sent' = 1, 'failed' = 2, 'rejected' = 3, 'expired' = 4, 'delivered' = 5, 'bounced' = 6, 'blocked' = 7, 'spam_reported' = 8),
+    playbook_id String,
+    campaign_id String,
+    events      UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant_id, bucket, channel, status, playbook_id, campaign_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS delivery_counts_1d_mv TO delivery_counts_1d
+AS SELECT
+    tenant_id,
+    toStartOfDay(occurred_at, 'UTC') AS bucket,
+    channel,
+    status,
+    playbook_id,
+    campaign_id,
+    count() AS events
+FROM delivery_events
+GROUP BY tenant_id, bucket, channel, status, playbook_id, campaign_id;
+
+-- 004_ingest_event_ids.sql
+-- Event ids seen in the last 25 hours with where they came from: the ingest looks up
+-- duplicate eventIds here (a record published twice within 24 hours counts once).
+-- kafka_topic is the event type ('assignment' / 'delivery'), not the prefixed topic name.
+
+CREATE TABLE IF NOT EXISTS ingest_event_ids
+(
+    tenant_id       LowCardinality(String),
+    event_id        String,
+    kafka_topic     LowCardinality(String),
+    kafka_partition UInt32,
+    kafka_offset    UInt64,
+    ingested_at     DateTime('UTC')
+)
+ENGINE = MergeTree
+ORDER BY (kafka_topic, kafka_partition, kafka_offset)
+TTL ingested_at + INTERVAL 25 HOUR
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS assignment_event_ids_mv TO ingest_event_ids
+AS SELECT
+    tenant_id,
+    event_id,
+    'assignment' AS kafka_topic,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM assignment_events;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS delivery_event_ids_mv TO ingest_event_ids
+AS SELECT
+    tenant_id,
+    event_id,
+    'delivery' AS kafka_topic,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM delivery_events;
+
+-- 005_ingest_batches.sql
+-- One row per batch the ingest has written: which offsets of which partition it covered.
+CREATE TABLE IF NOT EXISTS ingest_batches
+(
+    group_id     String,
+    topic        String,
+    partition    UInt32,
+    first_offset UInt64,
+    last_offset  UInt64,
+    created_at   DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = MergeTree
+ORDER BY (group_id, topic, partition, first_offset)
+TTL toDateTime(created_at) + INTERVAL 7 DAY;
+
+-- 006_downloads.sql
+-- readers take the latest version (FINAL or argMax), never rely on merges.
+CREATE TABLE IF NOT EXISTS downloads
+(
+    id         String,
+    tenant_id  String,
+    user_id    String,
+    export     LowCardinality(String),
+    params     String, -- JSON: {"from","to","filters"}
+    status     LowCardinality(String),
+    rows       UInt64,
+    bytes      UInt64,
+    error      String,
+    file       String,
+    created_at DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC'),
+    version    UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant_id, id);
+
+-- 007_ingest_event_ids_by_id.sql
+-- Event ids of the last 25 hours ordered by (event type, tenant, id), so that the ingest can ask,
+-- once per batch, whether any of the batch's ids was already written from another partition
+-- (an eventId reused under another key). Holds the same rows as ingest_event_ids, which is
+-- ordered by partition and offset for warming the per-partition index. It starts empty: ids
+-- written before this migration are not looked up across partitions (they age out within 25 h).
+
+CREATE TABLE IF NOT EXISTS ingest_event_ids_by_id
+(
+    tenant_id       LowCardinality(String),
+    event_id        String,
+    kafka_topic     LowCardinality(String),
+    kafka_partition UInt32,
+    kafka_offset    UInt64,
+    ingested_at     DateTime('UTC')
+)
+ENGINE = MergeTree
+ORDER BY (kafka_topic, tenant_id, event_id)
+TTL ingested_at + INTERVAL 25 HOUR
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS assignment_event_ids_by_id_mv TO ingest_event_ids_by_id
+AS SELECT
+    tenant_id,
+    event_id,
+    'assignment' AS kafka_topic,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM assignment_events;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS delivery_event_ids_by_id_mv TO ingest_event_ids_by_id
+AS SELECT
+    tenant_id,
+    event_id,
+    'delivery' AS kafka_topic,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM delivery_events;
+
+-- 008_ingest_progress.sql
+-- What the ingest has counted, as observed from the broker: every INGEST_LAG_REFRESH_MS each
+-- ingest process inserts one row per partition it owns, with `observed_at` taken before it asked
+-- for the partition's high watermark, and the group's committed offset read after (committed -1,
+-- none yet, is stored as the partition's low watermark). The ingest commits only what it has
+-- written, so once a partition's committed offset reaches the high watermark of a row, every
+-- record published to that partition before the row's `observed_at` is counted: the API reads
+-- its `freshness` (countedThrough, lagEvents, lagSeconds) from here, whichever replica answers.
+-- Several processes may write rows for one partition (rebalances): the latest `observed_at` wins.
+CREATE TABLE IF NOT EXISTS ingest_progress
+(
+    group_id         String,
+    topic            String,
+    partition        UInt32,
+    observed_at      DateTime64(3, 'UTC'),
+    high_watermark   UInt64,
+    committed_offset UInt64,
+    instance_id      String
+)
+ENGINE = MergeTree
+ORDER BY (group_id, topic, partition, observed_at)
+TTL toDateTime(observed_at) + INTERVAL 2 DAY;
+
+-- 009_alerts.sql
+-- Alert rules of a tenant: the whole rule set as one JSON document (a PUT replaces it) and the
+-- tenant's webhook secret (the HMAC key of its notifications; never returned by the API).
+-- The latest updated_at wins; readers take it with ORDER BY … LIMIT 1 BY, never rely on merges.
+CREATE TABLE IF NOT EXISTS alert_rules
+(
+    tenant_id      String,
+    rules          String,
+    webhook_secret String,
+    updated_at     DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY tenant_id;
+
+-- Every state change of a rule, and its notification. The key is (tenant, rule, the rule's
+-- fingerprint, seq): seq is the previous change's + 1, so whoever evaluates a rule after a
+-- restart or a rebalance continues its sequence, and the change's id (the notification's
+-- idempotency key) is the same for everyone. A notification's progress (status, attempts,
+-- next attempt) is a new row with a higher version; readers take the latest version.
+CREATE TABLE IF NOT EXISTS alert_events
+(
+    tenant_id        String,
+    rule_id          String,
+    rule_fingerprint String,
+    seq              UInt64,
+    id               String,
+    from_state       LowCardinality(String),
+    to_state         LowCardinality(String),
+    occurred_at      DateTime64(3, 'UTC'),
+    payload          String,
+    webhook_url      String,
+    status           LowCardinality(String),
+    attempts         UInt32,
+    last_error       String,
+    next_attempt_at  DateTime64(3, 'UTC'),
+    updated_at       DateTime64(3, 'UTC'),
+    version          UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant_id, rule_id, rule_fingerprint, seq);
