@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../services/api/app.js';
@@ -20,6 +22,18 @@ import { openTestClickHouse } from '../support/clickhouse.js';
 import { dateTime64Text } from '../../services/platform/clickhouse-values.js';
 import { topicNames } from '../../services/events/topics.js';
 import type { Config } from '../../services/platform/config.js';
+import {
+  AlertEvaluator,
+  AlertStore,
+  alertEventId,
+  alertTopic,
+  ruleFingerprint,
+  type AlertRule,
+  type AlertState,
+} from '../../services/alerts/index.js';
+import { createKafka } from '../../services/platform/kafka.js';
+import { deleteTopics } from '../support/kafka.js';
+import { waitFor } from '../support/ingest.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(ROOT, 'test-results/dashboard.png');
@@ -42,6 +56,33 @@ interface Freshness {
   lagSeconds: number | null;
   state: 'current' | 'behind' | 'no_consumer';
   reportedAt: string | null;
+}
+interface RuleView {
+  id: string;
+  rate: string;
+  scope: { playbookId?: string; campaignId?: string };
+  window: string;
+  warning: number;
+  critical: number;
+  minimumVolume: number;
+  webhookUrl: string | null;
+  state: AlertState;
+  since: string | null;
+}
+interface RulesAnswer {
+  rules: RuleView[];
+  defaults: boolean;
+}
+interface AlertEventView {
+  id: string;
+  ruleId: string;
+  occurredAt: string;
+  from: AlertState;
+  to: AlertState;
+  rate: { id: string; numerator: number; denominator: number; value: number | null };
+  window: { length: string; from: string; to: string };
+  scope: { playbookId?: string; campaignId?: string };
+  notification: { status: string; attempts: number; lastError: string | null; nextAttemptAt: string | null; host: string | null };
 }
 /** The badge text the page shows for each health (text as well as colour). */
 const BADGE: Record<string, string> = { ok: 'OK', warning: 'Warning', critical: 'Critical', insufficient_volume: 'Too few to judge' };
@@ -69,6 +110,21 @@ const partsOf = (text: string) => {
   expect(match, `parts: ${text}`).not.toBeNull();
   return [Number(match![1]!.replace(/,/g, '')), Number(match![2]!.replace(/,/g, ''))];
 };
+/** How the page words a notification: "retrying, 3 attempts, last: HTTP 500". */
+const NOTIFICATION_WORDS: Record<string, string> = {
+  pending: 'pending',
+  retrying: 'retrying',
+  delivered: 'delivered',
+  failed: 'failed',
+  not_configured: 'not sent (the rule has no webhook)',
+};
+const notificationText = (n: AlertEventView['notification']) =>
+  [
+    NOTIFICATION_WORDS[n.status],
+    ...(n.attempts > 0 ? [`${n.attempts} ${n.attempts === 1 ? 'attempt' : 'attempts'}`] : []),
+    ...(n.lastError ? [`last: ${n.lastError}`] : []),
+  ].join(', ');
+const DAY = 86_400_000;
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The page in a real browser (Debian's chromium driven by playwright-core) against the real engine. */
@@ -79,8 +135,11 @@ describe('the Assignments and Sending page', () => {
   let browser: Browser;
   let url: string;
   let config: Config;
+  let receiver: http.Server;
   const token = signToken(TEST_SECRET, { tenantId: 'acme', userId: 'e2e' }, 3_600_000);
   const logger = createLogger('silent');
+  /** The campaign the scoped alert rule watches. */
+  let watched: { playbookId: string; campaignId: string; campaignName: string; playbookName: string };
 
   beforeAll(async () => {
     expect(fs.existsSync(CHROMIUM), 'Debian chromium is installed by `make test` (scripts/require-tools.sh)').toBe(true);
@@ -95,7 +154,12 @@ describe('the Assignments and Sending page', () => {
     downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger);
     await downloads.start();
     // An hour before a silent ingest counts as gone, so the states below never depend on how fast the test runs.
-    config = { ...opened.config, api: { ...opened.config.api, freshnessStaleAfterMs: 3_600_000 } };
+    // Webhooks may go to this machine (the receiver below), as in development.
+    config = {
+      ...opened.config,
+      api: { ...opened.config.api, freshnessStaleAfterMs: 3_600_000 },
+      alerts: { ...opened.config.alerts, allowPrivateWebhooks: true },
+    };
     app = await buildApp({
       config,
       logger,
@@ -106,6 +170,7 @@ describe('the Assignments and Sending page', () => {
       downloads,
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
+    await seedAlerts(now);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -114,6 +179,7 @@ describe('the Assignments and Sending page', () => {
 
   afterAll(async () => {
     await browser?.close();
+    receiver?.close();
     await app?.close();
     await downloads?.stop();
     await clickhouse?.close();
@@ -125,6 +191,145 @@ describe('the Assignments and Sending page', () => {
     return response.json();
   };
   const count = (text: string | null | undefined) => Number((text ?? '').replace(/[^\d]/g, ''));
+
+  /**
+   * Alerts of acme, through the API and the alert code: three rules (PUT /v1/alerts/rules); a
+   * past episode of the campaign rule recorded as the evaluator records changes; then the real
+   * evaluator (joined to its Kafka group) judges the simulator's last 24 hours — the spam
+   * complaint rule goes critical, its webhook answers 500 and is retried; the block rule goes to
+   * warning, without a webhook — and sends the episode's notifications (answered 200). Stopped
+   * before the page is read, so nothing changes under the assertions.
+   */
+  async function seedAlerts(now: number) {
+    receiver = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(request.url === '/ok' ? 200 : 500).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const week = `from=${encodeURIComponent(new Date(now - 7 * DAY).toISOString())}&to=${encodeURIComponent(new Date(now).toISOString())}`;
+    const { rows } = (await api(`/v1/metrics/campaigns?${week}`)) as { rows: (typeof watched)[] };
+    const { playbookId, campaignId, campaignName, playbookName } = rows[0]!;
+    watched = { playbookId, campaignId, campaignName, playbookName };
+
+    const put = await fetch(`${url}/v1/alerts/rules`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        webhookSecret: 'whsec_dashboard_0123456789abcdefghij',
+        rules: [
+          { id: 'spam-24h', rate: 'email.spamComplaintRate', window: '24h', webhookUrl: `${hook}/failing` },
+          { id: 'block-24h', rate: 'email.blockRate', window: '24h' },
+          { id: 'bounce-campaign-1h', rate: 'email.bounceRate', scope: { playbookId, campaignId }, window: '1h', webhookUrl: `${hook}/ok` },
+        ],
+      }),
+    });
+    expect(put.status).toBe(200);
+    const saved = (await put.json()) as RulesAnswer;
+    expect(saved.defaults).toBe(false);
+
+    // What the evaluator will judge (the same exact queries): spam complaints critical, blocks at warning over 24 h.
+    const day = (await api(
+      `/v1/metrics/rates?from=${encodeURIComponent(new Date(now - DAY + 1).toISOString())}&to=${encodeURIComponent(new Date(now).toISOString())}`,
+    )) as { email: Record<string, JudgedRate> };
+    expect(day.email.spamComplaintRate!.health).toBe('critical');
+    expect(day.email.blockRate!.health).toBe('warning');
+
+    // A past episode of the campaign rule (under its minimum volume in any hour now, so the evaluator leaves it ok).
+    const stored = saved.rules.find((rule) => rule.id === 'bounce-campaign-1h')!;
+    const rule: AlertRule = {
+      id: stored.id,
+      rate: stored.rate,
+      scope: stored.scope,
+      window: stored.window,
+      warning: stored.warning,
+      critical: stored.critical,
+      minimumVolume: stored.minimumVolume,
+    };
+    const fingerprint = ruleFingerprint(rule);
+    const store = new AlertStore(clickhouse.client);
+    const episode: [AlertState, AlertState, number, number, number][] = [
+      ['ok', 'warning', now - 3 * DAY, 3, 120],
+      ['warning', 'critical', now - 3 * DAY + 2 * 3_600_000, 8, 140],
+      ['critical', 'ok', now - 2 * DAY - 20 * 3_600_000, 1, 150],
+    ];
+    for (const [index, [before, after, at, numerator, denominator]] of episode.entries()) {
+      const seq = index + 1;
+      const id = alertEventId('acme', rule.id, fingerprint, seq);
+      const window = { length: rule.window, from: new Date(at - 3_600_000 + 1).toISOString(), to: new Date(at).toISOString() };
+      await store.recordChange(
+        {
+          tenantId: 'acme',
+          ruleId: rule.id,
+          ruleFingerprint: fingerprint,
+          seq,
+          id,
+          fromState: before,
+          toState: after,
+          occurredAt: at,
+          // The body the evaluator writes (services/alerts/evaluator.ts).
+          payload: JSON.stringify({
+            id,
+            type: 'alert.state_changed',
+            tenant: 'acme',
+            rule: { id: rule.id, rate: rule.rate, window: rule.window, minimumVolume: rule.minimumVolume },
+            scope: rule.scope,
+            rate: { id: rule.rate, numerator, denominator, value: numerator / denominator },
+            threshold: { warning: rule.warning, critical: rule.critical, source: 'test' },
+            window,
+            state: { before, after },
+            occurredAt: new Date(at).toISOString(),
+            dashboard: `${url}/`,
+          }),
+          webhookUrl: stored.webhookUrl!,
+          status: 'pending',
+          attempts: 0,
+          lastError: '',
+          nextAttemptAt: at,
+        },
+        at,
+      );
+    }
+
+    const stamp = Date.now();
+    const evaluatorConfig: Config = {
+      ...config,
+      topicPrefix: `dashboard-${stamp}.`,
+      alerts: { ...config.alerts, groupId: `dashboard-alerts-${stamp}`, evaluateEveryMs: 1000, retryBaseMs: 100 },
+    };
+    const kafka = createKafka(evaluatorConfig, logger, 'dashboard-test');
+    const evaluator = new AlertEvaluator({ config: evaluatorConfig, kafka, clickhouse: clickhouse.client, logger });
+    try {
+      await evaluator.start();
+      await waitFor('the evaluator to record the changes and try the notifications', async () => {
+        const events = await store.history('acme', now - 7 * DAY, Date.now());
+        const spam = events.find((event) => event.ruleId === 'spam-24h');
+        return (
+          spam !== undefined &&
+          spam.attempts >= 3 &&
+          events.some((event) => event.ruleId === 'block-24h') &&
+          events.filter((event) => event.ruleId === rule.id && event.status === 'delivered').length === episode.length
+        );
+      });
+    } finally {
+      await evaluator.stop();
+      await deleteTopics(kafka, [alertTopic(evaluatorConfig)]);
+    }
+  }
+
+  /** axe-core on the page as it is: no serious or critical violations. */
+  const axe = async (page: Page) => {
+    await page.evaluate(axeSource); // through the debugging protocol, so the page's CSP still applies to the page itself
+    const violations = (await page.evaluate(async () => {
+      const result = await (
+        window as unknown as {
+          axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
+        }
+      ).axe.run(document);
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    })) as { id: string; impact: string }[];
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+  };
 
   it('with a token: choose a range, see the API’s counts, queue a download and see it become ready', async () => {
     // A zone with a half-hour offset, so browser-local ranges are really converted.
@@ -375,16 +580,7 @@ describe('the Assignments and Sending page', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // An accessibility check of the whole page (axe-core): no serious or critical violations.
-    await page.evaluate(axeSource); // through the debugging protocol, so the page's CSP still applies to the page itself
-    const violations = (await page.evaluate(async () => {
-      const result = await (
-        window as unknown as {
-          axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
-        }
-      ).axe.run(document);
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-    })) as { id: string; impact: string }[];
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    await axe(page);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -480,6 +676,179 @@ describe('the Assignments and Sending page', () => {
     );
     await expect(page.locator('#status').textContent()).resolves.toContain('Ingest is behind: 40 events not yet counted.');
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the active alerts at the top and the state changes of the range in the alert history', async () => {
+    const context = await browser.newContext({ timezoneId: ZONE, locale: 'en-IN', viewport: { width: 1280, height: 1800 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('requestfailed', (request) => problems.push(`${request.url()} ${request.failure()?.errorText}`));
+    await page.goto(`${url}/#token=${token}`);
+    await page.waitForSelector('body[data-loaded]');
+
+    // At the top: after the freshness line, before the range and every metric.
+    const order = await page.$$eval('#main > *', (nodes) => nodes.map((node) => node.id || node.className));
+    expect(order.indexOf('alerts')).toBe(order.indexOf('freshness') + 1);
+    expect(order.indexOf('alerts')).toBeLessThan(order.indexOf('range-form'));
+
+    // Active alerts: the rules the API says are warning or critical, the most severe first, with the API's state and since.
+    const { rules } = (await api('/v1/alerts/rules')) as RulesAnswer;
+    const active = rules.filter((rule) => rule.state !== 'ok');
+    expect(active.map((rule) => [rule.id, rule.state])).toEqual([
+      ['spam-24h', 'critical'],
+      ['block-24h', 'warning'],
+    ]);
+    const shownActive = await page.$$eval('#alerts-active tbody tr', (rows) =>
+      rows.map((row) => ({
+        rule: (row as HTMLElement).dataset.rule!,
+        state: (row as HTMLElement).dataset.state!,
+        badge: row.querySelector('.badge')?.textContent ?? '',
+        badgeClass: row.querySelector('.badge')?.className ?? '',
+        rate: row.querySelector('.rate .main')?.textContent ?? '',
+        scope: row.querySelector('.scope')?.textContent ?? '',
+        window: row.querySelector('.window')?.textContent ?? '',
+        since: row.querySelector('.when time')?.getAttribute('datetime') ?? '',
+        sinceText: row.querySelector('.when time')?.textContent ?? '',
+        lines: row.querySelector('.lines .main')?.textContent ?? '',
+      })),
+    );
+    expect(shownActive.map((row) => [row.rule, row.state, row.since])).toEqual(active.map((rule) => [rule.id, rule.state, rule.since]));
+    for (const row of shownActive) {
+      const rule = active.find((candidate) => candidate.id === row.rule)!;
+      expect(row.badge).toBe(BADGE[rule.state]); // the word, not only the colour
+      expect(row.badgeClass).toBe(`badge health-${rule.state}`); // the rates' badge style
+      expect(row.sinceText).toContain(clock(rule.since!)); // in the page's time zone
+      expect(row.scope).toBe('All outreach');
+      expect(row.window).toBe('last 24 hours');
+    }
+    expect(shownActive[0]).toMatchObject({ rate: 'Emails: spam complaint rate', lines: 'warning at 0.1 %, critical at 0.3 %' });
+    expect(shownActive[1]).toMatchObject({ rate: 'Emails: block rate', lines: 'warning at 2 %, critical at 5 %' });
+    await expect(page.locator('#alerts-summary').textContent()).resolves.toBe('2 of 3 rules are in an alert state now.');
+    await expect(page.locator('#status').textContent()).resolves.toMatch(/ 2 active alerts\.$/); // announced with the data
+    await expect(page.locator('#alerts-active th').allTextContents()).resolves.toEqual([
+      'State',
+      'Rate',
+      'Scope',
+      'Window',
+      'Since',
+      'Lines',
+    ]);
+
+    /** The history rows equal the API's events of the page's range, in its order. */
+    const expectHistory = async () => {
+      const [from, to] = (await page.evaluate(() => document.body.dataset.loaded!)).split('|') as [string, string];
+      const { events } = (await api(`/v1/alerts/events?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)) as {
+        events: AlertEventView[];
+      };
+      const shown = await page.$$eval('#alert-events tbody tr', (rows) =>
+        rows.map((row) => ({
+          id: (row as HTMLElement).dataset.id ?? null,
+          when: row.querySelector('.when time')?.getAttribute('datetime') ?? '',
+          whenText: row.querySelector('.when time')?.textContent ?? '',
+          rule: row.querySelector('.rule .main')?.textContent ?? '',
+          about: row.querySelector('.rule .sub')?.textContent ?? '',
+          change: row.querySelector('.change-of-state')?.textContent ?? '',
+          badges: [...row.querySelectorAll('.change-of-state .badge')].map((badge) => badge.className),
+          value: row.querySelector('.value .main')?.textContent ?? '',
+          parts: row.querySelector('.value .sub')?.textContent ?? '',
+          status: (row.querySelector('.notification') as HTMLElement | null)?.dataset.status ?? '',
+          attempts: Number((row.querySelector('.notification') as HTMLElement | null)?.dataset.attempts),
+          notification: row.querySelector('.notification .main')?.textContent ?? '',
+          text: row.textContent ?? '',
+        })),
+      );
+      if (events.length === 0) {
+        expect(shown.map((row) => [row.id, row.text])).toEqual([[null, 'No state changes in this range.']]);
+        return events;
+      }
+      // The same events, newest first (changes recorded in one evaluation share their instant: any order among them).
+      expect(shown.map((row) => row.id).sort()).toEqual(events.map((event) => event.id).sort());
+      const instants = shown.map((row) => Date.parse(row.when));
+      expect(instants).toEqual([...instants].sort((a, b) => b - a));
+      for (const row of shown) {
+        const event = events.find((candidate) => candidate.id === row.id)!;
+        expect(row.when).toBe(event.occurredAt);
+        expect(row.whenText).toContain(clock(event.occurredAt));
+        expect(row.rule).toBe(event.ruleId);
+        expect(row.change).toBe(`${BADGE[event.from]} → ${BADGE[event.to]}`);
+        expect(row.badges).toEqual([`badge health-${event.from}`, `badge health-${event.to}`]);
+        expectPercent(row.value, event.rate.value);
+        expect(partsOf(row.parts), event.id).toEqual([event.rate.numerator, event.rate.denominator]);
+        expect([row.status, row.attempts]).toEqual([event.notification.status, event.notification.attempts]);
+        expect(row.notification).toBe(notificationText(event.notification));
+        expect(row.about).toContain(event.scope.campaignId ? `Campaign ${watched.campaignName} (${watched.playbookName})` : 'All outreach');
+      }
+      return events;
+    };
+
+    // The default range (the last 7 days) holds every change: the episode of the campaign rule and the two alerts now.
+    const all = await expectHistory();
+    const change = (event: AlertEventView) => [event.ruleId, event.from, event.to, event.notification.status];
+    expect(all.slice(0, 2).map(change).sort()).toEqual([
+      ['block-24h', 'ok', 'warning', 'not_configured'],
+      ['spam-24h', 'ok', 'critical', 'retrying'],
+    ]);
+    expect(all.slice(2).map(change)).toEqual([
+      ['bounce-campaign-1h', 'critical', 'ok', 'delivered'],
+      ['bounce-campaign-1h', 'warning', 'critical', 'delivered'],
+      ['bounce-campaign-1h', 'ok', 'warning', 'delivered'],
+    ]);
+    // The failing webhook: retried, its attempts and last error as the API says.
+    const spam = all.find((event) => event.ruleId === 'spam-24h')!;
+    expect(spam.notification.attempts).toBeGreaterThanOrEqual(3);
+    expect(spam.notification.lastError).toBe('HTTP 500');
+    await expect(page.locator(`#alert-events tr[data-id="${spam.id}"] .notification .main`).textContent()).resolves.toBe(
+      `retrying, ${spam.notification.attempts} attempts, last: HTTP 500`,
+    );
+    const delivered = all.find((event) => event.ruleId === 'bounce-campaign-1h' && event.to === 'critical')!;
+    await expect(page.locator(`#alert-events tr[data-id="${delivered.id}"] .value`).textContent()).resolves.toMatch(
+      /^5\.71 %8 of 140 sent$/,
+    );
+    await expect(page.locator('#alert-events th').allTextContents()).resolves.toEqual(['When', 'Rule', 'Change', 'Rate', 'Notification']);
+
+    // Another range: the history follows it (only the past episode); the active alerts do not depend on it.
+    const wall = (ms: number) => new Date(ms + 5.5 * 3_600_000).toISOString().slice(0, 19); // Kolkata wall clock
+    const pick = async (fromMs: number, toMs: number) => {
+      await page.fill('#from', wall(fromMs));
+      await page.fill('#to', wall(toMs));
+      await page.click('#apply');
+      await page.waitForFunction((from) => document.body.dataset.loaded?.startsWith(from), new Date(`${wall(fromMs)}+05:30`).toISOString());
+    };
+    await pick(Date.now() - 4 * DAY, Date.now() - DAY);
+    const past = await expectHistory();
+    expect(past.map((event) => event.ruleId)).toEqual(['bounce-campaign-1h', 'bounce-campaign-1h', 'bounce-campaign-1h']);
+    await expect(page.locator('#alerts-active tbody tr').count()).resolves.toBe(2);
+
+    // A range without changes.
+    await pick(Date.now() - 6 * DAY, Date.now() - 5 * DAY);
+    expect(await expectHistory()).toEqual([]);
+    await expect(page.locator('#alert-events tbody').textContent()).resolves.toBe('No state changes in this range.');
+
+    await axe(page);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('says "No active alerts" for a tenant without state changes, and that the default rules apply', async () => {
+    const quiet = signToken(TEST_SECRET, { tenantId: 'quiet', userId: 'e2e' }, 3_600_000);
+    const response = await fetch(`${url}/v1/alerts/rules`, { headers: { authorization: `Bearer ${quiet}` } });
+    const rules = (await response.json()) as RulesAnswer;
+    expect(rules.defaults).toBe(true);
+    expect(rules.rules.map((rule) => rule.state)).toEqual(['ok', 'ok']);
+    const context = await browser.newContext({ timezoneId: ZONE, locale: 'en-IN' });
+    const page = await context.newPage();
+    await page.goto(`${url}/#token=${quiet}`);
+    await page.waitForSelector('body[data-loaded]');
+    const summary = (await page.locator('#alerts-summary').textContent())!;
+    expect(summary).toMatch(/^No active alerts\./);
+    expect(summary).toContain('default rules');
+    expect(summary).toContain('not notified');
+    await expect(page.locator('#status').textContent()).resolves.toMatch(/ No active alerts\.$/);
+    await expect(page.locator('#alerts-active').isVisible()).resolves.toBe(false);
+    await expect(page.locator('#alerts').getAttribute('data-active')).resolves.toBe('0');
+    await expect(page.locator('#alert-events tbody').textContent()).resolves.toBe('No state changes in this range.');
     await context.close();
   });
 

@@ -69,6 +69,9 @@ let freshness = null;
 let freshnessTimer = null;
 /** Campaign names by id, from the last campaign table, to describe downloads in words. */
 const campaignNames = new Map();
+/** Playbook and campaign names by id, from the tables, to name an alert rule's scope. */
+const playbookTitles = new Map();
+const campaignTitles = new Map();
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -247,7 +250,10 @@ function emptyRow(tbody, columns, text) {
 
 function renderCampaigns(rows) {
   const tbody = $('#campaigns tbody');
-  for (const row of rows) campaignNames.set(row.campaignId, `${row.campaignName} (${row.playbookName})`);
+  for (const row of rows) {
+    campaignNames.set(row.campaignId, `${row.campaignName} (${row.playbookName})`);
+    noteNames(row);
+  }
   if (rows.length === 0) return emptyRow(tbody, 5, 'No customer entered or exited a campaign in this range.');
   tbody.replaceChildren(
     ...rows.map((row) => {
@@ -381,6 +387,7 @@ function rateCell(rate, word) {
 
 function renderOutreachCampaigns(rows) {
   const tbody = $('#outreach-campaigns tbody');
+  for (const row of rows) noteNames(row);
   if (rows.length === 0) return emptyRow(tbody, 10, 'No text message or email in this range.');
   tbody.replaceChildren(
     ...rows.map((row) => {
@@ -501,6 +508,211 @@ function freshnessSummary() {
   if (body.state === 'no_consumer') return ' Counts may be out of date: ingest is not running.';
   if (body.state === 'behind') return ` Ingest is behind: ${numbers.format(body.lagEvents)} events not yet counted.`;
   return '';
+}
+
+// ---- alerts --------------------------------------------------------------------------------
+
+const ALERT_STATES = {
+  ok: ['OK', 'Below the lines.'],
+  warning: ['Warning', 'The rate reached the warning line.'],
+  critical: ['Critical', 'The rate reached the critical line.'],
+};
+const SEVERITY = { critical: 2, warning: 1, ok: 0 };
+const NOTIFICATION_WORDS = {
+  pending: 'pending',
+  retrying: 'retrying',
+  delivered: 'delivered',
+  failed: 'failed',
+  not_configured: 'not sent (the rule has no webhook)',
+};
+
+function noteNames(row) {
+  if (row.playbookId && row.playbookName) playbookTitles.set(row.playbookId, row.playbookName);
+  if (row.campaignId && row.campaignName) campaignTitles.set(row.campaignId, row.campaignName);
+}
+
+/** The badge of an alert state: the same style as the rates' health badges, text and colour. */
+function stateBadge(state) {
+  const [text, meaning] = ALERT_STATES[state] ?? [state, ''];
+  const span = block(text, `badge health-${state}`);
+  span.title = meaning;
+  return span;
+}
+
+/** "All outreach", "Playbook Onboarding", "Campaign Welcome (Onboarding)"; ids when the names are unknown. */
+function scopeText(scope) {
+  if (!scope?.playbookId) return 'All outreach';
+  const playbook = playbookTitles.get(scope.playbookId) ?? scope.playbookId;
+  if (!scope.campaignId) return `Playbook ${playbook}`;
+  return `Campaign ${campaignTitles.get(scope.campaignId) ?? scope.campaignId} (${playbook})`;
+}
+
+/** "24h" → "last 24 hours". */
+function windowText(window) {
+  const match = /^(\d+)(m|h|d)$/.exec(window ?? '');
+  if (!match) return window ?? '';
+  const n = Number(match[1]);
+  const unit = { m: 'minute', h: 'hour', d: 'day' }[match[2]];
+  return `last ${numbers.format(n)} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** "13 Jan 2026, 14:03:07", in the page's time zone. */
+function dateTime(ms) {
+  const date = new Date(ms);
+  return `${date.toLocaleDateString(undefined, { dateStyle: 'medium' })}, ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+function timeCell(ms, text, sub) {
+  const td = document.createElement('td');
+  td.className = 'when';
+  const time = document.createElement('time');
+  time.dateTime = new Date(ms).toISOString();
+  time.textContent = text;
+  const main = block('', 'main');
+  main.append(time);
+  td.append(main);
+  if (sub) td.append(block(sub, 'sub'));
+  return td;
+}
+
+const rateWord = (id) => rateInfo(id)?.[4] ?? '';
+const plural = (n, word) => `${numbers.format(n)} ${word}${n === 1 ? '' : 's'}`;
+
+/** "retrying, 3 attempts, last: HTTP 500"; "delivered, 1 attempt"; "not sent (the rule has no webhook)". */
+function notificationText(notification) {
+  const words = [NOTIFICATION_WORDS[notification.status] ?? notification.status];
+  if (notification.attempts > 0) words.push(plural(notification.attempts, 'attempt'));
+  if (notification.lastError) words.push(`last: ${notification.lastError}`);
+  return words.join(', ');
+}
+
+function renderActiveAlerts(body) {
+  const section = $('#alerts');
+  const active = body.rules
+    .filter((rule) => rule.state === 'warning' || rule.state === 'critical')
+    .sort((a, b) => SEVERITY[b.state] - SEVERITY[a.state] || (b.since ? Date.parse(b.since) : 0) - (a.since ? Date.parse(a.since) : 0));
+  section.dataset.active = String(active.length);
+  section.dataset.defaults = String(body.defaults);
+  const worst = active[0]?.state ?? 'ok';
+  section.className = `card alerts alerts-${worst}`;
+  const defaults = body.defaults
+    ? ' These are the default rules (you have set none): spam complaint rate and bounce rate over the last 24 hours at the documented lines, recorded but not notified.'
+    : '';
+  const summary = $('#alerts-summary');
+  if (active.length === 0) {
+    const all =
+      body.rules.length === 0
+        ? ' You have no alert rules.'
+        : ` ${body.rules.length === 1 ? 'The rule is' : `All ${body.rules.length} rules are`} OK.`;
+    summary.replaceChildren(block('No active alerts.', 'lead-text'), `${body.defaults ? '' : all}${defaults}`);
+    $('#alerts-wrap').hidden = true;
+    $('#alerts-active tbody').replaceChildren();
+    return 0;
+  }
+  summary.textContent = `${active.length} of ${plural(body.rules.length, 'rule')} ${active.length === 1 ? 'is' : 'are'} in an alert state now.${defaults}`;
+  $('#alerts-wrap').hidden = false;
+  $('#alerts-active tbody').replaceChildren(
+    ...active.map((rule) => {
+      const tr = document.createElement('tr');
+      tr.dataset.rule = rule.id;
+      tr.dataset.state = rule.state;
+      const state = document.createElement('td');
+      state.className = 'state';
+      state.append(stateBadge(rule.state));
+      const host = rule.webhookUrl ? hostOf(rule.webhookUrl) : null;
+      const since = rule.since ? Date.parse(rule.since) : null;
+      tr.append(
+        state,
+        twoLines(chartLabel(rule.rate), `rule ${rule.id}; ${host ? `notifies ${host}` : 'not notified'}`, 'rate'),
+        cell(scopeText(rule.scope), 'scope'),
+        cell(windowText(rule.window), 'window'),
+        since === null ? cell('–', 'when') : timeCell(since, clockTime(since)),
+        twoLines(
+          `warning at ${line(rule.warning)}, critical at ${line(rule.critical)}`,
+          `judged from ${numbers.format(rule.minimumVolume)} ${rateWord(rule.rate)}`.trimEnd(),
+          'lines',
+        ),
+      );
+      return tr;
+    }),
+  );
+  return active.length;
+}
+
+function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+}
+
+function renderAlertHistory(events) {
+  const tbody = $('#alert-events tbody');
+  if (events.length === 0) return emptyRow(tbody, 5, 'No state changes in this range.');
+  tbody.replaceChildren(
+    ...events.map((event) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = event.id;
+      tr.dataset.rule = event.ruleId;
+      const at = Date.parse(event.occurredAt);
+      const change = document.createElement('td');
+      change.className = 'change-of-state';
+      change.dataset.from = event.from;
+      change.dataset.to = event.to;
+      change.append(stateBadge(event.from), ' → ', stateBadge(event.to));
+      const word = rateWord(event.rate.id);
+      const rate = twoLines(
+        event.rate.value === null ? `– (no messages ${word})` : percent(event.rate.value),
+        parts(event.rate, word),
+        'num value',
+      );
+      const { notification } = event;
+      const where = [];
+      if (notification.host) where.push(`to ${notification.host}`);
+      if (notification.nextAttemptAt) where.push(`next attempt at ${clockTime(Date.parse(notification.nextAttemptAt))}`);
+      const notify = twoLines(notificationText(notification), where.join('; '), `notification notify-${notification.status}`);
+      notify.dataset.status = notification.status;
+      notify.dataset.attempts = String(notification.attempts);
+      tr.append(
+        timeCell(at, dateTime(at)),
+        twoLines(event.ruleId, `${chartLabel(event.rate.id)}; ${scopeText(event.scope)}; ${windowText(event.window.length)}`, 'rule'),
+        change,
+        rate,
+        notify,
+      );
+      return tr;
+    }),
+  );
+}
+
+/** Starts reading the alerts of the range; never rejects (a failure is shown in the alert areas). */
+function fetchAlerts() {
+  return Promise.all([api('/v1/alerts/rules').then((r) => r.json()), api(`/v1/alerts/events?${query()}`).then((r) => r.json())]).then(
+    ([rules, history]) => ({ rules, history }),
+    (error) => ({ error }),
+  );
+}
+
+/** Shows the alerts; answers a sentence for the status line ("" when they could not be read). */
+function renderAlerts(answer) {
+  const summary = $('#alerts-summary');
+  summary.classList.remove('error');
+  if (answer.error) {
+    if (answer.error.status === 401) return '';
+    // Nothing old stays on show as if it were current.
+    $('#alerts').className = 'card alerts';
+    delete $('#alerts').dataset.active;
+    summary.textContent = `The alerts could not be loaded: ${answer.error.message}`;
+    summary.classList.add('error');
+    $('#alerts-wrap').hidden = true;
+    $('#alerts-active tbody').replaceChildren();
+    emptyRow($('#alert-events tbody'), 5, `The alert history could not be loaded: ${answer.error.message}`);
+    return ' The alerts could not be loaded.';
+  }
+  const active = renderActiveAlerts(answer.rules);
+  renderAlertHistory(answer.history.events);
+  return active === 0 ? ' No active alerts.' : ` ${plural(active, 'active alert')}.`;
 }
 
 // ---- chart ---------------------------------------------------------------------------------
@@ -741,6 +953,7 @@ async function show(event) {
   range = picked;
   $('#apply').disabled = true;
   status.textContent = 'Loading metrics…';
+  const alerts = fetchAlerts();
   try {
     const [campaigns, outreach, rates, perCampaign] = await Promise.all([
       api(`/v1/metrics/campaigns?${query()}`).then((r) => r.json()),
@@ -756,10 +969,12 @@ async function show(event) {
     renderRates('#sms-rates', 'sms', rates);
     renderRates('#email-rates', 'email', rates);
     renderOutreachCampaigns(perCampaign.rows);
+    // After the tables: an alert's scope is named with their playbook and campaign names.
+    const alertsSaid = renderAlerts(await alerts);
     const before = outreach.previous
       ? `, compared with ${new Date(outreach.previous.from).toLocaleString()} to ${new Date(outreach.previous.to).toLocaleString()}`
       : '';
-    status.textContent = `Showing ${new Date(range.from).toLocaleString()} to ${new Date(range.to).toLocaleString()}${before}.${freshnessSummary()}`;
+    status.textContent = `Showing ${new Date(range.from).toLocaleString()} to ${new Date(range.to).toLocaleString()}${before}.${freshnessSummary()}${alertsSaid}`;
     await loadChart();
     // Tables and chart drawn (tests wait for this).
     document.body.dataset.loaded = `${range.from}|${range.to}`;
@@ -768,6 +983,7 @@ async function show(event) {
       status.textContent = `The metrics could not be loaded: ${error.message}`;
       status.classList.add('error');
     }
+    renderAlerts(await alerts);
   } finally {
     $('#apply').disabled = false;
   }
