@@ -19,7 +19,7 @@ import { createCommitStep } from './steps/commit.js';
 import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
-import { createUniqueWriteStep, createWriteStep, RAW_TABLES, type WritableEvent } from './steps/write.js';
+import { createUniqueWriteStep, createWriteStep, RAW_TABLES, writeOptionsOf, type WritableEvent } from './steps/write.js';
 
 /** LeaveGroup on behalf of other members (kafkajs admin, patched in patches/kafkajs+2.2.4.patch). */
 interface GroupMemberRemoval {
@@ -114,7 +114,7 @@ export class IngestPipeline extends EventEmitter {
     });
     this.admin = kafka.admin();
     this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
-    this.uniqueWrite = createUniqueWriteStep(deps.clickhouse);
+    this.uniqueWrite = createUniqueWriteStep(deps.clickhouse, writeOptionsOf(config));
   }
 
   /**
@@ -487,7 +487,7 @@ export class IngestPipeline extends EventEmitter {
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const log = this.log.child({ topic, partition });
     log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
-    const plainWrite = createWriteStep(clickhouse);
+    const plainWrite = createWriteStep(clickhouse, writeOptionsOf(config));
     // INGEST_DEDUP_MAX_IDS=0 turns duplicate detection off, across partitions too.
     const write =
       config.ingest.dedupMaxIds === 0

@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../events/types.js';
 import { utcIsoToDateTime64Text as clickhouseTime } from '../../platform/clickhouse-values.js';
+import type { Config } from '../../platform/config.js';
+import { splitByShard, type ShardTopology } from '../shard-split.js';
+import { loadShardTopology } from '../shard-topology.js';
 
 export const ASSIGNMENT_COLUMNS = [
   'tenant_id',
@@ -76,31 +79,90 @@ export function deliveryRow({ event, partition, offset }: WritableEvent): unknow
   ];
 }
 
+export interface WriteOptions {
+  /**
+   * CLICKHOUSE_SHARDING=tenant: the batch is split per shard (shard-split.ts), each shard's block
+   * with its own token, and written through the Distributed table synchronously.
+   */
+  sharding?: { cluster: string };
+  /** The shard layout; by default read from system.clusters on the first write. */
+  topology?: () => Promise<ShardTopology>;
+}
+
+/** The writer's options the configuration asks for. */
+export function writeOptionsOf(config: Pick<Config, 'clickhouseCluster' | 'clickhouseSharding'>): WriteOptions {
+  return config.clickhouseSharding === 'tenant' && config.clickhouseCluster !== undefined
+    ? { sharding: { cluster: config.clickhouseCluster } }
+    : {};
+}
+
+/** One shard's insert: the table, the rows as sent (JSONCompactEachRow arrays) and the settings. */
+export interface InsertBlock {
+  table: RawTable;
+  columns: [string, ...string[]];
+  values: unknown[][];
+  token: string;
+  /** The shard the block is for; undefined when not sharded. */
+  shardNum?: number;
+}
+
+/** The inserts of one batch: one block, or one block per shard with rows (same batch → same blocks). */
+export function insertBlocks(table: RawTable, rows: WritableEvent[], token: string, topology?: ShardTopology): InsertBlock[] {
+  if (rows.length === 0) return [];
+  const assignments = table === 'assignment_events';
+  const columns: [string, ...string[]] = assignments ? [...ASSIGNMENT_COLUMNS] : [...DELIVERY_COLUMNS];
+  const toRow = assignments ? assignmentRow : deliveryRow;
+  if (!topology) return [{ table, columns, values: rows.map(toRow), token }];
+  return splitByShard(rows, (row) => row.event.tenantId, token, topology).map((block) => ({
+    table,
+    columns,
+    values: block.rows.map(toRow),
+    token: block.token,
+    shardNum: block.shardNum,
+  }));
+}
+
 /**
  * write: inserts one partition's batch into its raw table; the materialized views fill the
  * rollups in the same statement. The deduplication token names the exact offset range, so a
  * batch written again (after a crash, a rebalance or a failed acknowledgement) is dropped by
  * ClickHouse in the raw table and in every rollup alike.
+ *
+ * Sharded, each shard's block goes through the Distributed table with insert_distributed_sync,
+ * so the insert returns once the shard has it (the Kafka offset is committed only after every
+ * shard's block), and the shard's local table drops a block it already has by its token.
  */
-export function createWriteStep(client: ClickHouseClient) {
+export function createWriteStep(client: ClickHouseClient, options: WriteOptions = {}) {
+  const { sharding } = options;
+  let topology: Promise<ShardTopology> | undefined;
+  const layout = (): Promise<ShardTopology> => {
+    if (!sharding) throw new Error('not sharded');
+    topology ??= (options.topology ?? (() => loadShardTopology(client, sharding.cluster)))();
+    topology.catch(() => (topology = undefined));
+    return topology;
+  };
   return async function writeStep(table: RawTable, rows: WritableEvent[], token: string): Promise<void> {
     if (rows.length === 0) return;
-    const assignments = table === 'assignment_events';
-    await client.insert({
-      table,
-      columns: [...(assignments ? ASSIGNMENT_COLUMNS : DELIVERY_COLUMNS)],
-      format: 'JSONCompactEachRow',
-      values: rows.map(assignments ? assignmentRow : deliveryRow),
-      clickhouse_settings: {
-        insert_deduplicate: 1,
-        insert_deduplication_token: token,
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-        // One block per insert so that a retried batch splits into the very same blocks.
-        max_insert_block_size: '10000000',
-        min_insert_block_size_rows: '0',
-        min_insert_block_size_bytes: '0',
-      },
-    });
+    const blocks = insertBlocks(table, rows, token, sharding ? await layout() : undefined);
+    for (const block of blocks) {
+      await client.insert({
+        table: block.table,
+        columns: block.columns,
+        format: 'JSONCompactEachRow',
+        values: block.values,
+        clickhouse_settings: {
+          insert_deduplicate: 1,
+          insert_deduplication_token: block.token,
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+          // One block per insert so that a retried batch splits into the very same blocks.
+          max_insert_block_size: '10000000',
+          min_insert_block_size_rows: '0',
+          min_insert_block_size_bytes: '0',
+          // Sharded: the insert returns once the shard has written the block, not when it is queued.
+          ...(sharding ? { insert_distributed_sync: 1 } : {}),
+        },
+      });
+    }
   };
 }
 
@@ -143,8 +205,8 @@ type EventKind = 'assignment' | 'delivery';
  * (and its token makes ClickHouse drop it). Lookups and inserts of one process run one at a time,
  * so two copies consumed at once from two partitions count once.
  */
-export function createUniqueWriteStep(client: ClickHouseClient) {
-  const write = createWriteStep(client);
+export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOptions = {}) {
+  const write = createWriteStep(client, options);
   let queue: Promise<unknown> = Promise.resolve();
   return function uniqueWriteStep(kind: EventKind, rows: WritableEvent[], token: string): Promise<{ duplicates: number }> {
     const run = queue.then(async () => {
