@@ -4,7 +4,7 @@
  *   cli                 the commands and the process composition root; nothing imports it
  *   api                 the Fastify app (routes import api/shared, never a sibling route)
  *   downloads  alerts   queued download jobs and their files; alert rules, evaluation, notifications
- *   reporting  ingest  producer  migrations
+ *   reporting  ingest  producer  migrations  operations
  *   events  platform    the event contract; config, logging, clients (the bottom)
  *
  * test/, bench/ and fixtures/ sit beside the tree: they may import services/, never the reverse.
@@ -47,6 +47,12 @@ module.exports = {
       'downloads',
       ['reporting', 'events', 'platform'],
       'Downloads use reporting, the event contract and the platform.',
+    ),
+    layer(
+      'operations-above-platform',
+      'operations',
+      ['events', 'platform'],
+      "Operators' tools over the tables (verify, rebuild) use only the event contract and the platform.",
     ),
     layer(
       'alerts-above-reporting',

@@ -12,6 +12,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.js')).tokenCommand,
   'ingest-resume': async () => (await import('./commands/ingest-resume.js')).ingestResumeCommand,
   'dead-letters': async () => (await import('./commands/dead-letters.js')).deadLettersCommand,
+  verify: async () => (await import('./commands/rollups.js')).verifyCommand,
+  'rebuild-rollups': async () => (await import('./commands/rollups.js')).rebuildRollupsCommand,
 };
 
 async function usage(): Promise<string> {
