@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'dead-letters': async () => (await import('./commands/dead-letters.js')).deadLettersCommand,
   verify: async () => (await import('./commands/rollups.js')).verifyCommand,
   'rebuild-rollups': async () => (await import('./commands/rollups.js')).rebuildRollupsCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
 };
 
 async function usage(): Promise<string> {
