@@ -99,6 +99,13 @@ export const rebuildRollupsCommand: Command = {
   async run(values) {
     const { fromMs, toMs } = range(values, false);
     const config = loadConfig();
+    if (config.clickhouseCluster !== undefined) {
+      // Staging tables of Replicated* rollups would share their Keeper path, and sharded rollups are Distributed tables.
+      console.error(
+        `rebuild-rollups refused: it rebuilds on one server only, and CLICKHOUSE_CLUSTER is set (${config.clickhouseCluster}); on a cluster it is not supported yet`,
+      );
+      return 1;
+    }
     let refusal: string | undefined;
     try {
       refusal = await ingestStopped(config);
