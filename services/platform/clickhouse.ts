@@ -4,7 +4,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Connection } from '@clickhouse/client-common';
 import type Stream from 'node:stream';
 import type { Config } from './config.js';
-import { redactUrl } from './config.js';
+import { ConfigError, redactUrl } from './config.js';
 import type { Logger } from './logger.js';
 
 export type { ClickHouseClient };
@@ -131,9 +131,10 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
     log.info({ target }, 'using ClickHouse server');
     return { client, mode: 'server', target, close: () => client.close() };
   }
+  // Loaded lazily, and only here: the engine library is large, an optional dependency, and
+  // absent from the container image meant for CLICKHOUSE_URL deployments.
+  const { createChdbConnection } = await loadEmbeddedEngine();
   fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
-  // Loaded lazily: the engine library is large and not needed when a server is used.
-  const { createChdbConnection } = await import('chdb/connection');
   const connection = new SerializedConnection(createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection);
   const client = createClient({
     connection,
@@ -147,4 +148,34 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
     target: `chdb:${config.clickhouseDataPath}`,
     close: () => client.close(),
   };
+}
+
+/** Set when an `import()` failed because the package itself is not installed. */
+function isMissingPackage(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
+  return (
+    missing &&
+    typeof message === 'string' &&
+    (message.includes(`'${name}'`) || message.includes(`'${name}/`) || message.includes(`/${name}/`))
+  );
+}
+
+/**
+ * The embedded engine (npm `chdb`, an optional dependency). Without it and without
+ * CLICKHOUSE_URL there is no ClickHouse to use: that is a configuration error (exit 78)
+ * said in one line, not a stack trace.
+ */
+async function loadEmbeddedEngine(): Promise<typeof import('chdb/connection')> {
+  try {
+    return await import('chdb/connection');
+  } catch (error) {
+    if (isMissingPackage(error, 'chdb')) {
+      throw new ConfigError(
+        'CLICKHOUSE_URL is unset and the embedded engine (npm package chdb) is not installed; ' +
+          'set CLICKHOUSE_URL to a ClickHouse server, or install chdb (npm install chdb, or the all-in-one image)',
+      );
+    }
+    throw error;
+  }
 }
