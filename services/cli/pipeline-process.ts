@@ -36,6 +36,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
     await applyMigrations(clickhouse.client, logger, { shape: schemaShapeOf(config) });
     const registry = createPrometheusRegistry();
     const readiness = new Readiness();
+    readiness.exportTo(registry);
     readiness.register('clickhouse', async () => {
       const result = await clickhouse.client.ping();
       return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
@@ -75,7 +76,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
     }
     let url: string | undefined;
     if (runs('api')) {
-      const downloads = DownloadService.fromConfig(config, clickhouse.client, logger);
+      const downloads = DownloadService.fromConfig(config, clickhouse.client, logger, { registry });
       await downloads.start();
       closers.push(() => downloads.stop());
       const { secret, generated } = resolveJwtSecret(config);

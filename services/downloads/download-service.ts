@@ -1,3 +1,4 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -48,6 +49,8 @@ export interface DownloadServiceOptions {
   sweepIntervalMs?: number;
   /** Rows per page query. */
   pageRows?: number;
+  /** Where the job metrics go (sending_metrics_download_jobs_*). */
+  registry?: Registry;
 }
 
 /** What a request asks for; the service adds the id, status and progress. */
@@ -100,6 +103,7 @@ export class DownloadService extends EventEmitter {
   private retryTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
   private idleWaiters: (() => void)[] = [];
+  private finished: Counter | undefined;
 
   static fromConfig(
     config: Config,
@@ -127,6 +131,26 @@ export class DownloadService extends EventEmitter {
     this.ttlMs = options.ttlHours * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
     this.maxQueuedPerTenant = options.maxQueuedPerTenant ?? 20;
+    if (options.registry) {
+      const registers = [options.registry];
+      this.finished = new Counter({
+        name: 'sending_metrics_download_jobs_finished_total',
+        help: 'Download jobs finished by this process, by outcome (ready, failed)',
+        labelNames: ['status'],
+        registers,
+      });
+      const service = () => this;
+      new Gauge({
+        name: 'sending_metrics_download_jobs',
+        help: 'Download jobs of this process now, by state (queued, running)',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          this.set({ state: 'queued' }, service().queue.length);
+          this.set({ state: 'running' }, service().running.size);
+        },
+      });
+    }
   }
 
   /** Picks up the jobs left queued or running, starts the worker and the expiry sweep. */
@@ -375,6 +399,7 @@ export class DownloadService extends EventEmitter {
       await fs.promises.rename(temporary, file);
       const { size } = await fs.promises.stat(file);
       await this.transition(job, { status: 'ready', rows: opened.progress.rows, bytes: size, file: this.files.relative(file), error: '' });
+      this.finished?.inc({ status: 'ready' });
       this.log.info(
         { download: job.id, export: job.export, rows: opened.progress.rows, bytes: size, ms: Math.round(performance.now() - started) },
         'download ready',
@@ -388,6 +413,7 @@ export class DownloadService extends EventEmitter {
       }
       this.log.warn({ err: error, download: job.id }, 'download failed');
       await this.transition(job, { status: 'failed', error: reason(error), rows: 0, bytes: 0 });
+      this.finished?.inc({ status: 'failed' });
     }
   }
 }

@@ -28,8 +28,8 @@ export function createIngestMetrics(registry: Registry, options: { lagSeconds?: 
     }),
     deadLettered: new Counter({
       name: 'sending_metrics_ingest_dead_lettered_total',
-      help: 'Records sent to the dead-letter topic',
-      labelNames: ['topic'],
+      help: 'Records sent to the dead-letter topic, by the kind of reason (empty, undecodable, invalid, wrong_topic, other)',
+      labelNames: ['topic', 'reason'],
       registers,
     }),
     deadLettersTruncated: new Counter({
@@ -55,6 +55,11 @@ export function createIngestMetrics(registry: Registry, options: { lagSeconds?: 
       name: 'sending_metrics_ingest_write_seconds',
       help: 'Time to write one batch (dead letters, insert and commit)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    lastCommit: new Gauge({
+      name: 'sending_metrics_ingest_last_commit_seconds',
+      help: 'Unix time of the last offset commit of this process (after a written batch)',
       registers,
     }),
     paused: new Gauge({

@@ -1,3 +1,4 @@
+import { reasonClass } from './steps/dead-letter.js';
 import type { Logger } from '../platform/logger.js';
 import type { BatchIntent } from './batch-intents.js';
 import type { IngestMetrics } from './ingest-metrics.js';
@@ -218,6 +219,7 @@ export class PartitionWorker {
         truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
         droppedAcross = (await steps.write(rows, token))?.duplicates ?? 0;
         await steps.commit(lastOffset);
+        metrics.lastCommit.set(Date.now() / 1000);
         timer();
         break;
       } catch (error) {
@@ -234,7 +236,7 @@ export class PartitionWorker {
     metrics.batchSize.observe(outcomes.length);
     duplicates += droppedAcross;
     metrics.written.inc({ topic }, rows.length - droppedAcross);
-    if (letters.length) metrics.deadLettered.inc({ topic }, letters.length);
+    for (const letter of letters) metrics.deadLettered.inc({ topic, reason: reasonClass(letter.reason) });
     if (truncated) metrics.deadLettersTruncated.inc({ topic }, truncated);
     if (duplicates) metrics.duplicates.inc({ topic }, duplicates);
     logger.debug({ firstOffset, lastOffset, rows: rows.length, deadLetters: letters.length, duplicates }, 'batch written');

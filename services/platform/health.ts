@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 /**
  * Readiness of the process's dependencies. Each component registers a check; /readyz runs
  * them all and reports each by name, so an operator sees which dependency is failing.
@@ -33,5 +34,24 @@ export class Readiness {
     );
     const checks = Object.fromEntries(entries);
     return { ok: entries.every(([, result]) => result.ok), checks };
+  }
+
+  /**
+   * Exports `sending_metrics_ready{check}` (1 ready, 0 not) to `registry`, evaluated at every
+   * scrape, so alert rules see what /readyz sees.
+   */
+  exportTo(registry: Registry): void {
+    const checks = () => this.report();
+    new Gauge({
+      name: 'sending_metrics_ready',
+      help: 'Readiness of each dependency as /readyz reports it (1 ready, 0 not), evaluated at scrape time',
+      labelNames: ['check'],
+      registers: [registry],
+      async collect() {
+        const report = await checks();
+        this.reset();
+        for (const [name, result] of Object.entries(report.checks)) this.set({ check: name }, result.ok ? 1 : 0);
+      },
+    });
   }
 }

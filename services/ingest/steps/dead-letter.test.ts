@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Message, ProducerRecord } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { SourceRecord } from '../record.js';
-import { BATCH_OVERHEAD_BYTES, createDeadLetterStep, DEAD_LETTER_HEADERS, messageSize } from './dead-letter.js';
+import { BATCH_OVERHEAD_BYTES, createDeadLetterStep, DEAD_LETTER_HEADERS, messageSize, reasonClass } from './dead-letter.js';
 
 const record = (offset: number, size: number, key: string | Buffer | null = 'k'): SourceRecord => ({
   topic: 'assignments',
@@ -86,5 +86,16 @@ describe('dead-letter step', () => {
     expect(bytesOf(requests[0]!.messages)).toBeLessThanOrEqual(100_000);
     expect((message!.key as Buffer).length).toBeLessThan(80_000);
     expect(message!.headers?.[DEAD_LETTER_HEADERS.originalKeySize]).toBe('80000');
+  });
+});
+
+describe('reasonClass', () => {
+  it('names the kind of every reason the decode step gives, for the metric label', () => {
+    expect(reasonClass('empty record value')).toBe('empty');
+    expect(reasonClass('undecodable (unknown-schema): fingerprint 0x12')).toBe('undecodable');
+    expect(reasonClass('invalid event: occurredAt is outside the supported range')).toBe('invalid');
+    expect(reasonClass('an assignment event on the x.deliveries topic, which holds delivery events')).toBe('wrong_topic');
+    expect(reasonClass('a delivery event on the x.assignments topic, which holds assignment events')).toBe('wrong_topic');
+    expect(reasonClass('something new')).toBe('other');
   });
 });

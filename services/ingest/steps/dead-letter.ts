@@ -24,6 +24,18 @@ const MAX_KEY_SHARE = 0.25;
 const KEPT_KEY_BYTES = 1024;
 const MAX_REASON_CHARS = 2000;
 
+/** The kinds of reasons, for metrics (a reason itself is free text): empty, undecodable, invalid, wrong_topic, other. */
+export const REASON_CLASSES = ['empty', 'undecodable', 'invalid', 'wrong_topic', 'other'] as const;
+export type ReasonClass = (typeof REASON_CLASSES)[number];
+
+export function reasonClass(reason: string): ReasonClass {
+  if (reason.startsWith('empty')) return 'empty';
+  if (reason.startsWith('undecodable')) return 'undecodable';
+  if (reason.startsWith('invalid event')) return 'invalid';
+  if (/^an? \w+ event on the /.test(reason)) return 'wrong_topic';
+  return 'other';
+}
+
 export interface Letter {
   record: SourceRecord;
   reason: string;
