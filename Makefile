@@ -14,9 +14,8 @@ help:
 	@echo "make stop           stop the local Kafka broker"
 	@echo "make bench-produce | bench-ingest | bench-query | bench-export | bench-recovery"
 
-# `npm install` (not `npm ci`) on purpose: it installs the versions pinned in package-lock.json,
-# but tolerates the lock lacking the embedded engine's optional builds for other platforms
-# (the registry serves only the Linux x64 one here, so they cannot be recorded in the lock).
+# `npm install` installs the versions pinned in package-lock.json (`npm ci` works too: the lock
+# records the embedded engine's optional builds for other platforms, which only the image skips).
 node_modules/.installed: package.json package-lock.json
 	@bash scripts/require-tools.sh node
 	npm install --no-audit --no-fund --loglevel=error

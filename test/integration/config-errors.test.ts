@@ -104,4 +104,16 @@ describe('command line', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--role "everything" is not one of all, ingest, api, alerts');
   });
+
+  it('a ClickHouse server that cannot be reached at start: one plain line, exit 1, no password, JSON logs only', async () => {
+    const result = await runCli(['run', '--role', 'api'], {
+      CLICKHOUSE_URL: 'http://reader:hunter2-secret@127.0.0.1:1',
+      PORT: '0',
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sm-unreachable-')),
+    });
+    expect(result.code).toBe(1);
+    const plain = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{'));
+    expect(plain).toEqual(['sending-metrics could not start: connect ECONNREFUSED 127.0.0.1:1']);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2');
+  });
 });

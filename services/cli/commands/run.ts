@@ -1,5 +1,5 @@
 import { UsageError, type Command } from '../command.js';
-import { loadConfig } from '../../platform/config.js';
+import { ConfigError, loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import type { Role } from '../pipeline-process.js';
 
@@ -16,7 +16,16 @@ export const runCommand: Command = {
     const logger = createLogger(config.logLevel);
     // Loaded after the configuration is known to be valid, so a wrong value fails fast.
     const { startPipeline } = await import('../pipeline-process.js');
-    const pipeline = await startPipeline({ config, logger, role });
+    let pipeline: Awaited<ReturnType<typeof startPipeline>>;
+    try {
+      pipeline = await startPipeline({ config, logger, role });
+    } catch (error) {
+      // A dependency that cannot be reached at start (ClickHouse for the migrations): one line, exit 1, for the orchestrator to restart.
+      if (error instanceof ConfigError) throw error;
+      logger.error({ err: error }, 'could not start');
+      console.error(`sending-metrics could not start: ${(error as Error).message}`);
+      return 1;
+    }
     return new Promise<number>((resolve) => {
       let stopping = false;
       const stop = async (code: number, why: string) => {
