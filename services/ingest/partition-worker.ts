@@ -11,8 +11,10 @@ export interface PartitionSteps {
   recordIntent(intent: BatchIntent): Promise<void>;
   /** Publishes the letters; may say how many had to be truncated to fit the broker's limit. */
   deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<{ truncated: number } | void>;
-  /** Inserts the rows; may drop some whose eventId was already written from elsewhere (and say how many). */
-  write(rows: WritableEvent[], token: string): Promise<{ duplicates: number } | void>;
+  /** Inserts the rows; may drop some whose eventId was already written from elsewhere (and say how many, and which). */
+  write(rows: WritableEvent[], token: string): Promise<{ duplicates: number; droppedOffsets?: number[] } | void>;
+  /** Records the offsets of the batch that became no row (dead letters, duplicates), before the commit. */
+  recordSkipped?(skipped: { offset: number; kind: 'dead_letter' | 'duplicate' }[]): Promise<void>;
   commit(lastOffset: number): Promise<void>;
   /** Called for each invalid/valid record; returns a reason to pause consumption. */
   guard(invalid: boolean): string | undefined;
@@ -201,10 +203,14 @@ export class PartitionWorker {
     const rows: WritableEvent[] = [];
     const letters: { record: SourceRecord; reason: string }[] = [];
     let duplicates = 0;
+    const duplicateOffsets: number[] = [];
     for (const outcome of outcomes) {
       if (outcome.kind === 'ok') rows.push({ event: outcome.event, partition, offset: outcome.record.offset });
       else if (outcome.kind === 'dead-letter') letters.push({ record: outcome.record, reason: outcome.reason });
-      else duplicates += 1;
+      else {
+        duplicates += 1;
+        duplicateOffsets.push(outcome.record.offset);
+      }
     }
     const token = `${groupId}/${topic}/${partition}/${firstOffset}-${lastOffset}`;
     let attempt = 0;
@@ -217,7 +223,14 @@ export class PartitionWorker {
       try {
         if (!intent) await steps.recordIntent({ firstOffset, lastOffset });
         truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
-        droppedAcross = (await steps.write(rows, token))?.duplicates ?? 0;
+        const written = await steps.write(rows, token);
+        droppedAcross = written?.duplicates ?? 0;
+        const skipped = [
+          ...letters.map((letter) => ({ offset: letter.record.offset, kind: 'dead_letter' as const })),
+          ...duplicateOffsets.map((offset) => ({ offset, kind: 'duplicate' as const })),
+          ...(written?.droppedOffsets ?? []).map((offset) => ({ offset, kind: 'duplicate' as const })),
+        ];
+        if (skipped.length > 0) await steps.recordSkipped?.(skipped);
         await steps.commit(lastOffset);
         metrics.lastCommit.set(Date.now() / 1000);
         timer();

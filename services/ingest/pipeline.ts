@@ -509,6 +509,13 @@ export class IngestPipeline extends EventEmitter {
         recordIntent: (intent) => this.intents.record(topic, partition, intent),
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),
         write,
+        recordSkipped: async (skipped) => {
+          await clickhouse.insert({
+            table: 'ingest_skipped',
+            values: skipped.map(({ offset, kind: why }) => ({ group_id: config.ingest.groupId, topic, partition, offset, kind: why })),
+            format: 'JSONEachRow',
+          });
+        },
         commit: (lastOffset) => commit(topic, partition, lastOffset),
         guard: (invalid) => this.paused?.reason ?? this.guard.observe(invalid),
       },

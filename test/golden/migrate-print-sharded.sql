@@ -362,3 +362,16 @@ CREATE TABLE IF NOT EXISTS alert_events ON CLUSTER 'c'
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all-shards/{database}/{table}', '{shard}-{replica}', version)
 ORDER BY (tenant_id, rule_id, rule_fingerprint, seq);
+
+-- 010_ingest_skipped.sql
+CREATE TABLE IF NOT EXISTS ingest_skipped ON CLUSTER 'c'
+(
+    group_id    String,
+    topic       String,
+    partition   UInt32,
+    offset      UInt64,
+    kind        LowCardinality(String),
+    recorded_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all-shards/{database}/{table}', '{shard}-{replica}', recorded_at)
+ORDER BY (group_id, topic, partition, offset);

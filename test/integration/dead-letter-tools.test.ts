@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
 import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js';
+import { verifyOffsets } from '../../services/operations/offsets.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { generateEvents } from '../../fixtures/events.js';
@@ -143,5 +144,37 @@ describe('dead-letters list and replay', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(problem);
     }
+  });
+
+  it('verify accounts for every committed offset (rows, dead letters, duplicates) and finds one deleted by hand', async () => {
+    await settledCount();
+    const topics = topicNames(bed.config.topicPrefix);
+    const targets = [
+      { topic: topics.assignments, table: 'assignment_events' as const },
+      { topic: topics.deliveries, table: 'delivery_events' as const },
+    ];
+    const clean = await verifyOffsets(bed.clickhouse.client, bed.admin, bed.config.ingest.groupId, targets);
+    expect(clean.missing).toBe(0);
+    // 200 counted + 5 poison + 30 replayed twice (once counted, once duplicates).
+    expect(clean.partitions.reduce((sum, p) => sum + p.to - p.from, 0)).toBe(265);
+    expect(clean.partitions.reduce((sum, p) => sum + p.accounted, 0)).toBe(265);
+
+    const [victim] = (await (
+      await bed.clickhouse.client.query({
+        query: 'SELECT kafka_partition, kafka_offset FROM delivery_events ORDER BY kafka_partition, kafka_offset LIMIT 1',
+        format: 'JSONEachRow',
+      })
+    ).json<{ kafka_partition: number; kafka_offset: string }>())!;
+    await bed.clickhouse.client.command({
+      query: `ALTER TABLE delivery_events DELETE WHERE kafka_partition = ${Number(victim!.kafka_partition)} AND kafka_offset = ${Number(victim!.kafka_offset)}`,
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    const gap = await verifyOffsets(bed.clickhouse.client, bed.admin, bed.config.ingest.groupId, targets);
+    expect(gap.missing).toBe(1);
+    expect(gap.partitions.find((p) => p.missing > 0)).toMatchObject({
+      topic: topics.deliveries,
+      partition: Number(victim!.kafka_partition),
+      examples: [Number(victim!.kafka_offset)],
+    });
   });
 });

@@ -11,6 +11,8 @@ import { createLogger } from '../../services/platform/logger.js';
 import { startCli, waitForExit } from '../support/cli.js';
 import { diffTruth, generateEvents, groundTruth, random, shuffle } from '../../fixtures/events.js';
 import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { verifyRollups } from '../../services/operations/rollups.js';
+import { verifyOffsets } from '../../services/operations/offsets.js';
 
 describe('ingest under SIGKILL', () => {
   it('killed 3 times at random moments while 200k events (with duplicates) are ingested: the aggregates equal the truth exactly', async () => {
@@ -79,15 +81,24 @@ describe('ingest under SIGKILL', () => {
       .split('\n')
       .filter((line) => /"pendingBatches":[1-9]/.test(line)).length;
     console.log(`[crash test] ${kills.length} kills; partitions that resumed with written-but-uncommitted batches: ${replayed}`);
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-
     const clickhouse = await openClickHouse(config, logger);
     try {
       expect(await countRaw(clickhouse.client)).toBe(events.length);
       expect(diffTruth(groundTruth(stream), await readAggregates(clickhouse.client))).toEqual([]);
+      // What `sending-metrics verify` checks: every rollup against the raw rows, every committed
+      // offset a row, a dead letter or a duplicate (the 4,000 copies).
+      const rollups = await verifyRollups(clickhouse.client, Date.UTC(2026, 9, 1), Date.UTC(2026, 9, 1) + 31 * 86_400_000);
+      expect(rollups.differences).toEqual([]);
+      const offsets = await verifyOffsets(clickhouse.client, admin, config.ingest.groupId, [
+        { topic: topics.assignments, table: 'assignment_events' },
+        { topic: topics.deliveries, table: 'delivery_events' },
+      ]);
+      expect(offsets.missing).toBe(0);
+      expect(offsets.partitions.reduce((sum, p) => sum + p.accounted, 0)).toBe(stream.length);
     } finally {
       await clickhouse.close();
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.disconnect();
     }
   }, 420_000);
 });

@@ -75,13 +75,14 @@ describe('ingest: an eventId reused under another key', () => {
     const write = createUniqueWriteStep(clickhouse.client);
     const before = await countRaw(clickhouse.client);
     const rows = [100, 101].map((offset) => ({ event: assignment(`replayed-${offset}`, 'c-9'), partition: 5, offset }));
-    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0 });
-    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0 });
+    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0, droppedOffsets: [] });
+    expect(await write('assignment', rows, 'test/assignments/5/100-101')).toEqual({ duplicates: 0, droppedOffsets: [] });
     expect(await countRaw(clickhouse.client)).toBe(before + 2);
     const copies = rows.map((row) => ({ ...row, partition: 2, offset: row.offset + 7 }));
-    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2 });
+    // The dropped copies' offsets are said, for the batch to record them as duplicates.
+    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2, droppedOffsets: [107, 108] });
     // The same decision when the copy's batch is written again.
-    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2 });
+    expect(await write('assignment', copies, 'test/assignments/2/107-108')).toEqual({ duplicates: 2, droppedOffsets: [107, 108] });
     expect(await countRaw(clickhouse.client)).toBe(before + 2);
   });
 });

@@ -17,6 +17,7 @@ import { diffTruth, generateEvents, groundTruth, shuffle } from '../../fixtures/
 import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { verifyOffsets } from '../../services/operations/offsets.js';
 import { recordsIn } from '../support/kafka.js';
 
 /**
@@ -129,10 +130,17 @@ describe('a three-broker cluster that loses a broker mid-stream', () => {
       300_000,
     );
     note('all committed');
-    await admin.disconnect();
 
     expect(await countRaw(clickhouse.client)).toBe(events.length);
     expect(diffTruth(groundTruth(stream), await readAggregates(clickhouse.client))).toEqual([]);
+    // What `sending-metrics verify` checks: no committed offset without its row, letter or duplicate.
+    const offsets = await verifyOffsets(clickhouse.client, admin, config.ingest.groupId, [
+      { topic: topics.assignments, table: 'assignment_events' },
+      { topic: topics.deliveries, table: 'delivery_events' },
+    ]);
+    expect(offsets.missing).toBe(0);
+    expect(offsets.partitions.reduce((sum, p) => sum + p.accounted, 0)).toBe(stream.length);
+    await admin.disconnect();
     expect(await recordsIn(kafka, [topics.deadLetter])).toBe(0);
     await waitFor('ingest to report ready', async () => ingest.health().ok, 60_000);
   }, 600_000);

@@ -3,6 +3,9 @@ import { UsageError, type Command } from '../command.js';
 import { kafkaFailure } from '../cli-publisher.js';
 import { parseInstant } from '../../events/instant.js';
 import { rebuildRollups, verifyRollups, wholeDays, type RollupDifference } from '../../operations/rollups.js';
+import { verifyOffsets } from '../../operations/offsets.js';
+import { topicNames } from '../../events/topics.js';
+import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import { openClickHouse } from '../../platform/clickhouse.js';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { createKafka } from '../../platform/kafka.js';
@@ -42,6 +45,35 @@ function describe(difference: RollupDifference): string {
   return `  ${difference.table} bucket ${difference.bucket} ${key} — ${values}`;
 }
 
+/** The offsets check (operations/offsets.ts) as printed lines; not ok when an offset is unaccounted for or Kafka cannot be asked. */
+async function checkOffsets(config: Config, client: ClickHouseClient): Promise<{ ok: boolean; lines: string[] }> {
+  const kafka = createKafka(config, createLogger('error', pino.destination(2)), 'sending-metrics-verify');
+  const admin = kafka.admin();
+  const topics = topicNames(config.topicPrefix);
+  try {
+    await admin.connect();
+    const report = await verifyOffsets(client, admin, config.ingest.groupId, [
+      { topic: topics.assignments, table: 'assignment_events' },
+      { topic: topics.deliveries, table: 'delivery_events' },
+    ]);
+    const checked = report.partitions.reduce((sum, p) => sum + (p.to - p.from), 0);
+    const lines = [
+      `offsets of group ${config.ingest.groupId}: ${checked} committed offsets in ${report.partitions.length} partitions, ${
+        report.missing === 0 ? 'each a row, a dead letter or a duplicate' : `${report.missing} unaccounted for`
+      }`,
+    ];
+    for (const p of report.partitions.filter((p) => p.missing > 0))
+      lines.push(
+        `  ${p.topic} partition ${p.partition}: ${p.missing} of offsets ${p.from}–${p.to - 1} unaccounted for, e.g. ${p.examples.join(', ')}`,
+      );
+    return { ok: report.missing === 0, lines };
+  } catch (error) {
+    return { ok: false, lines: [`offsets not checked: ${kafkaFailure(config, error)}`] };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Refuses while the ingest group has members: a write during the rebuild would be lost by the swap. */
 async function ingestStopped(config: Config): Promise<string | undefined> {
   const kafka = createKafka(config, createLogger('error', pino.destination(2)), 'sending-metrics-rebuild-rollups');
@@ -60,7 +92,7 @@ async function ingestStopped(config: Config): Promise<string | undefined> {
 
 export const verifyCommand: Command = {
   summary:
-    'check every count rollup bucket in the range (whole UTC days, default the last 30) against the raw events it sums; prints what differs. Exit 0 all equal, 1 a difference or a failure',
+    'check every count rollup bucket in the range (whole UTC days, default the last 30) against the raw events it sums, and that every offset the ingest committed is a row, a dead letter or a duplicate; prints what differs. Exit 0 all equal, 1 a difference or a failure',
   usage: 'verify [--from ISO-8601] [--to ISO-8601]',
   options: { from: { type: 'string' }, to: { type: 'string' } },
   async run(values) {
@@ -69,15 +101,17 @@ export const verifyCommand: Command = {
     const clickhouse = await openClickHouse(config, createLogger('error', pino.destination(2)));
     try {
       const report = await verifyRollups(clickhouse.client, fromMs, toMs);
+      const offsets = await checkOffsets(config, clickhouse.client);
       const days = wholeDays(fromMs, toMs);
       console.log(`rollups from ${new Date(days.fromMs).toISOString()} to ${new Date(days.toMs).toISOString()} (whole UTC days):`);
       for (const [table, compared] of Object.entries(report.compared)) {
         const differing = report.differences.filter((d) => d.table === table).length;
         console.log(`  ${table}: ${compared} buckets and keys compared${differing > 0 ? `, ${differing}+ differ` : ', all equal'}`);
       }
+      console.log(offsets.lines.join('\n'));
       if (report.differences.length === 0) {
         console.log('verify: every rollup equals the raw events');
-        return 0;
+        return offsets.ok ? 0 : 1;
       }
       console.log(
         `verify: ${report.differences.length + report.more} differences${report.more > 0 ? ` (first ${report.differences.length}):` : ':'}`,

@@ -208,7 +208,11 @@ type EventKind = 'assignment' | 'delivery';
 export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOptions = {}) {
   const write = createWriteStep(client, options);
   let queue: Promise<unknown> = Promise.resolve();
-  return function uniqueWriteStep(kind: EventKind, rows: WritableEvent[], token: string): Promise<{ duplicates: number }> {
+  return function uniqueWriteStep(
+    kind: EventKind,
+    rows: WritableEvent[],
+    token: string,
+  ): Promise<{ duplicates: number; droppedOffsets: number[] }> {
     const run = queue.then(async () => {
       const written = await writtenLocations(client, kind, rows);
       const kept = rows.filter(({ event, partition, offset }) => {
@@ -216,7 +220,11 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
         return !locations || locations.has(`${partition}/${offset}`);
       });
       await write(RAW_TABLES[kind], kept, token);
-      return { duplicates: rows.length - kept.length };
+      const keptOffsets = new Set(kept.map((row) => row.offset));
+      return {
+        duplicates: rows.length - kept.length,
+        droppedOffsets: rows.filter((row) => !keptOffsets.has(row.offset)).map((row) => row.offset),
+      };
     });
     queue = run.catch(() => undefined);
     return run;
