@@ -142,6 +142,7 @@ describe('the translation', () => {
       'ingest_progress',
       'alert_rules',
       'alert_events',
+      'ingest_skipped',
     ]);
     const views = all.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW')).map((s) => parseStatement(s));
     expect(views).toHaveLength(9);
