@@ -195,6 +195,8 @@ export class AlertEvaluator {
       (await this.store.latestChanges(tenantId)).map((event) => [`${event.ruleId}\u0000${event.ruleFingerprint}`, event]),
     );
     let changed = false;
+    // Rules over the same window and scope (the two defaults: 24 h, all outreach) share one read.
+    const outreach = new Map<string, ReturnType<typeof queryOutreach>>();
     for (const rule of rules) {
       const fingerprint = ruleFingerprint(rule);
       const last = latest.get(`${rule.id}\u0000${fingerprint}`);
@@ -208,7 +210,9 @@ export class AlertEvaluator {
         campaignId: rule.scope.campaignId,
       };
       const definition = rateDefinition(rule.rate)!;
-      const counts = await queryOutreach(this.deps.clickhouse, range);
+      const key = JSON.stringify([rule.window, rule.scope.playbookId ?? null, rule.scope.campaignId ?? null]);
+      if (!outreach.has(key)) outreach.set(key, queryOutreach(this.deps.clickhouse, range));
+      const counts = await outreach.get(key)!;
       const rates = ratesOf(counts, rule.minimumVolume) as unknown as Record<string, Record<string, JudgedRate>>;
       const rate = rates[definition.channel]![definition.key]!;
       const threshold = ruleThreshold(rule);
