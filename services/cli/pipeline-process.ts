@@ -6,13 +6,14 @@ import type { Logger } from '../platform/logger.js';
 import { createPrometheusRegistry } from '../platform/prometheus.js';
 import { applyMigrations, schemaShapeOf } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
-import { DownloadService } from '../downloads/index.js';
+import { DownloadService, downloadRequestsTopic } from '../downloads/index.js';
 import { AlertEvaluator } from '../alerts/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
 
-export type Role = 'all' | 'ingest' | 'api' | 'alerts';
+export type Role = 'all' | 'ingest' | 'api' | 'alerts' | 'downloads';
+export const ROLES: readonly Role[] = ['all', 'ingest', 'api', 'alerts', 'downloads'];
 
 export interface RunningPipeline {
   url: string | undefined;
@@ -22,10 +23,21 @@ export interface RunningPipeline {
 
 /**
  * Starts the roles of one process: ClickHouse (migrated), the ingest consumer, the alert
- * evaluator and/or the API (`all`: every one).
+ * evaluator, the API and/or the download worker (`all`: every one). Downloads are handed out
+ * through Kafka: the API queues them, the `downloads` role runs them (see DownloadService).
  * In embedded mode ingest and api share this process's single chDB engine.
  */
-export async function startPipeline({ config, logger, role }: { config: Config; logger: Logger; role: Role }): Promise<RunningPipeline> {
+export async function startPipeline({
+  config,
+  logger,
+  role,
+}: {
+  config: Config;
+  logger: Logger;
+  role: Role | Role[];
+}): Promise<RunningPipeline> {
+  const roles = Array.isArray(role) ? role : [role];
+  const roleText = roles.join(',');
   const clickhouse = await openClickHouse(config, logger);
   const closers: (() => Promise<void>)[] = [() => clickhouse.close()];
   const fatalListeners: ((reason: string) => void)[] = [];
@@ -41,7 +53,16 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       const result = await clickhouse.client.ping();
       return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
     });
-    const runs = (part: 'ingest' | 'api' | 'alerts') => role === 'all' || role === part;
+    const runs = (part: Exclude<Role, 'all'>) => roles.includes('all') || roles.includes(part);
+    const registerKafkaCheck = (clientId: string) => {
+      const admin = createKafka(config, logger, clientId).admin();
+      closers.push(() => admin.disconnect());
+      readiness.register('kafka', async () => {
+        await admin.connect(); // no-op once connected; reconnects after an outage
+        const cluster = await admin.describeCluster();
+        return cluster.brokers.length > 0 ? { ok: true } : { ok: false, detail: 'no Kafka broker answers' };
+      });
+    };
     if (runs('ingest')) {
       // The client id names this process slot, so that a restart can remove its crashed predecessor.
       const instanceClientId = `sending-metrics-ingest.${config.ingest.instanceId}`;
@@ -74,11 +95,32 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       closers.push(() => evaluator.stop());
       evaluator.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`alerts could not start: ${error.message}`)));
     }
+    let downloads: DownloadService | undefined;
+    if (runs('api') || runs('downloads')) {
+      if (!runs('ingest')) registerKafkaCheck(`sending-metrics-downloads.${config.ingest.instanceId}`);
+      const service = DownloadService.fromConfig(config, clickhouse.client, logger, {
+        registry,
+        kafka: {
+          kafka: createKafka(config, logger, `sending-metrics-downloads.${config.ingest.instanceId}`),
+          topic: downloadRequestsTopic(config),
+          groupId: config.downloads.groupId,
+          partitions: config.topicPartitions,
+          replicationFactor: config.topicReplicationFactor,
+          sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+          worker: runs('downloads'),
+        },
+      });
+      downloads = service;
+      // The object store is a dependency of its own (DOWNLOADS_URL); the local directory is checked by nothing more than DATA_DIR.
+      if (config.downloads.url) readiness.register('downloads', () => service.health());
+      closers.push(() => service.stop());
+      // In the background: while Kafka is unreachable the API still answers (POST /v1/downloads 503), and /readyz says why.
+      service.start().catch((error: Error) => {
+        if (runs('downloads')) fatalListeners.forEach((listener) => listener(`download worker could not start: ${error.message}`));
+      });
+    }
     let url: string | undefined;
     if (runs('api')) {
-      const downloads = DownloadService.fromConfig(config, clickhouse.client, logger, { registry });
-      await downloads.start();
-      closers.push(() => downloads.stop());
       const { secret, generated } = resolveJwtSecret(config);
       const server = await startServer({
         config,
@@ -92,7 +134,7 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       closers.push(() => server.close());
       url = server.url;
       const lines = [
-        `sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`,
+        `sending-metrics ready (${roleText}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})`,
         `  dashboard: ${url}/`,
         `  API docs:  ${url}/docs`,
       ];
@@ -102,12 +144,12 @@ export async function startPipeline({ config, logger, role }: { config: Config; 
       }
       process.stderr.write(`${lines.join('\n')}\n`);
     } else {
-      // An ingest-only or alerts-only process still answers /healthz, /readyz and /metrics for its orchestrator.
+      // An ingest-only, alerts-only or downloads-only process still answers /healthz, /readyz and /metrics for its orchestrator.
       const ops = await startOpsServer({ config, logger, readiness, registry });
       closers.push(() => ops.close());
       url = ops.url;
       process.stderr.write(
-        `sending-metrics ready (${role}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
+        `sending-metrics ready (${roleText}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
       );
     }
     return { url, close, onFatal: (listener) => fatalListeners.push(listener) };

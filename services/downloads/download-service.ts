@@ -1,13 +1,14 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { openExport, type ExportProgress, type ExportRequest } from '../reporting/index.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
-import { DownloadFiles } from './download-files.js';
+import { ensureTopics } from '../platform/kafka.js';
+import { LocalDownloadStorage, type DownloadStorage } from './download-storage.js';
+import { S3DownloadStorage } from './s3-storage.js';
 import { DownloadStore, type DownloadJob } from './download-store.js';
 
 /**
@@ -25,7 +26,23 @@ import { DownloadStore, type DownloadJob } from './download-store.js';
  *   again for the next start). No job is ever left running with nobody working on it.
  * - A periodic sweep deletes files older than the TTL and marks their jobs expired.
  *
- * Emits 'job' (DownloadJob) after every state change.
+ * With `kafka` (every deployed process: API replicas and download workers), jobs are handed out
+ * through Kafka instead of the in-process queue:
+ * - submit() records the job (queued) and publishes {id, tenant} to `download-requests`, keyed
+ *   by tenant; when Kafka cannot be reached the job is marked failed and DownloadsUnavailableError
+ *   thrown (the API answers 503).
+ * - Workers (`worker: true`) form the consumer group DOWNLOADS_GROUP_ID and run each message's job
+ *   inside eachMessage, heartbeating meanwhile; the offset is committed only once the job is
+ *   ready or failed. A worker that dies mid-job leaves it uncommitted: whoever gets the partition
+ *   runs the job again (it reads `running`, notes the restart) and writes the same file, after
+ *   aborting the dead worker's multipart upload. Messages of one partition run one after the
+ *   other, and one tenant's jobs all go to one partition: one tenant never has more than one job
+ *   running in the whole deployment, which is within DOWNLOADS_MAX_CONCURRENT_PER_TENANT (≥ 1).
+ *   A worker runs at most `concurrency` partitions at once.
+ * - Job state stays in the `downloads` table, which every replica reads.
+ *
+ * Emits 'job' (DownloadJob) after every state change, and 'assigned' (partitions) when a worker
+ * joins its group.
  */
 
 export const RESTARTED_NOTE = 'interrupted by a restart; running it again';
@@ -51,6 +68,43 @@ export interface DownloadServiceOptions {
   pageRows?: number;
   /** Where the job metrics go (sending_metrics_download_jobs_*). */
   registry?: Registry;
+  /** Where files go (default: DATA_DIR/downloads). */
+  storage?: DownloadStorage;
+  /** Hand jobs out through Kafka (see above); without it the in-process queue runs them. */
+  kafka?: DownloadKafkaOptions;
+}
+
+export interface DownloadKafkaOptions {
+  kafka: Kafka;
+  /** The `download-requests` topic (with TOPIC_PREFIX). */
+  topic: string;
+  groupId: string;
+  partitions: number;
+  replicationFactor?: number;
+  sessionTimeoutMs: number;
+  /** Does this process run jobs (role downloads), or only queue them (role api)? */
+  worker: boolean;
+}
+
+export function downloadRequestsTopic(config: Pick<Config, 'topicPrefix'>): string {
+  return `${config.topicPrefix}download-requests`;
+}
+
+/** The storage DOWNLOADS_URL names. */
+export function downloadStorageFromConfig(config: Config): DownloadStorage {
+  const url = config.downloads.url;
+  if (!url) return new LocalDownloadStorage(config.dataDir);
+  return new S3DownloadStorage({
+    url,
+    endpoint: config.downloads.s3Endpoint,
+    region: config.downloads.s3Region,
+    maxAttempts: config.downloads.s3MaxAttempts,
+  });
+}
+
+/** Jobs cannot be queued now (Kafka unreachable); the API answers 503. */
+export class DownloadsUnavailableError extends Error {
+  override name = 'DownloadsUnavailableError';
 }
 
 /** What a request asks for; the service adds the id, status and progress. */
@@ -91,7 +145,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class DownloadService extends EventEmitter {
   private readonly store: DownloadStore;
-  private readonly files: DownloadFiles;
+  readonly storage: DownloadStorage;
+  private producer: Producer | undefined;
+  private producing: Promise<Producer> | undefined;
+  private consumer: Consumer | undefined;
+  private crashed = false;
+  private releaseFrozen: () => void = () => undefined;
+  private readonly released = new Promise<void>((resolve) => (this.releaseFrozen = resolve));
   private readonly log: Logger;
   private readonly ttlMs: number;
   private readonly concurrency: number;
@@ -112,6 +172,7 @@ export class DownloadService extends EventEmitter {
     overrides: Partial<DownloadServiceOptions> = {},
   ): DownloadService {
     return new DownloadService({
+      storage: overrides.storage ?? downloadStorageFromConfig(config),
       clickhouse,
       logger,
       dataDir: config.dataDir,
@@ -126,7 +187,7 @@ export class DownloadService extends EventEmitter {
   constructor(private readonly options: DownloadServiceOptions) {
     super();
     this.store = new DownloadStore(options.clickhouse);
-    this.files = new DownloadFiles(options.dataDir);
+    this.storage = options.storage ?? new LocalDownloadStorage(options.dataDir);
     this.log = options.logger.child({ component: 'downloads' });
     this.ttlMs = options.ttlHours * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
@@ -156,8 +217,8 @@ export class DownloadService extends EventEmitter {
   /** Picks up the jobs left queued or running, starts the worker and the expiry sweep. */
   async start(): Promise<void> {
     if (this.started) return;
-    await fs.promises.mkdir(this.files.root, { recursive: true });
-    const leftovers = await this.files.removeTemporaryFiles();
+    if (this.options.kafka) return this.startKafka(this.options.kafka);
+    const leftovers = await this.storage.prepare();
     const queued = new Map<string, DownloadJob>();
     for (const job of await this.store.withStatus(['queued', 'running'])) {
       if (job.status === 'queued') {
@@ -170,21 +231,135 @@ export class DownloadService extends EventEmitter {
     }
     this.queue = [...queued.values()];
     this.started = true;
+    this.startSweep();
+    this.log.info(
+      { queued: this.queue.length, temporaryFilesRemoved: leftovers, storage: this.storage.description },
+      'download worker started',
+    );
+    this.pump();
+  }
+
+  private startSweep(): void {
     this.sweepTimer = setInterval(
       () => void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed')),
       this.options.sweepIntervalMs ?? 600_000,
     );
     this.sweepTimer.unref();
     void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed'));
-    this.log.info({ queued: this.queue.length, temporaryFilesRemoved: leftovers, directory: this.files.root }, 'download worker started');
-    this.pump();
+  }
+
+  private async startKafka(options: DownloadKafkaOptions): Promise<void> {
+    this.started = true;
+    if (!options.worker) return;
+    const leftovers = await this.storage.prepare();
+    const admin = options.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, options.partitions, [options.topic], { replicationFactor: options.replicationFactor });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+      // A member finishing a long job still rejoins in time.
+      rebalanceTimeout: 600_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const partitions = event.payload.memberAssignment[options.topic] ?? [];
+      this.log.info({ partitions }, 'download worker owns its partitions');
+      this.emit('assigned', partitions);
+    });
+    await consumer.connect();
+    // From the beginning when the group has no offset yet: a job queued before any worker joined still runs.
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: this.concurrency,
+      eachMessage: async (payload) => {
+        const { message } = payload;
+        if (!message.value) return;
+        let request: { id?: unknown; tenantId?: unknown };
+        try {
+          request = JSON.parse(message.value.toString()) as typeof request;
+        } catch {
+          this.log.warn({ offset: message.offset }, 'download request that is not JSON skipped');
+          return;
+        }
+        if (typeof request.id !== 'string' || typeof request.tenantId !== 'string') return;
+        await this.runAssigned(request.tenantId, request.id, () => payload.heartbeat());
+      },
+    });
+    this.startSweep();
+    this.log.info({ storage: this.storage.description, topic: options.topic, abortedUploads: leftovers }, 'download worker started');
+  }
+
+  /** Runs one job handed out by Kafka; throws (offset left uncommitted) when the job was abandoned. */
+  private async runAssigned(tenantId: string, id: string, heartbeat: () => Promise<void>): Promise<void> {
+    if (this.crashed) await this.frozen();
+    if (!this.started) throw new Error('download worker stopping');
+    let job = await this.store.get(tenantId, id);
+    if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // done already (or expired)
+    if (job.status === 'running') {
+      if (job.error === RESTARTED_NOTE) {
+        await this.transition(job, { status: 'failed', error: INTERRUPTED_TWICE, rows: 0, bytes: 0 });
+        return;
+      }
+      job = await this.transition(job, { status: 'queued', error: RESTARTED_NOTE, rows: 0, bytes: 0 });
+    }
+    const entry: RunningJob = { job, controller: new AbortController(), done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    const beat = setInterval(() => {
+      if (!this.crashed) void heartbeat().catch(() => undefined);
+    }, 1000);
+    try {
+      entry.done = this.run(entry);
+      await Promise.race([entry.done, this.frozen()]);
+      if (this.crashed) await this.frozen();
+      if (this.crashed) throw new Error('download worker crashed (simulated)');
+    } finally {
+      clearInterval(beat);
+      this.running.delete(job.id);
+      this.notifyIdle();
+    }
+    if (this.crashed || entry.controller.signal.aborted)
+      throw new Error('download job abandoned; left for the next owner of its partition');
+  }
+
+  /**
+   * For tests: behaves as a kill -9 of this worker would, as far as the rest of the deployment
+   * can tell — no more heartbeats, commits or state changes, and the running uploads left as they
+   * are. The consumer is left to time out of its group.
+   */
+  simulateCrash(): void {
+    this.crashed = true;
+    clearInterval(this.sweepTimer);
+  }
+
+  /** While "crashed": never resolves until stop() (a frozen process does nothing more). */
+  private frozen(): Promise<void> {
+    return this.released;
+  }
+
+  /** For /readyz: can files be stored, and (with Kafka) jobs queued? */
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    const storage = await this.storage.check();
+    if (!storage.ok) return { ok: false, detail: `download storage: ${storage.detail ?? 'unavailable'}` };
+    return { ok: true };
   }
 
   /** Stops taking jobs; running ones are abandoned (queued again for the next start) and awaited. */
   async stop(): Promise<void> {
-    if (!this.started) return;
+    if (!this.started && !this.crashed) return;
     this.started = false;
     clearInterval(this.sweepTimer);
+    if (this.crashed) {
+      // The "dead" worker: its frozen handlers are released (they throw: nothing committed), its connections closed.
+      this.releaseFrozen();
+      await this.consumer?.disconnect().catch(() => undefined);
+      return;
+    }
     clearTimeout(this.retryTimer);
     const running = [...this.running.values()];
     for (const entry of running) entry.controller.abort();
@@ -192,6 +367,8 @@ export class DownloadService extends EventEmitter {
     await this.sweeping?.catch(() => undefined);
     this.queue = [];
     this.notifyIdle();
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
     this.log.info({ abandoned: running.length }, 'download worker stopped');
   }
 
@@ -204,7 +381,9 @@ export class DownloadService extends EventEmitter {
   async submit(submission: DownloadSubmission): Promise<DownloadJob> {
     const same = await this.store.findSame(submission.tenantId, submission.export, submission.fromMs, submission.toMs, submission.filters);
     if (same) return this.withProgress(same);
-    const waiting = this.queue.filter((job) => job.tenantId === submission.tenantId).length;
+    const waiting = this.options.kafka
+      ? await this.store.countWithStatus(submission.tenantId, 'queued')
+      : this.queue.filter((job) => job.tenantId === submission.tenantId).length;
     if (waiting >= this.maxQueuedPerTenant) {
       throw new TooManyDownloadsError(
         `${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`,
@@ -227,9 +406,44 @@ export class DownloadService extends EventEmitter {
     };
     await this.store.save(job);
     this.emit('job', job);
+    if (this.options.kafka) {
+      try {
+        await this.publish(this.options.kafka, job);
+      } catch (error) {
+        this.log.warn({ err: error, download: job.id }, 'download request could not be published');
+        await this.transition(job, { status: 'failed', error: 'could not be queued: Kafka unreachable' }).catch(() => undefined);
+        throw new DownloadsUnavailableError('downloads cannot be queued now: Kafka cannot be reached; retry later');
+      }
+      return job;
+    }
     this.queue.push(job);
     this.pump();
     return job;
+  }
+
+  private async publish(options: DownloadKafkaOptions, job: DownloadJob): Promise<void> {
+    this.producing ??= (async () => {
+      const admin = options.kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, options.partitions, [options.topic], { replicationFactor: options.replicationFactor });
+      } finally {
+        await admin.disconnect();
+      }
+      const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((error: Error) => {
+      this.producing = undefined;
+      throw error;
+    });
+    const producer = await this.producing;
+    await producer.send({
+      topic: options.topic,
+      acks: -1,
+      messages: [{ key: job.tenantId, value: JSON.stringify({ id: job.id, tenantId: job.tenantId }) }],
+    });
   }
 
   private async checkQuotas(tenantId: string): Promise<void> {
@@ -273,16 +487,11 @@ export class DownloadService extends EventEmitter {
   }
 
   /** The file of the tenant's ready job, opened; undefined when there is none to serve. */
-  async openFile(tenantId: string, id: string): Promise<{ job: DownloadJob; stream: fs.ReadStream } | undefined> {
+  async openFile(tenantId: string, id: string): Promise<{ job: DownloadJob; stream: NodeJS.ReadableStream } | undefined> {
     const job = await this.store.get(tenantId, id);
     if (!job || job.status !== 'ready') return undefined;
-    try {
-      const handle = await fs.promises.open(this.files.file(job.tenantId, job.id), 'r');
-      return { job, stream: handle.createReadStream() };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const stream = await this.storage.open(job.tenantId, job.id);
+    return stream && { job, stream };
   }
 
   /** Deletes the files of jobs ready for longer than the TTL (as of `nowMs`) and marks them expired. */
@@ -290,7 +499,7 @@ export class DownloadService extends EventEmitter {
     this.sweeping ??= (async () => {
       let expired = 0;
       for (const job of await this.store.readyBefore(nowMs - this.ttlMs)) {
-        await this.files.remove(this.files.file(job.tenantId, job.id));
+        await this.storage.remove(job.tenantId, job.id);
         await this.transition(job, { status: 'expired', file: '' });
         expired += 1;
       }
@@ -325,6 +534,7 @@ export class DownloadService extends EventEmitter {
 
   /** Writes the next version of `job`; retried a few times, for a state must not be lost to a hiccup. */
   private async transition(job: DownloadJob, changes: Partial<DownloadJob>): Promise<DownloadJob> {
+    if (this.crashed) throw new Error('download worker crashed (simulated): no state is written');
     const now = Date.now();
     const next: DownloadJob = { ...job, ...changes, updatedAt: now, version: Math.max(job.version + 1, now * 1000) };
     for (let attempt = 1; ; attempt += 1) {
@@ -383,29 +593,29 @@ export class DownloadService extends EventEmitter {
       return;
     }
     entry.job = job;
-    const file = this.files.file(job.tenantId, job.id);
-    const temporary = this.files.temporary(job.tenantId, job.id);
     const started = performance.now();
     try {
-      await fs.promises.mkdir(this.files.tenantDirectory(job.tenantId), { recursive: true });
       const opened = await openExport(this.options.clickhouse, exportRequest(job), {
         signal: controller.signal,
         pageRows: this.options.pageRows,
       });
       entry.progress = opened.progress;
-      await pipeline(opened.stream, fs.createWriteStream(temporary, { flush: true }), { signal: controller.signal });
-      // An export stopped by the signal ends early but quietly: never take it for a whole file.
-      controller.signal.throwIfAborted();
-      await fs.promises.rename(temporary, file);
-      const { size } = await fs.promises.stat(file);
-      await this.transition(job, { status: 'ready', rows: opened.progress.rows, bytes: size, file: this.files.relative(file), error: '' });
+      const size = await this.storage.write(job.tenantId, job.id, opened.stream, controller.signal);
+      if (this.crashed) return;
+      await this.transition(job, {
+        status: 'ready',
+        rows: opened.progress.rows,
+        bytes: size,
+        file: this.storage.locator(job.tenantId, job.id),
+        error: '',
+      });
       this.finished?.inc({ status: 'ready' });
       this.log.info(
         { download: job.id, export: job.export, rows: opened.progress.rows, bytes: size, ms: Math.round(performance.now() - started) },
         'download ready',
       );
     } catch (error) {
-      await this.files.remove(temporary);
+      if (this.crashed) return;
       if (controller.signal.aborted) {
         // Abandoned by stop(): queued again, so the next start runs it from scratch.
         await this.transition(job, { status: 'queued', rows: 0, bytes: 0 });

@@ -188,6 +188,17 @@ WHERE status IN ('queued', 'running', 'ready') ORDER BY created_ms DESC`,
       .find((job) => job.fromMs === fromMs && job.toMs === toMs && canonicalFilters(job.filters) === wanted);
   }
 
+  /** How many of the tenant's jobs are in `status` now. */
+  async countWithStatus(tenantId: string, status: DownloadStatus): Promise<number> {
+    const result = await this.client.query({
+      query: `SELECT count() AS n FROM ${latest('tenant_id = {tenantId:String}')} WHERE status = {status:String}`,
+      query_params: { tenantId, status },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: string | number }>();
+    return Number(row?.n ?? 0);
+  }
+
   /** Every tenant's jobs in one of `statuses`, oldest first. */
   async withStatus(statuses: readonly DownloadStatus[]): Promise<DownloadJob[]> {
     const result = await this.client.query({

@@ -92,6 +92,16 @@ export interface Config {
     maxJobsPerHourPerTenant: number;
     /** Bytes of files one tenant's downloads may hold at once (running and ready). */
     maxStoredBytesPerTenant: number;
+    /** Where files go (DOWNLOADS_URL): undefined → DATA_DIR/downloads; s3://bucket/prefix → S3. */
+    url: URL | undefined;
+    /** An S3-compatible store's endpoint (DOWNLOADS_S3_ENDPOINT), path-style addressing; undefined: AWS. */
+    s3Endpoint: string | undefined;
+    /** AWS_REGION (us-east-1 when unset). */
+    s3Region: string;
+    /** Attempts per S3 request (DOWNLOADS_S3_MAX_ATTEMPTS). */
+    s3MaxAttempts: number;
+    /** The download workers' consumer group (DOWNLOADS_GROUP_ID). */
+    groupId: string;
   };
 }
 
@@ -268,6 +278,17 @@ function clickhouseCluster(
   };
 }
 
+/** DOWNLOADS_URL: unset or empty (local files), or s3://bucket/optional/prefix. */
+function downloadsUrl(env: Env): URL | undefined {
+  const raw = env.DOWNLOADS_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const parsed = url(env, 'DOWNLOADS_URL', ['s3:'])!;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(parsed.hostname) || parsed.username !== '' || parsed.password !== '') {
+    fail('DOWNLOADS_URL', redactUrl(raw), 'does not name a bucket', 's3://bucket/prefix (credentials go in AWS_* variables)');
+  }
+  return parsed;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
@@ -351,6 +372,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentPerTenant: integer(env, 'DOWNLOADS_MAX_CONCURRENT_PER_TENANT', 2, 1, 100),
       maxJobsPerHourPerTenant: integer(env, 'DOWNLOADS_MAX_JOBS_PER_HOUR_PER_TENANT', 30, 1, 100_000),
       maxStoredBytesPerTenant: integer(env, 'DOWNLOADS_MAX_STORED_BYTES_PER_TENANT', 2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+      url: downloadsUrl(env),
+      s3Endpoint: url(env, 'DOWNLOADS_S3_ENDPOINT', ['http:', 'https:'])?.toString(),
+      s3Region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      s3MaxAttempts: integer(env, 'DOWNLOADS_S3_MAX_ATTEMPTS', 3, 1, 20),
+      groupId: env.DOWNLOADS_GROUP_ID ?? 'sending-metrics-downloads',
     },
   };
 }

@@ -1,17 +1,22 @@
 import { UsageError, type Command } from '../command.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
-import type { Role } from '../pipeline-process.js';
 
-const ROLES: Role[] = ['all', 'ingest', 'api', 'alerts'];
+// Kept here (not imported from pipeline-process.ts) so that a wrong --role fails before the engine loads.
+const ROLES = ['all', 'ingest', 'api', 'alerts', 'downloads'] as const;
+type Role = (typeof ROLES)[number];
 
 export const runCommand: Command = {
-  summary: 'run the pipeline in the foreground (ingest, api and alerts, or one role)',
-  usage: 'run [--role all|ingest|api|alerts]',
+  summary: 'run the pipeline in the foreground (ingest, api, alerts and downloads, or some roles)',
+  usage: 'run [--role all|ingest|api|alerts|downloads[,…]]',
   options: { role: { type: 'string' } },
   async run(values) {
-    const role = (values.role ?? 'all') as Role;
-    if (!ROLES.includes(role)) throw new UsageError(`--role ${JSON.stringify(values.role)} is not one of ${ROLES.join(', ')}`);
+    const role = String(values.role ?? 'all')
+      .split(',')
+      .map((part) => part.trim()) as Role[];
+    if (role.length === 0 || !role.every((part) => ROLES.includes(part))) {
+      throw new UsageError(`--role ${JSON.stringify(values.role)} is not one of ${ROLES.join(', ')} (or several, comma-separated)`);
+    }
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     // Loaded after the configuration is known to be valid, so a wrong value fails fast.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DownloadJob, DownloadService } from '../../../downloads/index.js';
-import { TooManyDownloadsError } from '../../../downloads/index.js';
+import { DownloadsUnavailableError, TooManyDownloadsError } from '../../../downloads/index.js';
 import { ApiError, badRequest, notFound } from '../../errors.js';
 import { exportFileName, filtersProblem, validateExportRequest, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
 import { parseRange } from '../../shared/range-params.js';
@@ -74,6 +74,7 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
       } catch (error) {
         if (error instanceof TooManyDownloadsError)
           throw new ApiError('RATE_LIMITED', error.message, { 'retry-after': String(error.retryAfterSeconds) });
+        if (error instanceof DownloadsUnavailableError) throw new ApiError('UNAVAILABLE', error.message, { 'retry-after': '30' });
         throw error;
       }
     },

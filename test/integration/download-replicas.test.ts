@@ -1,0 +1,251 @@
+import { Transform, type Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DownloadService,
+  S3DownloadStorage,
+  downloadRequestsTopic,
+  type DownloadJob,
+  type DownloadStorage,
+} from '../../services/downloads/index.js';
+import type { AssignmentEvent, SendingEvent } from '../../services/events/types.js';
+import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
+import { loadConfig, type Config } from '../../services/platform/config.js';
+import { createKafka } from '../../services/platform/kafka.js';
+import { createLogger } from '../../services/platform/logger.js';
+import { applyMigrations } from '../../services/migrations/migrate.js';
+import { insertEvents } from '../../fixtures/raw-tables.js';
+import { generateEvents } from '../../fixtures/events.js';
+import { bearer, buildTestApp } from '../support/api.js';
+import { openTestClickHouse } from '../support/clickhouse.js';
+import { parseCsv } from '../support/csv.js';
+import { startTestS3, type TestS3 } from '../support/s3.js';
+
+/**
+ * Two replicas on the embedded engine (one process): two API apps and two download workers that
+ * share the broker (a consumer group over `download-requests`) and one S3 bucket (SeaweedFS).
+ */
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 10, 1);
+const RANGE = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-30T23:59:59.999Z' };
+const byKey = (a: string[], b: string[]) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : 0);
+
+interface JobView {
+  id: string;
+  status: string;
+  rows: number;
+  bytes: number;
+  error: string | null;
+}
+
+/**
+ * The S3 storage with a switch: the next write that passes `holdAfterBytes` stops sending there
+ * for good (as a process frozen or killed mid-upload would), after its first part went up.
+ */
+class HoldingStorage implements DownloadStorage {
+  holdAfterBytes: number | undefined;
+  held: { tenantId: string; id: string } | undefined;
+  private onHeld: (() => void) | undefined;
+  readonly heldOnce = new Promise<void>((resolve) => (this.onHeld = resolve));
+  constructor(readonly inner: S3DownloadStorage) {}
+  get description() {
+    return this.inner.description;
+  }
+  prepare() {
+    return this.inner.prepare();
+  }
+  write(tenantId: string, id: string, source: Readable, signal: AbortSignal) {
+    const limit = this.holdAfterBytes;
+    if (limit === undefined) return this.inner.write(tenantId, id, source, signal);
+    this.holdAfterBytes = undefined;
+    let sent = 0;
+    const gate = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        // Chunks pass until `limit` bytes went through; the next one never does.
+        if (sent < limit) {
+          sent += chunk.length;
+          return callback(null, chunk);
+        }
+        this.held = { tenantId, id };
+        this.onHeld?.();
+        // Never calls back: the stream stops here.
+      },
+    });
+    return this.inner.write(tenantId, id, source.pipe(gate), signal);
+  }
+  open(tenantId: string, id: string) {
+    return this.inner.open(tenantId, id);
+  }
+  remove(tenantId: string, id: string) {
+    return this.inner.remove(tenantId, id);
+  }
+  locator(tenantId: string, id: string) {
+    return this.inner.locator(tenantId, id);
+  }
+  check() {
+    return this.inner.check();
+  }
+}
+
+describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
+  let s3: TestS3;
+  let clickhouse: ClickHouseHandle;
+  let config: Config;
+  let events: SendingEvent[];
+  let bucket: string;
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const workers: DownloadService[] = [];
+  const storages: HoldingStorage[] = [];
+  const apps: FastifyInstance[] = [];
+  /** Which worker (0 or 1) set each job running, in order. */
+  const ranBy = new Map<string, number[]>();
+  const assigned: number[][] = [[], []];
+
+  const truthAssignments = (tenant: string) =>
+    events
+      .filter((e): e is AssignmentEvent => e.type === 'assignment' && e.tenantId === tenant)
+      .map((e) => [e.occurredAt, e.eventId, e.customerId, e.playbookId, e.playbookName, e.campaignId, e.campaignName, e.action])
+      .sort(byKey);
+
+  async function settled(app: FastifyInstance, id: string, tenant: string, timeoutMs = 120_000): Promise<JobView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = (await app.inject({ method: 'GET', url: `/v1/downloads/${id}`, headers: bearer(tenant) })).json() as JobView;
+      if (job.status !== 'queued' && job.status !== 'running') return job;
+      if (Date.now() > deadline) throw new Error(`download ${id} still ${job.status} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    // One bucket for every run (SeaweedFS gives each bucket its own volumes); a fresh prefix per run.
+    bucket = await s3.bucket('sending-metrics-test');
+    const run = `dl-replicas-${Date.now()}`;
+    const opened = await openTestClickHouse('download-replicas');
+    clickhouse = opened.handle;
+    config = {
+      ...opened.config,
+      topicPrefix: `${run}.`,
+      topicPartitions: 4,
+      downloads: {
+        ...opened.config.downloads,
+        ...loadConfig({ ...process.env, DOWNLOADS_URL: `s3://${bucket}/${run}`, DOWNLOADS_S3_ENDPOINT: s3.endpoint }).downloads,
+        groupId: `${run}-workers`,
+      },
+    };
+    await applyMigrations(clickhouse.client, logger);
+    events = generateEvents({ seed: 16, count: 320_000, startMs: START, spanMs: 20 * DAY, tenants: 2 });
+    await insertEvents(clickhouse.client, events);
+
+    for (const index of [0, 1]) {
+      const storage = new HoldingStorage(
+        new S3DownloadStorage({ url: config.downloads.url!, endpoint: s3.endpoint, partBytes: 5 * 1024 * 1024, queueSize: 1 }),
+      );
+      const worker = DownloadService.fromConfig(config, clickhouse.client, logger, {
+        storage,
+        pageRows: 5000,
+        kafka: {
+          kafka: createKafka(config, logger, `${run}-worker-${index}`),
+          topic: downloadRequestsTopic(config),
+          groupId: config.downloads.groupId,
+          partitions: config.topicPartitions,
+          sessionTimeoutMs: 6000,
+          worker: true,
+        },
+      });
+      worker.on('job', (job: DownloadJob) => {
+        if (job.status === 'running') ranBy.set(job.id, [...(ranBy.get(job.id) ?? []), index]);
+      });
+      worker.on('assigned', (partitions: number[]) => (assigned[index] = partitions));
+      storages.push(storage);
+      workers.push(worker);
+      apps.push(await buildTestApp(config, clickhouse.client, {}, logger, { downloads: worker }));
+    }
+    await Promise.all(workers.map((worker) => worker.start()));
+    // Both members in the group, the partitions split between them.
+    for (;;) {
+      const [a, b] = assigned;
+      if (a!.length > 0 && b!.length > 0 && a!.length + b!.length === config.topicPartitions && a!.every((p) => !b!.includes(p))) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    for (const worker of workers) await worker.stop();
+    await clickhouse?.close();
+    await s3?.stop();
+  }, 120_000);
+
+  it('a job posted to replica A runs once on one worker; replica B serves its file, equal to the rows of the range', async () => {
+    const [appA, appB] = apps as [FastifyInstance, FastifyInstance];
+    const posted: { id: string; tenant: string }[] = [];
+    for (const tenant of ['tenant-0', 'tenant-1']) {
+      for (const filters of [{}, { action: 'entered' }]) {
+        const accepted = await appA.inject({
+          method: 'POST',
+          url: '/v1/downloads',
+          headers: bearer(tenant),
+          payload: { export: 'assignments', ...RANGE, filters },
+        });
+        expect(accepted.statusCode).toBe(202);
+        posted.push({ id: (accepted.json() as JobView).id, tenant });
+      }
+    }
+    for (const { id, tenant } of posted) {
+      const done = await settled(appB, id, tenant);
+      expect(done).toMatchObject({ id, status: 'ready', error: null });
+      expect(ranBy.get(id)).toHaveLength(1);
+    }
+    const { id, tenant } = posted[0]!;
+    const response = await appB.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer(tenant) });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/);
+    expect(response.headers['content-disposition']).toBe(
+      'attachment; filename="assignments_2026-11-01T000000.000Z_2026-11-30T235959.999Z.csv"',
+    );
+    const [, ...rows] = parseCsv(response.body);
+    expect(rows).toEqual(truthAssignments(tenant));
+    // The same bytes through replica A, and another tenant sees nothing.
+    const viaA = await appA.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer(tenant) });
+    expect(viaA.rawPayload.equals(response.rawPayload)).toBe(true);
+    const other = await appB.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer('tenant-9') });
+    expect(other.statusCode).toBe(404);
+  });
+
+  it('a worker that dies mid-upload: the other runs the job again, the object is complete, no multipart upload is left', async () => {
+    const [appA, appB] = apps as [FastifyInstance, FastifyInstance];
+    for (const storage of storages) storage.holdAfterBytes = 6 * 1024 * 1024;
+    const tenant = 'tenant-1';
+    const accepted = await appA.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      headers: bearer(tenant),
+      payload: { export: 'assignments', from: RANGE.from, to: '2026-11-29T23:59:59.999Z' },
+    });
+    expect(accepted.statusCode).toBe(202);
+    const { id } = accepted.json() as JobView;
+    await Promise.race(storages.map((storage) => storage.heldOnce));
+    const dying = storages.findIndex((storage) => storage.held?.id === id);
+    expect(dying).toBeGreaterThanOrEqual(0);
+    const key = storages[dying]!.inner.key(tenant, id);
+    // The first part went up: a multipart upload is open for the key.
+    while ((await storages[dying]!.inner.pendingUploads(key)).length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const storage of storages) storage.holdAfterBytes = undefined;
+    workers[dying]!.simulateCrash();
+
+    const done = await settled(appB, id, tenant, 180_000);
+    expect(done.status).toBe('ready');
+    expect(ranBy.get(id)).toEqual([dying, 1 - dying]);
+    const response = await appB.inject({ method: 'GET', url: `/v1/downloads/${id}/file`, headers: bearer(tenant) });
+    const [, ...rows] = parseCsv(response.body);
+    const truth = truthAssignments(tenant).filter((row) => row[0]! <= '2026-11-29T23:59:59.999Z');
+    expect(rows).toEqual(truth);
+    expect(Number(response.headers['content-length'])).toBe(done.bytes);
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(object.ContentLength).toBe(done.bytes);
+    expect(await storages[dying]!.inner.pendingUploads(key)).toEqual([]);
+  });
+});
