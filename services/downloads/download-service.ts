@@ -218,7 +218,7 @@ export class DownloadService extends EventEmitter {
   async start(): Promise<void> {
     if (this.started) return;
     if (this.options.kafka) return this.startKafka(this.options.kafka);
-    const leftovers = await this.storage.prepare();
+    const leftovers = await this.prepareStorage();
     const queued = new Map<string, DownloadJob>();
     for (const job of await this.store.withStatus(['queued', 'running'])) {
       if (job.status === 'queued') {
@@ -239,6 +239,16 @@ export class DownloadService extends EventEmitter {
     this.pump();
   }
 
+  /** Leftovers of a stopped process removed; a store that cannot be reached now is only logged (readiness says so; jobs fail with the reason). */
+  private async prepareStorage(): Promise<number> {
+    try {
+      return await this.storage.prepare();
+    } catch (error) {
+      this.log.warn({ err: error, storage: this.storage.description }, 'download storage could not be prepared');
+      return 0;
+    }
+  }
+
   private startSweep(): void {
     this.sweepTimer = setInterval(
       () => void this.sweep().catch((error: Error) => this.log.error({ err: error }, 'download sweep failed')),
@@ -251,7 +261,7 @@ export class DownloadService extends EventEmitter {
   private async startKafka(options: DownloadKafkaOptions): Promise<void> {
     this.started = true;
     if (!options.worker) return;
-    const leftovers = await this.storage.prepare();
+    const leftovers = await this.prepareStorage();
     const admin = options.kafka.admin();
     await admin.connect();
     try {
