@@ -88,9 +88,16 @@ stop() {
   say "stopped"
 }
 
+# One install or start at a time (test files may start it together).
+lock() {
+  mkdir -p "$root/.cache"
+  exec 9>"$root/.cache/seaweedfs.lock"
+  flock 9
+}
+
 case "${1:-}" in
-  install) install ;;
-  start) start ;;
+  install) lock; install ;;
+  start) lock; start ;;
   stop) stop ;;
   status) if answers; then say "answers on 127.0.0.1:$port"; else say "nothing answers on 127.0.0.1:$port"; exit 1; fi ;;
   *) echo "usage: s3.sh install|start|stop|status" >&2; exit 2 ;;
