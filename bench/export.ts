@@ -7,12 +7,15 @@
  *   2. the bound: the engine's own CSV output of the same rows (same columns, order and
  *      settings) as one streaming query through chDB's queryStream;
  *   3. ingest alongside: the insert rate into the raw tables in batches of 20k rows through
- *      the ingest's write step, idle and while the same export runs.
- * Last line: RESULT export_rows_per_s=<n> ratio_to_bound=<r> peak_rss_mb=<m>
+ *      the ingest's write step, idle and while the same export runs;
+ *   4. a queued download's file: the same export written by the download storage to the local
+ *      disk, then to S3 (the project's SeaweedFS on loopback, deploy/s3/s3.sh; skipped with
+ *      --no-s3), each with its rate and peak RSS growth.
+ * Last line: RESULT export_rows_per_s=<n> ratio_to_bound=<r> peak_rss_mb=<m> [s3_rows_per_s=<n> s3_to_disk=<r> s3_peak_rss_mb=<m>]
  *
- *   npx tsx bench/export.ts [--rows 5000000] [--page-rows 20000]
+ *   npx tsx bench/export.ts [--rows 5000000] [--page-rows 20000] [--no-s3]
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,7 +28,10 @@ import type Stream from 'node:stream';
 import { Registry } from 'prom-client';
 import { buildApp } from '../services/api/app.js';
 import { signToken } from '../services/api/auth/tokens.js';
-import { DEFAULT_PAGE_ROWS, eventPageQuery } from '../services/reporting/index.js';
+import { DEFAULT_PAGE_ROWS, eventPageQuery, openExport } from '../services/reporting/index.js';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { LocalDownloadStorage, type DownloadStorage } from '../services/downloads/download-storage.js';
+import { S3DownloadStorage } from '../services/downloads/s3-storage.js';
 import type { AssignmentEvent, DeliveryEvent } from '../services/events/types.js';
 import { createWriteStep, type WritableEvent } from '../services/ingest/steps/write.js';
 import { SerializedConnection } from '../services/platform/clickhouse.js';
@@ -38,12 +44,13 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '5000000' },
     'page-rows': { type: 'string', default: String(DEFAULT_PAGE_ROWS) },
+    'no-s3': { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(values.rows);
 const PAGE_ROWS = Number(values['page-rows']);
 if (!Number.isInteger(ROWS) || ROWS < 1 || !Number.isInteger(PAGE_ROWS) || PAGE_ROWS < 1) {
-  console.error('usage: npx tsx bench/export.ts [--rows N] [--page-rows N]  (whole numbers ≥ 1)');
+  console.error('usage: npx tsx bench/export.ts [--rows N] [--page-rows N] [--no-s3]  (whole numbers ≥ 1)');
   process.exit(2);
 }
 
@@ -234,6 +241,48 @@ async function ingest(
 
 const line = (label: string, text: string) => console.log(`${label.padEnd(46)} ${text}`);
 
+/** The export of the range written as a download's file by `storage`: rows, bytes, seconds, peak RSS growth. */
+async function toStorage(storage: DownloadStorage, id: string): Promise<{ rows: number; bytes: number; seconds: number; peakMb: number }> {
+  global.gc?.();
+  const sampler = new RssSampler();
+  sampler.start();
+  const started = performance.now();
+  const opened = await openExport(
+    client,
+    { kind: 'assignments', tenantId: TENANT, fromMs: Date.parse(FROM), toMs: Date.parse(TO), filters: {} },
+    { pageRows: PAGE_ROWS },
+  );
+  const bytes = await storage.write(TENANT, id, opened.stream, new AbortController().signal);
+  const result = { rows: opened.progress.rows, bytes, seconds: seconds(started), peakMb: sampler.stop() };
+  if (result.rows !== ROWS) throw new Error(`the file held ${result.rows} rows, expected ${ROWS}`);
+  return result;
+}
+
+/** The project's S3 server (built once from the Go module proxy), a bucket, and how to stop it. */
+async function startS3(): Promise<{ storage: S3DownloadStorage; stop: () => void }> {
+  const script = path.join(import.meta.dirname, '../deploy/s3/s3.sh');
+  const alreadyUp = spawnSync('bash', [script, 'status'], { stdio: 'ignore' }).status === 0;
+  execFileSync('bash', [script, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const endpoint = `http://127.0.0.1:${process.env.S3_PORT ?? 18333}`;
+  process.env.AWS_ACCESS_KEY_ID = process.env.S3_ACCESS_KEY ?? 'sending-metrics-test';
+  process.env.AWS_SECRET_ACCESS_KEY = process.env.S3_SECRET_KEY ?? 'sending-metrics-test-secret';
+  const admin = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin.send(new CreateBucketCommand({ Bucket: 'sending-metrics-bench' }));
+      break;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') break;
+      if (attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  admin.destroy();
+  const storage = new S3DownloadStorage({ url: new URL(`s3://sending-metrics-bench/run-${Date.now()}/`), endpoint });
+  return { storage, stop: () => (alreadyUp ? undefined : void execFileSync('bash', [script, 'stop'], { stdio: 'ignore' })) };
+}
+
 try {
   await applyMigrations(client, logger);
   await load();
@@ -276,6 +325,28 @@ try {
   line('ratio service / bound:', (serviceRate / boundRate).toFixed(2));
   line('peak RSS growth during the service export:', `${peakRssMb.toFixed(1)} MB`);
 
+  // A queued download's file: the local disk, then S3.
+  const disk = await toStorage(new LocalDownloadStorage(dataDir), 'bench-disk');
+  line(
+    'download file on the local disk:',
+    `${disk.rows} rows, ${(disk.bytes / MB).toFixed(0)} MB in ${disk.seconds.toFixed(2)} s = ${Math.round(disk.rows / disk.seconds)} rows/s, peak RSS +${disk.peakMb.toFixed(1)} MB`,
+  );
+  let s3Result = '';
+  if (!values['no-s3']) {
+    const s3 = await startS3();
+    try {
+      const upload = await toStorage(s3.storage, 'bench-s3');
+      const ratio = upload.rows / upload.seconds / (disk.rows / disk.seconds);
+      line(
+        'download file on S3 (SeaweedFS, loopback):',
+        `${upload.rows} rows, ${(upload.bytes / MB).toFixed(0)} MB in ${upload.seconds.toFixed(2)} s = ${Math.round(upload.rows / upload.seconds)} rows/s (${ratio.toFixed(2)} of the disk), peak RSS +${upload.peakMb.toFixed(1)} MB`,
+      );
+      s3Result = ` s3_rows_per_s=${Math.round(upload.rows / upload.seconds)} s3_to_disk=${ratio.toFixed(2)} s3_peak_rss_mb=${upload.peakMb.toFixed(1)}`;
+    } finally {
+      s3.stop();
+    }
+  }
+
   // Ingest: idle, then while the same export runs.
   const idleBatches = ingestBatches(25, 'idle');
   const busyBatches = ingestBatches(200, 'busy');
@@ -301,7 +372,7 @@ try {
 
   await app.close();
   console.log(
-    `RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}`,
+    `RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}${s3Result}`,
   );
 } finally {
   await client.close();
