@@ -143,6 +143,17 @@ function reason(error: unknown): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Creates the download-requests topic if it is missing (the API publishes to it, workers read it). */
+async function ensureRequestsTopic(options: DownloadKafkaOptions): Promise<void> {
+  const admin = options.kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, options.partitions, [options.topic], { replicationFactor: options.replicationFactor });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export class DownloadService extends EventEmitter {
   private readonly store: DownloadStore;
   readonly storage: DownloadStorage;
@@ -262,13 +273,7 @@ export class DownloadService extends EventEmitter {
     this.started = true;
     if (!options.worker) return;
     const leftovers = await this.prepareStorage();
-    const admin = options.kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, options.partitions, [options.topic], { replicationFactor: options.replicationFactor });
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureRequestsTopic(options);
     const consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
@@ -433,13 +438,7 @@ export class DownloadService extends EventEmitter {
 
   private async publish(options: DownloadKafkaOptions, job: DownloadJob): Promise<void> {
     this.producing ??= (async () => {
-      const admin = options.kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, options.partitions, [options.topic], { replicationFactor: options.replicationFactor });
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureRequestsTopic(options);
       const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       this.producer = producer;

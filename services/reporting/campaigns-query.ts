@@ -25,6 +25,20 @@ interface ResultRow {
   exits: string | number;
 }
 
+/**
+ * The latest playbook and campaign names of the tenant (with the range's filters), by event
+ * time over all time: argMax, never relying on a merge. Uses the parameters rangeUnion sets.
+ */
+export function campaignNamesQuery(range: MetricsRange): string {
+  return `SELECT playbook_id, campaign_id,
+    argMax(playbook_name, named_at) AS playbook_name, argMax(campaign_name, named_at) AS campaign_name
+  FROM campaign_names
+  WHERE tenant_id = {tenantId:String}${range.playbookId !== undefined ? ' AND playbook_id = {playbookId:String}' : ''}${
+    range.campaignId !== undefined ? ' AND campaign_id = {campaignId:String}' : ''
+  }
+  GROUP BY playbook_id, campaign_id`;
+}
+
 /** The SQL and parameters of {@link queryCampaigns} (exposed for plans and benchmarks). */
 export function campaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
   const params: QueryParams = {};
@@ -44,13 +58,7 @@ export function campaignsQuery(range: MetricsRange): { query: string; query_para
     params,
   );
   // Names: the latest by event time over all time, whatever the range (argMax, never FINAL-less reads).
-  const names = `SELECT playbook_id, campaign_id,
-    argMax(playbook_name, named_at) AS playbook_name, argMax(campaign_name, named_at) AS campaign_name
-  FROM campaign_names
-  WHERE tenant_id = {tenantId:String}${range.playbookId !== undefined ? ' AND playbook_id = {playbookId:String}' : ''}${
-    range.campaignId !== undefined ? ' AND campaign_id = {campaignId:String}' : ''
-  }
-  GROUP BY playbook_id, campaign_id`;
+  const names = campaignNamesQuery(range);
   const query = `SELECT
   counts.playbook_id AS playbookId, names.playbook_name AS playbookName,
   counts.campaign_id AS campaignId, names.campaign_name AS campaignName,

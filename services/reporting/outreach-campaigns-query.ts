@@ -1,5 +1,6 @@
 import { statusKey } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { campaignNamesQuery } from './campaigns-query.js';
 import { emptyOutreachCounts, type EmailCounts, type SmsCounts } from './outreach-query.js';
 import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 import { ratesOf, type Rates } from './rates.js';
@@ -50,13 +51,7 @@ export function outreachCampaignsQuery(range: MetricsRange): { query: string; qu
     },
     params,
   );
-  const names = `SELECT playbook_id, campaign_id,
-    argMax(playbook_name, named_at) AS playbook_name, argMax(campaign_name, named_at) AS campaign_name
-  FROM campaign_names
-  WHERE tenant_id = {tenantId:String}${range.playbookId !== undefined ? ' AND playbook_id = {playbookId:String}' : ''}${
-    range.campaignId !== undefined ? ' AND campaign_id = {campaignId:String}' : ''
-  }
-  GROUP BY playbook_id, campaign_id`;
+  const names = campaignNamesQuery(range);
   const query = `SELECT
   counts.playbook_id AS playbookId, counts.campaign_id AS campaignId,
   names.playbook_name AS playbookName, names.campaign_name AS campaignName,
