@@ -78,7 +78,16 @@ check "helm template (default values)" render "$chart" "$work/default"
 check "helm template (ServiceMonitor, PVC for downloads, no HPA)" render "$chart" "$work/full" \
   --set serviceMonitor.enabled=true --set api.downloadsClaim=downloads --set api.autoscaling.enabled=false
 must_fail "helm template refuses more ingest replicas than partitions" render "$chart" "$work/too-many" --set ingest.replicas=7
-for variant in default full; do
+check "helm template (downloads in S3 with keys from the Secret, a pod role annotation)" render "$chart" "$work/s3" \
+  --set config.DOWNLOADS_URL=s3://downloads/files --set secrets.awsAccessKeyId=AKIAEXAMPLE --set secrets.awsSecretAccessKey=example-only \
+  --set-string 'serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::123456789012:role/downloads'
+s3_rendered() {
+  grep -q 'DOWNLOADS_URL: "s3://downloads/files"' "$1" && grep -q 'AWS_SECRET_ACCESS_KEY: "example-only"' "$1" &&
+    [[ "$(grep -c 'key: AWS_SECRET_ACCESS_KEY' "$1")" -ge 4 ]] && grep -q 'eks.amazonaws.com/role-arn: arn:aws:iam' "$1"
+}
+check "the S3 rendering carries the bucket, the keys (Secret, every role's env) and the annotation" s3_rendered "$work/s3/rendered.yaml"
+must_fail "helm template refuses one AWS key without the other" render "$chart" "$work/one-key" --set secrets.awsAccessKeyId=AKIAEXAMPLE
+for variant in default full s3; do
   check "kubernetes-validate --strict ($variant)" validate_rendered "$work/$variant"
   check "checkov kubernetes ($variant)" checkov_rendered "$work/$variant"
 done
@@ -111,6 +120,9 @@ cp -r deploy/compose "$broken/compose-schema"
 sed -i 's/^    restart: .no.$/    restart: never-ever/; s/^  restart: unless-stopped$/  restart: 42x/' "$broken/compose-schema/compose.yaml"
 sed -i '0,/^    hostname: kafka-1$/s//    hostname: kafka-1\n    ports: {oops: true}/' "$broken/compose-schema/compose.yaml"
 must_fail "broken compose: invalid field -> Compose schema" compose_policy "$broken/compose-schema/compose.yaml"
+cp -r deploy/compose "$broken/compose-disk"
+sed -i '/^    DOWNLOADS_URL: /d' "$broken/compose-disk/compose.yaml"
+must_fail "broken compose: API replicas without a shared bucket -> compose policy" compose_policy "$broken/compose-disk/compose.yaml"
 
 echo "test-deploy: $((SECONDS - started)) s"
 echo "test-deploy: $passed passed, $failed failed"

@@ -7,8 +7,8 @@
    is one README documents.
 3. Shape (issue 15): three KRaft brokers of apache/kafka voting for each other, two ClickHouse
    replicas and a Keeper of the official images, ingest x2 with distinct INGEST_INSTANCE_IDs,
-   API x2 behind one gateway naming both, alerts, and a one-shot migration every application
-   process waits for.
+   API x2 (with the download role, files in a shared s3:// bucket) behind one gateway naming
+   both, alerts, and a one-shot migration every application process waits for.
 Usage: python compose_policy.py COMPOSE_FILE SCHEMA_JSON README
 Prints one line per problem and exits 1 if there is any.
 """
@@ -106,7 +106,7 @@ def command_of(service):
 
 apps = {n: s for n, s in services.items() if is_app(s)}
 ingest = {n: s for n, s in apps.items() if command_of(s) == "run --role ingest"}
-api = {n: s for n, s in apps.items() if command_of(s) == "run --role api"}
+api = {n: s for n, s in apps.items() if command_of(s) == "run --role api,downloads"}
 alerts = {n: s for n, s in apps.items() if command_of(s) == "run --role alerts"}
 migrate = {n: s for n, s in apps.items() if command_of(s) == "migrate"}
 if len(ingest) != 2:
@@ -114,7 +114,11 @@ if len(ingest) != 2:
 if len({env_of(s).get("INGEST_INSTANCE_ID") for s in ingest.values()} - {None}) != len(ingest):
     problems.append("shape: the ingest services need distinct INGEST_INSTANCE_IDs")
 if len(api) != 2:
-    problems.append(f"shape: {len(api)} api services, expected 2")
+    problems.append(f"shape: {len(api)} api services (run --role api,downloads), expected 2")
+for name, service in api.items():
+    # Files written by one replica and served by the other: a shared object store, not a disk.
+    if not str(env_of(service).get("DOWNLOADS_URL", "")).startswith("s3://"):
+        problems.append(f"{name}: DOWNLOADS_URL is not an s3:// bucket every replica shares")
 if len(alerts) < 1:
     problems.append("shape: no alerts service")
 if len(migrate) != 1:

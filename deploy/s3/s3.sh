@@ -61,10 +61,12 @@ start() {
 {"identities":[{"name":"test","credentials":[{"accessKey":"$access_key","secretKey":"$secret_key"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
   local base=$((port + 1))
+  # 9>&-: the server must not inherit the lock's descriptor, or it would hold the lock for good
+  # and every later start would wait on it.
   nohup "$weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$data_dir/data" \
     -master.port=$base -master.volumeSizeLimitMB=64 -volume.port=$((base + 1)) -volume.max=100 \
     -filer -filer.port=$((base + 2)) -s3 -s3.port="$port" -s3.config="$data_dir/s3.json" \
-    >"$data_dir/weed.log" 2>&1 &
+    >"$data_dir/weed.log" 2>&1 9>&- &
   echo $! >"$pid_file"
   for _ in $(seq 1 120); do
     if answers; then say "SeaweedFS S3 at http://127.0.0.1:$port (log: $data_dir/weed.log)"; return 0; fi

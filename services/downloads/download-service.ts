@@ -41,8 +41,11 @@ import { DownloadStore, type DownloadJob } from './download-store.js';
  *   A worker runs at most `concurrency` partitions at once.
  * - Job state stays in the `downloads` table, which every replica reads.
  *
- * Emits 'job' (DownloadJob) after every state change, and 'assigned' (partitions) when a worker
- * joins its group.
+ * - A running job's rows and bytes so far are recorded every `progressEveryMs` (a new version of
+ *   its row, still `running`), so that a replica other than its worker shows its progress.
+ *
+ * Emits 'job' (DownloadJob) after every state change, 'progress' (DownloadJob) after every progress
+ * record, and 'assigned' (partitions) when a worker joins its group.
  */
 
 export const RESTARTED_NOTE = 'interrupted by a restart; running it again';
@@ -66,6 +69,8 @@ export interface DownloadServiceOptions {
   sweepIntervalMs?: number;
   /** Rows per page query. */
   pageRows?: number;
+  /** How often a running job's rows and bytes so far are recorded, for every replica to show (default 2 s). */
+  progressEveryMs?: number;
   /** Where the job metrics go (sending_metrics_download_jobs_*). */
   registry?: Registry;
   /** Where files go (default: DATA_DIR/downloads). */
@@ -559,6 +564,44 @@ export class DownloadService extends EventEmitter {
     return next;
   }
 
+  /**
+   * Records `progress` as a new version of the running job every `progressEveryMs`, one record at
+   * a time; stop() waits for the one in flight and returns the job's latest version, so that the
+   * next state change gets a higher one. A failed record is only logged: the next one may work.
+   */
+  private recordProgress(job: DownloadJob, progress: ExportProgress): { stop(): Promise<DownloadJob> } {
+    let latest = job;
+    let inFlight: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      inFlight = inFlight.then(async () => {
+        if (this.crashed || (progress.rows === latest.rows && progress.bytes === latest.bytes)) return;
+        const now = Date.now();
+        const next: DownloadJob = {
+          ...latest,
+          rows: progress.rows,
+          bytes: progress.bytes,
+          updatedAt: now,
+          version: Math.max(latest.version + 1, now * 1000),
+        };
+        try {
+          await this.store.save(next);
+          latest = next;
+          this.emit('progress', next);
+        } catch (error) {
+          this.log.warn({ err: error, download: job.id }, 'could not record the progress of a download');
+        }
+      });
+    }, this.options.progressEveryMs ?? 2000);
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await inFlight;
+        return latest;
+      },
+    };
+  }
+
   /** Starts queued jobs while there is room, oldest first, skipping tenants at their limit. */
   private pump(): void {
     while (this.started && this.running.size < this.concurrency) {
@@ -609,7 +652,13 @@ export class DownloadService extends EventEmitter {
         pageRows: this.options.pageRows,
       });
       entry.progress = opened.progress;
-      const size = await this.storage.write(job.tenantId, job.id, opened.stream, controller.signal);
+      const recording = this.recordProgress(job, opened.progress);
+      let size: number;
+      try {
+        size = await this.storage.write(job.tenantId, job.id, opened.stream, controller.signal);
+      } finally {
+        job = await recording.stop();
+      }
       if (this.crashed) return;
       await this.transition(job, {
         status: 'ready',

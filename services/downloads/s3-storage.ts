@@ -18,7 +18,8 @@ import type { DownloadStorage } from './download-storage.js';
  *
  * - A file is `<prefix><tenant>/<id>.csv`: a job run again writes the same key.
  * - The CSV is streamed into a multipart upload of PART_BYTES parts, QUEUE_SIZE at a time, so a
- *   worker holds at most about PART_BYTES × (QUEUE_SIZE + 1) of it whatever the file's size. The
+ *   worker holds at most a few parts of it whatever the file's size (8 MB parts: files up to 78 GB,
+ *   S3's 10,000 parts). The
  *   object exists only once the upload completes; a failed upload is aborted.
  * - An upload left by a worker that died (kill -9) is aborted by whoever runs the job again
  *   (before it starts its own), and any older than a day under the prefix at every start.
@@ -36,7 +37,12 @@ export interface S3StorageOptions {
 }
 
 const PART_BYTES = 8 * 1024 * 1024;
-const QUEUE_SIZE = 2;
+/**
+ * One part in flight while the next is filled. A 200 MB stream to SeaweedFS on loopback: 71 MB/s
+ * and +59 MB peak RSS with one, 114 MB/s and +84 MB with two; the export itself produces about
+ * 70 MB/s on 2 cores, so the second buys nothing but memory.
+ */
+const QUEUE_SIZE = 1;
 const DAY_MS = 86_400_000;
 
 const CREDENTIAL_ERRORS = new Set([
@@ -99,6 +105,12 @@ export class S3DownloadStorage implements DownloadStorage {
         endpoint: options.endpoint,
         forcePathStyle: options.endpoint !== undefined,
         maxAttempts: options.maxAttempts ?? 3,
+        // The SDK's default CRC32 of every part and of every object read is computed in JavaScript:
+        // it made uploads 10 times slower (11.6 against 113.5 MB/s). Integrity still holds: every
+        // request is signed with the SHA-256 of its body (computed natively), and TLS carries it
+        // to AWS; S3 still checks each part against that hash.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
         requestHandler: { connectionTimeout: 3000, requestTimeout: 60_000 },
       });
   }

@@ -19,6 +19,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CLICKHOUSE_URL: 'http://ch:8123/a-b' })).toThrow(/CLICKHOUSE_URL="a-b" does not name a database/);
   });
 
+  it('downloads: empty DOWNLOADS_URL and DOWNLOADS_S3_ENDPOINT mean unset (blank Helm or Compose values)', () => {
+    const blank = loadConfig({ DOWNLOADS_URL: '', DOWNLOADS_S3_ENDPOINT: ' ' }).downloads;
+    expect(blank.url).toBeUndefined();
+    expect(blank.s3Endpoint).toBeUndefined();
+    const set = loadConfig({ DOWNLOADS_URL: 's3://files/p', DOWNLOADS_S3_ENDPOINT: 'http://s3:8333' }).downloads;
+    expect(set.url?.toString()).toBe('s3://files/p');
+    expect(set.s3Endpoint).toBe('http://s3:8333/');
+    expect(() => loadConfig({ DOWNLOADS_S3_ENDPOINT: 's3:8333' })).toThrow(/DOWNLOADS_S3_ENDPOINT="s3:8333" has protocol s3:/);
+  });
+
   it('accepts a broker list and marks it as not local', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'kafka-1:9092, [::1]:9093' });
     expect(config.kafkaBrokers).toEqual(['kafka-1:9092', '[::1]:9093']);

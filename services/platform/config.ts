@@ -373,7 +373,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxJobsPerHourPerTenant: integer(env, 'DOWNLOADS_MAX_JOBS_PER_HOUR_PER_TENANT', 30, 1, 100_000),
       maxStoredBytesPerTenant: integer(env, 'DOWNLOADS_MAX_STORED_BYTES_PER_TENANT', 2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
       url: downloadsUrl(env),
-      s3Endpoint: url(env, 'DOWNLOADS_S3_ENDPOINT', ['http:', 'https:'])?.toString(),
+      // Empty means unset (a Helm value or Compose variable left blank): AWS itself.
+      s3Endpoint: env.DOWNLOADS_S3_ENDPOINT?.trim() ? url(env, 'DOWNLOADS_S3_ENDPOINT', ['http:', 'https:'])?.toString() : undefined,
       s3Region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
       s3MaxAttempts: integer(env, 'DOWNLOADS_S3_MAX_ATTEMPTS', 3, 1, 20),
       groupId: env.DOWNLOADS_GROUP_ID ?? 'sending-metrics-downloads',

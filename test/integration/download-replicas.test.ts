@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { Transform, type Readable } from 'node:stream';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { Kafka, logLevel } from 'kafkajs';
 import type { FastifyInstance } from 'fastify';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DownloadService,
@@ -157,6 +160,7 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
       const worker = DownloadService.fromConfig(config, clickhouse.client, logger, {
         storage,
         pageRows: 5000,
+        progressEveryMs: 300,
         kafka: {
           kafka: createKafka(config, logger, `${run}-worker-${index}`),
           topic: downloadRequestsTopic(config),
@@ -245,6 +249,17 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
     // The first part went up: a multipart upload is open for the key.
     while ((await storages[dying]!.inner.pendingUploads(key)).length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     for (const storage of storages) storage.holdAfterBytes = undefined;
+    // The other replica shows the running job's progress, recorded by its worker.
+    const other = apps[1 - dying]!;
+    for (;;) {
+      const seen = (await other.inject({ method: 'GET', url: `/v1/downloads/${id}`, headers: bearer(tenant) })).json() as JobView;
+      expect(seen.status).toBe('running');
+      if (seen.rows > 0) {
+        expect(seen.bytes).toBeGreaterThanOrEqual(6 * 1024 * 1024);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     workers[dying]!.simulateCrash();
 
     const done = await settled(appB, id, tenant, 180_000);
@@ -258,6 +273,44 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
     const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     expect(object.ContentLength).toBe(done.bytes);
     expect(await storages[dying]!.inner.pendingUploads(key)).toEqual([]);
+  });
+
+  it('an upload process killed with SIGKILL leaves no object, and running the job again completes it and leaves no upload', async () => {
+    const url = config.downloads.url!;
+    const tenant = 'tenant-kill';
+    const id = `killed-${Date.now()}`;
+    const storage = new S3DownloadStorage({ url, endpoint: s3.endpoint, partBytes: 5 * 1024 * 1024, queueSize: 1 });
+    const key = storage.key(tenant, id);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, '../support/s3-upload-child.ts'), url.toString(), s3.endpoint, tenant, id, '400'],
+      { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    // Killed once its multipart upload is open and a part went up (never allowed to complete).
+    const deadline = Date.now() + 60_000;
+    while ((await storage.pendingUploads(key)).length === 0) {
+      if (Date.now() > deadline) throw new Error('the child never started its upload');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(output).toBe('');
+    // No object, partial or whole, under the key; the dead process's upload is still open.
+    await expect(s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    expect(await storage.open(tenant, id)).toBeUndefined();
+    expect(await storage.pendingUploads(key)).toHaveLength(1);
+
+    // The job run again (as the partition's next owner does) aborts it first and writes the whole file.
+    const body = 'header\n' + 'row\n'.repeat(1000);
+    const size = await storage.write(tenant, id, Readable.from([Buffer.from(body)]), new AbortController().signal);
+    expect(size).toBe(body.length);
+    expect(await storage.pendingUploads(key)).toEqual([]);
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await object.Body!.transformToString()).toBe(body);
   });
 
   // The same S3 server (one per test file: started and stopped by this file) and ClickHouse.

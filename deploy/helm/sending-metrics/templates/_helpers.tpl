@@ -57,6 +57,19 @@ env:
       secretKeyRef:
         name: {{ include "sm.secretName" . }}
         key: CLICKHOUSE_URL
+  # The downloads bucket's keys when the Secret holds them (otherwise the pod's role).
+  - name: AWS_ACCESS_KEY_ID
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "sm.secretName" . }}
+        key: AWS_ACCESS_KEY_ID
+        optional: true
+  - name: AWS_SECRET_ACCESS_KEY
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "sm.secretName" . }}
+        key: AWS_SECRET_ACCESS_KEY
+        optional: true
 {{- end -}}
 
 {{/* Pod-level settings shared by every role. */}}
