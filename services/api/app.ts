@@ -19,7 +19,7 @@ import { exportsRoutes } from './routes/exports/index.js';
 import { downloadsRoutes } from './routes/downloads/index.js';
 import { alertsRoutes } from './routes/alerts/index.js';
 import type { DownloadService } from '../downloads/index.js';
-import type { Freshness } from '../reporting/index.js';
+import type { AnswerCache, Freshness } from '../reporting/index.js';
 import { freshnessSource } from './shared/freshness.js';
 
 export interface AppDeps {
@@ -35,6 +35,8 @@ export interface AppDeps {
   exportPageRows?: number;
   /** Where metrics answers read their freshness (default: ingest_progress, cached for 1 s). */
   freshness?: () => Promise<Freshness>;
+  /** Metrics answers kept per tenant data version (the embedded engine; see reporting/answer-cache.ts). */
+  answers?: AnswerCache;
 }
 
 /** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
@@ -78,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxRangeDays: deps.config.api.maxRangeDays,
     minimumVolume: deps.config.api.rateMinimumVolume,
     freshness: deps.freshness ?? freshnessSource(deps.clickhouse, deps.config),
+    answers: deps.answers,
   });
   await app.register(exportsRoutes, {
     clickhouse: deps.clickhouse,

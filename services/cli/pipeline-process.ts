@@ -8,6 +8,7 @@ import { applyMigrations, schemaShapeOf } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService, downloadRequestsTopic } from '../downloads/index.js';
 import { AlertEvaluator } from '../alerts/index.js';
+import { AnswerCache, TenantDataVersions } from '../reporting/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
@@ -54,6 +55,13 @@ export async function startPipeline({
       return result.success ? { ok: true } : { ok: false, detail: `ClickHouse ping failed: ${result.error.message}` };
     });
     const runs = (part: Exclude<Role, 'all'>) => roles.includes('all') || roles.includes(part);
+    // On the embedded engine every write goes through this process: metrics answers are kept per
+    // tenant data version, which the ingest bumps (reporting/answer-cache.ts).
+    const versions = new TenantDataVersions();
+    const answers =
+      clickhouse.mode === 'embedded' && config.api.answerCacheEntries > 0
+        ? new AnswerCache({ versions, maxEntries: config.api.answerCacheEntries })
+        : undefined;
     const registerKafkaCheck = (clientId: string) => {
       const admin = createKafka(config, logger, clientId).admin();
       closers.push(() => admin.disconnect());
@@ -74,7 +82,15 @@ export async function startPipeline({
         const cluster = await admin.describeCluster();
         return cluster.brokers.length > 0 ? { ok: true } : { ok: false, detail: 'no Kafka broker answers' };
       });
-      const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry, instanceClientId });
+      const ingest = new IngestPipeline({
+        config,
+        kafka,
+        clickhouse: clickhouse.client,
+        logger,
+        registry,
+        instanceClientId,
+        onWritten: (tenants) => versions.bump(tenants),
+      });
       ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
       readiness.register('ingest', async () => ingest.health());
       closers.push(() => ingest.stop());
@@ -130,6 +146,7 @@ export async function startPipeline({
         registry,
         jwtSecret: secret,
         downloads,
+        answers,
       });
       closers.push(() => server.close());
       url = server.url;

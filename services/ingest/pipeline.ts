@@ -39,6 +39,8 @@ export interface IngestDeps {
    * live process with the same id is refused.
    */
   instanceClientId?: string;
+  /** Called with the tenants of every batch once its rows are written (and visible to queries). */
+  onWritten?: (tenantIds: Set<string>) => void;
 }
 
 /**
@@ -489,10 +491,18 @@ export class IngestPipeline extends EventEmitter {
     log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
     const plainWrite = createWriteStep(clickhouse, writeOptionsOf(config));
     // INGEST_DEDUP_MAX_IDS=0 turns duplicate detection off, across partitions too.
-    const write =
+    const writeRows =
       config.ingest.dedupMaxIds === 0
         ? (rows: WritableEvent[], token: string) => plainWrite(table, rows, token)
         : (rows: WritableEvent[], token: string) => this.uniqueWrite(kind, rows, token);
+    const write = async (rows: WritableEvent[], token: string) => {
+      try {
+        await writeRows(rows, token);
+      } finally {
+        // Also after a failure: part of the batch may be in (answers cached before it are dropped).
+        this.deps.onWritten?.(new Set(rows.map((row) => row.event.tenantId)));
+      }
+    };
     const commit = createCommitStep(this.consumer);
     return new PartitionWorker({
       topic,

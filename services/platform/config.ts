@@ -68,6 +68,8 @@ export interface Config {
     freshnessStaleAfterMs: number;
     /** Smallest denominator a rate's health is judged at; below it `insufficient_volume` (RATE_MINIMUM_VOLUME). */
     rateMinimumVolume: number;
+    /** Metrics answers kept per tenant data version on the embedded engine (API_ANSWER_CACHE_ENTRIES; 0: none). */
+    answerCacheEntries: number;
   };
   alerts: {
     /** The evaluators' consumer group (ALERTS_GROUP_ID). */
@@ -355,6 +357,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
       freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
       rateMinimumVolume: integer(env, 'RATE_MINIMUM_VOLUME', 100, 1, 1_000_000_000),
+      answerCacheEntries: integer(env, 'API_ANSWER_CACHE_ENTRIES', 1000, 0, 1_000_000),
     },
     alerts: {
       groupId: env.ALERTS_GROUP_ID ?? 'sending-metrics-alerts',

@@ -79,3 +79,4 @@ export { DEFAULT_PAGE_ROWS, eventPageQuery, type CsvChunk, type PageOptions } fr
 export { outreachRows, toCsv } from './metric-tables.js';
 export { openExport, exportCsvChunks, validateExportRequest, type ExportProgress, type OpenedExport } from './export-source.js';
 export { scanCsvPage, PageFormatError, type PageScan, type RowKey } from './page-scan.js';
+export { AnswerCache, TenantDataVersions, cachedAnswer, type AnswerCacheOptions, type AnswerCacheStats } from './answer-cache.js';

@@ -156,6 +156,8 @@ export async function openIngestBed(
   options: {
     client?: (client: ClickHouseClient) => ClickHouseClient;
     beforeStart?: (bed: Omit<IngestBed, 'ingest' | 'close'>) => Promise<void>;
+    /** Told the tenants of every batch written (IngestDeps.onWritten). */
+    onWritten?: (tenantIds: Set<string>) => void;
   } = {},
 ): Promise<IngestBed> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'error');
@@ -174,7 +176,7 @@ export async function openIngestBed(
   const registry = new Registry();
   await options.beforeStart?.({ clickhouse, config, kafka, admin, registry });
   const client = options.client ? options.client(clickhouse.client) : clickhouse.client;
-  const ingest = new IngestPipeline({ config, kafka, clickhouse: client, logger, registry });
+  const ingest = new IngestPipeline({ config, kafka, clickhouse: client, logger, registry, onWritten: options.onWritten });
   await ingest.start();
   return {
     clickhouse,

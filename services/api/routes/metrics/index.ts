@@ -3,8 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
 import { DELIVERY_STATUS_HELP, DELIVERY_STATUSES, EMAIL_ONLY_STATUSES } from '../../../events/types.js';
 import {
+  cachedAnswer,
   change,
   changeTree,
+  type AnswerCache,
   compareOutreachCampaignRows,
   describeRates,
   emptyOutreachCampaignRow,
@@ -47,6 +49,8 @@ export interface MetricsRoutesOptions {
   minimumVolume: number;
   /** How complete the counts are (cached briefly by its owner). */
   freshness: () => Promise<Freshness>;
+  /** Answers kept per tenant data version (embedded engine only; see answer-cache.ts). */
+  answers?: AnswerCache;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -95,11 +99,18 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   };
   const window = (range: MetricsRange) => ({ from: iso(range.fromMs), to: iso(range.toMs) });
   /** [current, previous] (previous undefined without compare). */
-  const outreachOf = async (range: MetricsRange, before: MetricsRange | undefined) => {
-    if (!before) return [await queryOutreach(options.clickhouse, range), undefined] as const;
-    const [previous, current] = await queryOutreachPeriods(options.clickhouse, [before, range]);
-    return [current!, previous] as const;
-  };
+  const outreachOf = (range: MetricsRange, before: MetricsRange | undefined) =>
+    cachedAnswer(options.answers, range.tenantId, ['outreach', range, before ?? null], async () => {
+      if (!before) return [await queryOutreach(options.clickhouse, range), undefined] as const;
+      const [previous, current] = await queryOutreachPeriods(options.clickhouse, [before, range]);
+      return [current!, previous] as const;
+    });
+  const campaignsOf = (range: MetricsRange) =>
+    cachedAnswer(options.answers, range.tenantId, ['campaigns', range], () => queryCampaigns(options.clickhouse, range));
+  const outreachCampaignsOf = (range: MetricsRange) =>
+    cachedAnswer(options.answers, range.tenantId, ['outreach-campaigns', range], () =>
+      queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume),
+    );
 
   api.get(
     '/v1/metrics/campaigns',
@@ -117,8 +128,8 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       const [rows, previous, freshness] = await Promise.all([
-        queryCampaigns(options.clickhouse, range),
-        before ? queryCampaigns(options.clickhouse, before) : undefined,
+        campaignsOf(range),
+        before ? campaignsOf(before) : undefined,
         options.freshness(),
       ]);
       if (!before || !previous) return { ...window(range), rows, freshness };
@@ -191,8 +202,8 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       const [rows, previous, freshness] = await Promise.all([
-        queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume),
-        before ? queryOutreachCampaigns(options.clickhouse, before, options.minimumVolume) : undefined,
+        outreachCampaignsOf(range),
+        before ? outreachCampaignsOf(before) : undefined,
         options.freshness(),
       ]);
       if (!before || !previous) return { ...window(range), rows, freshness };
@@ -223,8 +234,10 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       const tz = request.query.tz ?? 'UTC';
-      const series = (r: MetricsRange) =>
-        queryTimeseries(options.clickhouse, { ...r, metric: request.query.metric, interval: request.query.interval, tz });
+      const series = (r: MetricsRange) => {
+        const query = { ...r, metric: request.query.metric, interval: request.query.interval, tz };
+        return cachedAnswer(options.answers, r.tenantId, ['timeseries', query], () => queryTimeseries(options.clickhouse, query));
+      };
       const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, options.freshness()]);
       const head = { metric: request.query.metric, interval: request.query.interval, tz };
       if (!before || !previous) return { ...head, points, freshness };
