@@ -353,6 +353,7 @@ function webhookSecrets(env: Env): Map<string, TenantWebhookSecrets> {
   const secrets = new Map<string, TenantWebhookSecrets>();
   for (const [tenant, entry] of Object.entries(parsed as Record<string, unknown>)) {
     const where = `tenant ${JSON.stringify(tenant.slice(0, 100))}`;
+    // eslint-disable-next-line no-control-regex -- a tenant id has no control characters (as validate.ts requires)
     if (!/^[^\u0000-\u001f\u007f]{1,200}$/.test(tenant) || tenant.trim() === '') refuse(`${where} is not a tenant id`);
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) refuse(`${where} is not an object`);
     const { twilioAuthToken, sendgridPublicKey, ...rest } = entry as Record<string, unknown>;

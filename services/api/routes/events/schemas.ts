@@ -35,6 +35,7 @@ const EVENT_HELP =
 export const EventsBody = {
   content: {
     'application/json': { schema: Type.Unknown({ description: `One event object, or an array of them. ${EVENT_HELP}` }) },
-    'application/x-ndjson': { schema: Type.String({ description: `One event per line (blank lines are skipped). ${EVENT_HELP}` }) },
+    // Unknown, not String: the route's parser hands the handler the text with its kind, not a bare string.
+    'application/x-ndjson': { schema: Type.Unknown({ description: `Text, one event per line (blank lines are skipped). ${EVENT_HELP}` }) },
   },
 };
