@@ -13,10 +13,19 @@ export interface ConnectingPublisher {
   close(): Promise<void>;
 }
 
+interface Waiting {
+  events: readonly SendingEvent[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * A publisher for a long-running server (the API's HTTP ingest): it connects lazily and again
  * after a failed attempt, so that a broker that is down at start-up or later makes requests
  * fail (503) rather than the process, and its produce requests retry a bounded number of times.
+ * Concurrent calls are published one group at a time (the idempotent producer keeps one request
+ * in flight, and each key's events stay in order): the calls that arrive while a group is being
+ * sent go together in the next one, and each call resolves once its group is acknowledged.
  */
 export function createConnectingPublisher(options: PublisherOptions & { logger: Logger }): ConnectingPublisher {
   const publisher = createPublisher({ retries: API_PUBLISH_RETRIES, ...options });
@@ -29,10 +38,29 @@ export function createConnectingPublisher(options: PublisherOptions & { logger: 
     });
     return connecting;
   };
+  let waiting: Waiting[] = [];
+  let sending = false;
+  const drain = async (): Promise<void> => {
+    sending = true;
+    while (waiting.length > 0) {
+      const group = waiting;
+      waiting = [];
+      try {
+        await connected();
+        await publisher.publish(group.length === 1 ? group[0]!.events : group.flatMap((call) => call.events));
+        for (const call of group) call.resolve();
+      } catch (error) {
+        for (const call of group) call.reject(error);
+      }
+    }
+    sending = false;
+  };
   return {
-    async publish(events) {
-      await connected();
-      await publisher.publish(events);
+    publish(events) {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ events, resolve, reject });
+        if (!sending) void drain();
+      });
     },
     warmUp() {
       connected().catch((error: Error) => logger.warn({ err: error }, 'HTTP ingest cannot reach Kafka yet; the next request tries again'));
