@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicNames } from '../../services/events/topics.js';
 import type { AssignmentEvent } from '../../services/events/types.js';
@@ -112,6 +113,8 @@ describe('POST /v1/events', () => {
     const response = await postEvents('ndjson-t', ndjson(events));
     expect(response.statusCode).toBe(202);
     expect(response.json()).toEqual({ accepted: 10_000, rejected: [] });
+    // Rate limited per token like every /v1 route.
+    expect(response.headers['x-ratelimit-limit']).toBe(String(config.api.rateLimitPerMinute));
     await caughtUp();
     const exits = events.filter((event) => event.action === 'exited').length;
     expect(await entriesAndExits('ndjson-t')).toEqual({ entries: 10_000 - exits, exits });
@@ -286,6 +289,29 @@ describe('POST /v1/webhooks/sendgrid/{tenant}', () => {
       blocked: 1,
       spamReported: 1,
     });
+  });
+});
+
+describe('secrets stay out of the logs', () => {
+  it('refused and accepted callbacks at debug: no Auth Token, signature or key in any line', async () => {
+    let text = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const logged = await buildTestApp(config, bed.clickhouse.client, {}, createLogger('debug', sink), { publisher });
+    const path = '/v1/webhooks/twilio/twilio-t?customerId=c-9';
+    const form = twilioStatusCallback('queued');
+    const signature = twilioSignature(TWILIO_TOKEN, new URL(path.slice(1), PUBLIC_URL).toString(), Object.entries(form));
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature };
+    const payload = new URLSearchParams(form).toString();
+    expect((await logged.inject({ method: 'POST', url: path, headers, payload })).statusCode).toBe(200);
+    expect((await logged.inject({ method: 'POST', url: path, headers, payload: `${payload}&x=1` })).statusCode).toBe(401);
+    await logged.close();
+    expect(text).toMatch(/webhook refused/);
+    for (const secret of [TWILIO_TOKEN, signature, sendgridKeys.publicKeyBase64]) expect(text).not.toContain(secret);
   });
 });
 
