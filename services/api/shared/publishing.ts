@@ -23,6 +23,7 @@ export async function publishAcknowledged(
   if (!publisher) throw new ApiError('UNAVAILABLE', 'publishing events is not enabled in this process (it runs with the api role)');
   if (events.length === 0) return;
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const publishing = publisher.publish(events);
   // A publish that fails after the timeout answered must not become an unhandled rejection.
   publishing.catch(() => undefined);
@@ -30,14 +31,18 @@ export async function publishAcknowledged(
     await Promise.race([
       publishing,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no acknowledgement within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Error(`no acknowledgement within ${timeoutMs} ms`));
+        }, timeoutMs);
       }),
     ]);
   } catch (error) {
     log.warn({ err: error, events: events.length }, 'publishing events failed');
+    const what = timedOut ? `Kafka did not acknowledge the events within ${timeoutMs} ms` : 'Kafka is unavailable';
     throw new ApiError(
       'UNAVAILABLE',
-      `Kafka did not acknowledge the events within ${timeoutMs} ms; some may have been published: retry the same request (the eventIds make a repeat count once)`,
+      `${what}; some may have been published: retry the same request (the eventIds make a repeat count once)`,
       RETRY_AFTER,
     );
   } finally {

@@ -31,7 +31,7 @@ function itemsOf(body: unknown): BodyItem[] {
 }
 
 /** Validates every item as an event of the token's tenant (an absent tenantId is the token's). */
-function sort(items: BodyItem[], tenantId: string): { valid: SendingEvent[]; rejected: Rejection[] } {
+function screen(items: BodyItem[], tenantId: string): { valid: SendingEvent[]; rejected: Rejection[] } {
   const valid: SendingEvent[] = [];
   const rejected: Rejection[] = [];
   for (const item of items) {
@@ -105,7 +105,7 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
       if (request.body === undefined || request.body === null) throw badRequest(`body: is required (${ACCEPTED})`);
       const items = itemsOf(request.body);
       if (items.length === 0) throw badRequest('body: holds no events');
-      const { valid, rejected } = sort(items, request.principal.tenantId);
+      const { valid, rejected } = screen(items, request.principal.tenantId);
       if (request.query.atomic && rejected.length > 0) {
         const quoted = rejected.slice(0, QUOTED).map(({ index, reason }) => `event ${index}: ${reason}`);
         const more = rejected.length > QUOTED ? `; and ${rejected.length - QUOTED} more` : '';
