@@ -227,6 +227,35 @@ describe('POST /v1/webhooks/twilio/{tenant}', () => {
     expect(await published()).toBe(before);
   });
 
+  it("without PUBLIC_URL the signed URL is the request's own scheme, Host and path", async () => {
+    const direct = await buildTestApp(
+      { ...config, events: { ...config.events, publicUrl: undefined } },
+      bed.clickhouse.client,
+      {},
+      logger,
+      {
+        publisher,
+      },
+    );
+    const form = twilioStatusCallback('queued');
+    const payload = new URLSearchParams(form).toString();
+    const headers = (url: string) => ({
+      'content-type': 'application/x-www-form-urlencoded',
+      host: 'metrics.internal:8080',
+      'x-twilio-signature': twilioSignature(TWILIO_TOKEN, url, Object.entries(form)),
+    });
+    const own = await direct.inject({ method: 'POST', url: path, headers: headers(`http://metrics.internal:8080${path}`), payload });
+    const viaProxy = await direct.inject({
+      method: 'POST',
+      url: path,
+      headers: headers(new URL(path.slice(1), PUBLIC_URL).toString()),
+      payload,
+    });
+    await direct.close();
+    expect(own.json()).toEqual({ accepted: 0, ignored: 1, rejected: [] });
+    expect(viaProxy.statusCode).toBe(401);
+  });
+
   it('valid callbacks: counted once though delivered twice; sent and delivered are one sent; queued ignored', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
     const callbacks = [
