@@ -4,7 +4,7 @@
  *   cli                 the commands and the process composition root; nothing imports it
  *   api                 the Fastify app (routes import api/shared, never a sibling route)
  *   downloads  alerts   queued download jobs and their files; alert rules, evaluation, notifications
- *   reporting  ingest  producer  migrations  operations
+ *   reporting  ingest  producer  migrations  operations  webhooks (provider callbacks → events)
  *   events  platform    the event contract; config, logging, clients (the bottom)
  *
  * test/, bench/ and fixtures/ sit beside the tree: they may import services/, never the reverse.
@@ -43,6 +43,12 @@ module.exports = {
       'Reporting (range metrics, exports) uses only the event contract and the platform.',
     ),
     layer(
+      'webhooks-above-events',
+      'webhooks',
+      ['events', 'platform'],
+      'Provider callbacks (signatures, mapping onto events) use only the event contract and the platform.',
+    ),
+    layer(
       'downloads-above-reporting',
       'downloads',
       ['reporting', 'events', 'platform'],
@@ -63,7 +69,7 @@ module.exports = {
     layer(
       'api-above-domain',
       'api',
-      ['alerts', 'downloads', 'reporting', 'events', 'platform'],
+      ['alerts', 'downloads', 'reporting', 'webhooks', 'events', 'platform'],
       'The HTTP app sits on the domain; it never imports the CLI, ingest or producer.',
     ),
     {

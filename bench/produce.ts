@@ -2,14 +2,25 @@
  * Producer throughput: N events published through the library (validate, encode, key,
  * batch, idempotent send with acks=all), then the same N events pre-encoded into the same
  * produce requests and sent by a bare kafkajs producer with the same settings — the bound the
- * library can reach on this machine and broker. Both paths first send a small untimed warm-up
- * (JIT, connections, metadata). Own topics, deleted at the end.
+ * library can reach on this machine and broker — and then the same N events through HTTP
+ * ingest: POST /v1/events of an API app in this process listening on a loopback port, NDJSON
+ * bodies of --http-batch events (prepared before the clock starts), sent by --http-clients
+ * keep-alive fetch clients (also in this process), each answered after the broker acknowledged.
+ * Every path first sends a small untimed warm-up (JIT, connections, metadata). Own topics,
+ * deleted at the end.
  *
- *   npx tsx bench/produce.ts [--events 1000000] [--batch-size 20000]
+ *   npx tsx bench/produce.ts [--events 1000000] [--batch-size 20000] [--http-batch 1000] [--http-clients 4]
  */
+import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { createClient } from '@clickhouse/client';
 import type { Admin, TopicMessages } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { buildApp } from '../services/api/app.js';
+import { signToken } from '../services/api/auth/tokens.js';
+import { Readiness } from '../services/platform/health.js';
+import { createConnectingPublisher } from '../services/producer/connecting-publisher.js';
 import { topicNames, type TopicNames } from '../services/events/topics.js';
 import type { SendingEvent } from '../services/events/types.js';
 import { loadConfig } from '../services/platform/config.js';
@@ -24,12 +35,16 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
     'batch-size': { type: 'string', default: String(PUBLISH_BATCH_SIZE) },
+    'http-batch': { type: 'string', default: '1000' },
+    'http-clients': { type: 'string', default: '4' },
   },
 });
 const count = Number(values.events);
 const batchSize = Number(values['batch-size']);
-if (!Number.isInteger(count) || count < 1 || !Number.isInteger(batchSize) || batchSize < 1) {
-  console.error('usage: npx tsx bench/produce.ts [--events N] [--batch-size N]  (whole numbers ≥ 1)');
+const httpBatch = Number(values['http-batch']);
+const httpClients = Number(values['http-clients']);
+if ([count, batchSize, httpBatch, httpClients].some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error('usage: npx tsx bench/produce.ts [--events N] [--batch-size N] [--http-batch N] [--http-clients N]  (whole numbers ≥ 1)');
   process.exit(2);
 }
 
@@ -39,6 +54,7 @@ const kafka = createKafka(config, logger, 'bench-produce');
 const prefix = `bench-produce-${Date.now()}.`;
 const libraryTopics = topicNames(`${prefix}library.`);
 const boundTopics = topicNames(`${prefix}bound.`);
+const httpTopics = topicNames(`${prefix}http.`);
 
 function seconds(fromMs: number): number {
   return (performance.now() - fromMs) / 1000;
@@ -87,6 +103,81 @@ async function bareProducer(admin: Admin, warmUp: SendingEvent[], events: Sendin
   }
 }
 
+/** NDJSON bodies of at most httpBatch events, each of one tenant (the token's), with that tenant's token. */
+function httpBodies(events: SendingEvent[], secret: string): { authorization: string; body: string }[] {
+  const byTenant = new Map<string, SendingEvent[]>();
+  for (const event of events) {
+    const list = byTenant.get(event.tenantId) ?? [];
+    list.push(event);
+    byTenant.set(event.tenantId, list);
+  }
+  const bodies: { authorization: string; body: string }[] = [];
+  for (const [tenantId, list] of byTenant) {
+    const authorization = `Bearer ${signToken(secret, { tenantId, userId: 'bench' }, 3_600_000)}`;
+    for (let start = 0; start < list.length; start += httpBatch) {
+      bodies.push({
+        authorization,
+        body: list
+          .slice(start, start + httpBatch)
+          .map((event) => JSON.stringify(event))
+          .join('\n'),
+      });
+    }
+  }
+  return bodies;
+}
+
+async function postAll(base: string, bodies: { authorization: string; body: string }[]): Promise<number> {
+  let next = 0;
+  let accepted = 0;
+  const client = async () => {
+    while (next < bodies.length) {
+      const { authorization, body } = bodies[next++]!;
+      const response = await fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      const answer = (await response.json()) as { accepted?: number; error?: { message: string } };
+      if (response.status !== 202) throw new Error(`POST /v1/events answered ${response.status}: ${answer.error?.message ?? ''}`);
+      accepted += answer.accepted!;
+    }
+  };
+  await Promise.all(Array.from({ length: httpClients }, client));
+  return accepted;
+}
+
+async function throughHttp(warmUp: SendingEvent[], events: SendingEvent[]): Promise<number> {
+  const secret = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const publisher = createConnectingPublisher({ kafka, topics: httpTopics, partitions: config.topicPartitions, logger, batchSize });
+  // Never queried here: the API needs a client for its other routes only.
+  const clickhouse = createClient({ url: 'http://127.0.0.1:1' });
+  // The per-user rate limit (API_RATE_LIMIT_PER_MINUTE) would otherwise cap the requests of this run.
+  const app = await buildApp({
+    config: { ...config, api: { ...config.api, rateLimitPerMinute: 1_000_000_000, rateLimitPerTenantPerMinute: 1_000_000_000 } },
+    logger,
+    clickhouse,
+    readiness: new Readiness(),
+    registry: new Registry(),
+    jwtSecret: secret,
+    publisher,
+  });
+  try {
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const warmUpBodies = httpBodies(warmUp, secret);
+    const bodies = httpBodies(events, secret);
+    await postAll(base, warmUpBodies);
+    const start = performance.now();
+    const accepted = await postAll(base, bodies);
+    if (accepted !== events.length) throw new Error(`HTTP ingest accepted ${accepted} of ${events.length} events`);
+    return report(`HTTP ingest (POST /v1/events, ${httpBatch}/request):`, seconds(start));
+  } finally {
+    await app.close();
+    await publisher.close();
+    await clickhouse.close();
+  }
+}
+
 const admin = kafka.admin();
 await admin.connect();
 try {
@@ -106,19 +197,29 @@ try {
   );
   const libraryRate = await throughLibrary(warmUp, events);
   const boundRate = await bareProducer(admin, warmUp, events);
+  console.log(`HTTP ingest: ${httpClients} keep-alive clients in this process, NDJSON bodies prepared before the clock starts`);
+  const httpRate = await throughHttp(warmUp, events);
   const expected = count + warmUp.length;
-  const found = [await recordsIn(admin, libraryTopics), await recordsIn(admin, boundTopics)];
-  if (found.some((n) => n !== expected))
-    throw new Error(`expected ${expected} records in each pair of topics, found ${found.join(' and ')}`);
-  console.log(`verified: ${expected} records in the library's topics and in the bound's`);
-  console.log(`RESULT produce_events_per_s=${Math.round(libraryRate)} ratio_to_bound=${(libraryRate / boundRate).toFixed(3)}`);
+  const found = [await recordsIn(admin, libraryTopics), await recordsIn(admin, boundTopics), await recordsIn(admin, httpTopics)];
+  if (found.some((n) => n !== expected)) throw new Error(`expected ${expected} records in each set of topics, found ${found.join(', ')}`);
+  console.log(`verified: ${expected} records in the library's topics, the bound's and HTTP ingest's`);
+  console.log(
+    `RESULT produce_events_per_s=${Math.round(libraryRate)} ratio_to_bound=${(libraryRate / boundRate).toFixed(3)} http_events_per_s=${Math.round(httpRate)}`,
+  );
 } finally {
   await admin.disconnect();
   // A fresh admin: kafkajs keeps refreshing metadata of topics a client has used, which fails once they are gone.
   const cleaner = kafka.admin();
   await cleaner.connect();
   await cleaner.deleteTopics({
-    topics: [libraryTopics.assignments, libraryTopics.deliveries, boundTopics.assignments, boundTopics.deliveries],
+    topics: [
+      libraryTopics.assignments,
+      libraryTopics.deliveries,
+      boundTopics.assignments,
+      boundTopics.deliveries,
+      httpTopics.assignments,
+      httpTopics.deliveries,
+    ],
   });
   await cleaner.disconnect();
 }

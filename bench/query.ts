@@ -21,10 +21,16 @@
  *      /v1/metrics/outreach/campaigns and a rate as a daily time series — on the same ranges, each
  *      checked against the raw outreach scan (their parts must add up to its counts), with their
  *      p95 as a multiple of the outreach endpoint's p95 in the same run (aim: ≤ 1.5).
+ *   5. Many dashboards at once: 10 users (tokens spread over the tenants) asking for the campaigns
+ *      of the last 30 days, at 1, 10 and 50 connections for --load-seconds each (req/s, p99),
+ *      first without the answer cache, then with it (API_ANSWER_CACHE_ENTRIES), while a writer
+ *      adds events to every tenant's range twice a second and bumps the tenants' data versions as
+ *      the ingest does. Afterwards the cached answers must equal the uncached ones.
  * Last line: RESULT query_p95_ms=<larger endpoint p95> speedup_vs_raw=<raw p95 / endpoint p95, both endpoints together>
  *   new_endpoints_p95_vs_outreach=<largest p95 of the new endpoints ÷ outreach p95>
+ *   load_rps_10=<cached req/s at 10 connections> load_speedup_10=<cached ÷ uncached req/s> load_speedup_50=<the same at 50>
  *
- *   npx tsx bench/query.ts [--events 20000000] [--requests 200]
+ *   npx tsx bench/query.ts [--events 20000000] [--requests 200] [--load-seconds 5]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,6 +56,7 @@ import { Registry } from 'prom-client';
 import { buildApp } from '../services/api/app.js';
 import { signToken } from '../services/api/auth/tokens.js';
 import { Readiness } from '../services/platform/health.js';
+import { AnswerCache, TenantDataVersions } from '../services/reporting/index.js';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 
@@ -58,13 +65,15 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000000' },
     requests: { type: 'string', default: '200' },
     seed: { type: 'string', default: '1' },
+    'load-seconds': { type: 'string', default: '5' },
   },
 });
 const EVENTS = Number(values.events);
 const REQUESTS = Number(values.requests);
 const SEED = Number(values.seed);
-if (![EVENTS, REQUESTS, SEED].every((n) => Number.isSafeInteger(n) && n >= 1)) {
-  console.error('usage: npx tsx bench/query.ts [--events N] [--requests N] [--seed N]  (whole numbers ≥ 1)');
+const LOAD_SECONDS = Number(values['load-seconds']);
+if (![EVENTS, REQUESTS, SEED, LOAD_SECONDS].every((n) => Number.isSafeInteger(n) && n >= 1)) {
+  console.error('usage: npx tsx bench/query.ts [--events N] [--requests N] [--seed N] [--load-seconds N]  (whole numbers ≥ 1)');
   process.exit(2);
 }
 
@@ -480,12 +489,109 @@ try {
     failed = true;
     say('FAILED: endpoint answers differ from the raw scans');
   }
+
+  // -------------------------------------------------------------------------------------------
+  // 5. Many dashboards at once, without and with the answer cache, while events keep arriving.
+  const versions = new TenantDataVersions();
+  const answers = new AnswerCache({ versions, maxEntries: config.api.answerCacheEntries });
+  const cachedApp = await buildApp({
+    config: { ...config, api: { ...config.api, rateLimitPerMinute: 1_000_000, rateLimitPerTenantPerMinute: 1_000_000, maxRangeDays: 400 } },
+    logger,
+    clickhouse: client,
+    readiness: new Readiness(),
+    registry: new Registry(),
+    jwtSecret: SECRET,
+    answers,
+  });
+  await cachedApp.listen({ host: '127.0.0.1', port: 0 });
+  const cachedBase = `http://127.0.0.1:${(cachedApp.server.address() as AddressInfo).port}`;
+  const users = Array.from(
+    { length: 10 },
+    (_, i) => `Bearer ${signToken(SECRET, { tenantId: TENANTS[i % TENANTS.length]!, userId: `dashboard-${i}` }, 3_600_000)}`,
+  );
+  const lastMonth = new URLSearchParams({ from: new Date(END_MS - RANGE_MS).toISOString(), to: new Date(END_MS - 1).toISOString() });
+  /** Events into every tenant's last 30 days twice a second, each write bumping the versions. */
+  let written = 0;
+  const writer = setInterval(() => {
+    const first = 10_000_000_000 + written;
+    written += 60;
+    void client
+      .command({ query: assignmentInsert(first, 60, END_MS - RANGE_MS, RANGE_MS) })
+      .then(() => versions.bump(TENANTS))
+      .catch((error: Error) => say(`writer: ${error.message}`));
+  }, 500);
+  async function loadLevel(base: string, connections: number): Promise<{ rps: number; p99: number; errors: number }> {
+    const latencies: number[] = [];
+    let errors = 0;
+    const started = performance.now();
+    const until = started + LOAD_SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: connections }, async (_, worker) => {
+        for (let k = worker; performance.now() < until; k += connections) {
+          const t0 = performance.now();
+          const response = await fetch(`${base}/v1/metrics/campaigns?${lastMonth}`, {
+            headers: { authorization: users[k % users.length]! },
+          });
+          await response.text();
+          if (response.status !== 200) errors += 1;
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    return { rps: latencies.length / seconds(started), p99: quantile(latencies, 0.99), errors };
+  }
+  const levels = [1, 10, 50];
+  const loadResults: Record<'uncached' | 'cached', Record<number, { rps: number; p99: number; errors: number }>> = {
+    uncached: {},
+    cached: {},
+  };
+  say();
+  say(`many dashboards: 10 users, campaigns of the last 30 days, ${LOAD_SECONDS} s per level, events written twice a second`);
+  say(`${'connections'.padEnd(44)}${'req/s'.padStart(8)}${'p99 ms'.padStart(8)}${'errors'.padStart(8)}`);
+  for (const [mode, url] of [
+    ['uncached', base],
+    ['cached', cachedBase],
+  ] as const) {
+    for (const connections of levels) {
+      const result = await loadLevel(url, connections);
+      loadResults[mode][connections] = result;
+      say(`${`${mode}, ${connections}`.padEnd(44)}${fmt(result.rps)}${fmt(result.p99)}${String(result.errors).padStart(8)}`);
+      if (result.errors > 0) failed = true;
+    }
+  }
+  clearInterval(writer);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  say(`answer cache: ${answers.stats.hits} hits, ${answers.stats.misses} misses; ${written} events written during the load`);
+  // Exactness: once the writes stopped, every user's cached answer equals the uncached one.
+  let staleAnswers = 0;
+  for (const authorization of users) {
+    const [a, b] = await Promise.all(
+      [base, cachedBase].map(async (url) => {
+        const body = (await (await fetch(`${url}/v1/metrics/campaigns?${lastMonth}`, { headers: { authorization } })).json()) as {
+          rows: unknown;
+        };
+        return JSON.stringify(body.rows);
+      }),
+    );
+    if (a !== b) staleAnswers += 1;
+  }
+  const speedup10 = loadResults.cached[10]!.rps / loadResults.uncached[10]!.rps;
+  const speedup50 = loadResults.cached[50]!.rps / loadResults.uncached[50]!.rps;
+  say(
+    `cached ÷ uncached req/s: ${speedup10.toFixed(1)} at 10 connections, ${speedup50.toFixed(1)} at 50; aim ≥ 2 (${speedup10 >= 2 && speedup50 >= 2 ? 'met' : 'missed'}); ${staleAnswers} stale answers after the writes`,
+  );
+  if (staleAnswers > 0) {
+    failed = true;
+    say('FAILED: a cached answer differs from the uncached one');
+  }
+  await cachedApp.close();
+
   await app.close();
   app = undefined;
   await clickhouse.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
   say(
-    `RESULT query_p95_ms=${Math.round(queryP95)} speedup_vs_raw=${speedup.toFixed(1)} new_endpoints_p95_vs_outreach=${worstAdded.toFixed(2)}`,
+    `RESULT query_p95_ms=${Math.round(queryP95)} speedup_vs_raw=${speedup.toFixed(1)} new_endpoints_p95_vs_outreach=${worstAdded.toFixed(2)} load_rps_10=${Math.round(loadResults.cached[10]!.rps)} load_speedup_10=${speedup10.toFixed(1)} load_speedup_50=${speedup50.toFixed(1)}`,
   );
 } catch (error) {
   failed = true;

@@ -18,6 +18,9 @@ import { webRoutes } from './routes/web/index.js';
 import { exportsRoutes } from './routes/exports/index.js';
 import { downloadsRoutes } from './routes/downloads/index.js';
 import { alertsRoutes } from './routes/alerts/index.js';
+import { eventsRoutes } from './routes/events/index.js';
+import { webhooksRoutes } from './routes/webhooks/index.js';
+import type { EventPublisher } from './shared/publishing.js';
 import type { DownloadService } from '../downloads/index.js';
 import type { AnswerCache, Freshness } from '../reporting/index.js';
 import { freshnessSource } from './shared/freshness.js';
@@ -37,6 +40,8 @@ export interface AppDeps {
   freshness?: () => Promise<Freshness>;
   /** Metrics answers kept per tenant data version (the embedded engine; see reporting/answer-cache.ts). */
   answers?: AnswerCache;
+  /** Publishes what POST /v1/events and the provider webhooks receive (its owner connects and closes it); without it they answer 503. */
+  publisher?: EventPublisher;
 }
 
 /** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
@@ -93,6 +98,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxRangeDays: deps.config.api.maxRangeDays,
     minimumVolume: deps.config.api.rateMinimumVolume,
     allowPrivateWebhooks: deps.config.alerts.allowPrivateWebhooks,
+  });
+  await app.register(eventsRoutes, {
+    publisher: deps.publisher,
+    maxBodyBytes: deps.config.events.maxBodyBytes,
+    publishTimeoutMs: deps.config.events.publishTimeoutMs,
+  });
+  await app.register(webhooksRoutes, {
+    publisher: deps.publisher,
+    secrets: deps.config.events.webhookSecrets,
+    publicUrl: deps.config.events.publicUrl,
+    maxBodyBytes: deps.config.events.maxBodyBytes,
+    publishTimeoutMs: deps.config.events.publishTimeoutMs,
   });
   return app;
 }

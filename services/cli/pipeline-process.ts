@@ -12,6 +12,8 @@ import { AnswerCache, TenantDataVersions } from '../reporting/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
+import { topicNames } from '../events/topics.js';
+import { createConnectingPublisher } from '../producer/connecting-publisher.js';
 
 export type Role = 'all' | 'ingest' | 'api' | 'alerts' | 'downloads';
 export const ROLES: readonly Role[] = ['all', 'ingest', 'api', 'alerts', 'downloads'];
@@ -138,6 +140,16 @@ export async function startPipeline({
     let url: string | undefined;
     if (runs('api')) {
       const { secret, generated } = resolveJwtSecret(config);
+      // HTTP ingest and the provider webhooks publish through their own idempotent producer (closed after the server).
+      const publisher = createConnectingPublisher({
+        kafka: createKafka(config, logger, `sending-metrics-api.${config.ingest.instanceId}`),
+        topics: topicNames(config.topicPrefix),
+        partitions: config.topicPartitions,
+        replicationFactor: config.topicReplicationFactor,
+        logger,
+      });
+      closers.push(() => publisher.close());
+      publisher.warmUp();
       const server = await startServer({
         config,
         logger,
@@ -147,6 +159,7 @@ export async function startPipeline({
         jwtSecret: secret,
         downloads,
         answers,
+        publisher,
       });
       closers.push(() => server.close());
       url = server.url;

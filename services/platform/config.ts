@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,6 +106,29 @@ export interface Config {
     /** The download workers' consumer group (DOWNLOADS_GROUP_ID). */
     groupId: string;
   };
+  /** HTTP ingest (POST /v1/events) and the provider webhooks (POST /v1/webhooks/*). */
+  events: {
+    /** Largest body POST /v1/events accepts, in bytes (EVENTS_MAX_BODY_BYTES); larger: 413. */
+    maxBodyBytes: number;
+    /** How long a request waits for the broker to acknowledge its events before a 503 (EVENTS_PUBLISH_TIMEOUT_MS). */
+    publishTimeoutMs: number;
+    /**
+     * The base URL the providers call (PUBLIC_URL when set): Twilio signs the URL it called,
+     * so behind a proxy the signature is checked against this base + the request's path and
+     * query. Undefined: the request's own scheme, Host and URL.
+     */
+    publicUrl: string | undefined;
+    /** Each tenant's provider secrets (WEBHOOK_SECRETS_FILE or WEBHOOK_SECRETS); never logged. */
+    webhookSecrets: ReadonlyMap<string, TenantWebhookSecrets>;
+  };
+}
+
+/** A tenant's secrets for the provider webhooks; a provider without one is refused for the tenant (401). */
+export interface TenantWebhookSecrets {
+  /** The Twilio account's Auth Token: the HMAC-SHA1 key of X-Twilio-Signature. */
+  twilioAuthToken?: string;
+  /** The SendGrid Signed Event Webhook's verification key: base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. */
+  sendgridPublicKey?: crypto.KeyObject;
 }
 
 export class ConfigError extends Error {
@@ -291,6 +315,76 @@ function downloadsUrl(env: Env): URL | undefined {
   return parsed;
 }
 
+const SECRETS_FORM = 'a JSON object of tenant → {"twilioAuthToken": "…", "sendgridPublicKey": "<base64 DER>"} (either key may be left out)';
+
+/**
+ * WEBHOOK_SECRETS_FILE (a path) or WEBHOOK_SECRETS (the JSON itself): each tenant's provider
+ * secrets. Errors name the variable, the tenant and the key, never a value.
+ */
+function webhookSecrets(env: Env): Map<string, TenantWebhookSecrets> {
+  const file = env.WEBHOOK_SECRETS_FILE;
+  const inline = env.WEBHOOK_SECRETS;
+  if (file !== undefined && inline !== undefined) {
+    throw new ConfigError('WEBHOOK_SECRETS_FILE and WEBHOOK_SECRETS are both set; expected one of them');
+  }
+  const variable = file !== undefined ? 'WEBHOOK_SECRETS_FILE' : 'WEBHOOK_SECRETS';
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = fs.readFileSync(path.resolve(file), 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `WEBHOOK_SECRETS_FILE=${JSON.stringify(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); expected a readable JSON file`,
+      );
+    }
+  } else if (inline !== undefined && inline.trim() !== '') {
+    text = inline;
+  } else {
+    return new Map();
+  }
+  const refuse = (problem: string): never => {
+    throw new ConfigError(`${variable}: ${problem}; expected ${SECRETS_FORM}`);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    refuse('is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) refuse('is not a JSON object');
+  const secrets = new Map<string, TenantWebhookSecrets>();
+  for (const [tenant, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    const where = `tenant ${JSON.stringify(tenant.slice(0, 100))}`;
+    // eslint-disable-next-line no-control-regex -- a tenant id has no control characters (as validate.ts requires)
+    if (!/^[^\u0000-\u001f\u007f]{1,200}$/.test(tenant) || tenant.trim() === '') refuse(`${where} is not a tenant id`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) refuse(`${where} is not an object`);
+    const { twilioAuthToken, sendgridPublicKey, ...rest } = entry as Record<string, unknown>;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) refuse(`${where} has an unknown key ${JSON.stringify(unknown.slice(0, 100))}`);
+    const tenantSecrets: TenantWebhookSecrets = {};
+    if (twilioAuthToken !== undefined) {
+      if (typeof twilioAuthToken !== 'string' || twilioAuthToken.trim() === '')
+        refuse(`${where}: twilioAuthToken is not a non-empty string`);
+      tenantSecrets.twilioAuthToken = twilioAuthToken as string;
+    }
+    if (sendgridPublicKey !== undefined) {
+      if (typeof sendgridPublicKey !== 'string') refuse(`${where}: sendgridPublicKey is not a string`);
+      let key: crypto.KeyObject | undefined;
+      try {
+        key = crypto.createPublicKey({ key: Buffer.from(sendgridPublicKey as string, 'base64'), format: 'der', type: 'spki' });
+      } catch {
+        key = undefined;
+      }
+      if (key?.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+        refuse(`${where}: sendgridPublicKey is not a base64 DER (SubjectPublicKeyInfo) ECDSA P-256 public key`);
+      }
+      tenantSecrets.sendgridPublicKey = key;
+    }
+    secrets.set(tenant, tenantSecrets);
+  }
+  return secrets;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   if (env.DATA_DIR !== undefined && env.DATA_DIR.trim() === '') {
@@ -381,6 +475,12 @@ export function loadConfig(env: Env = process.env): Config {
       s3Region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
       s3MaxAttempts: integer(env, 'DOWNLOADS_S3_MAX_ATTEMPTS', 3, 1, 20),
       groupId: env.DOWNLOADS_GROUP_ID ?? 'sending-metrics-downloads',
+    },
+    events: {
+      maxBodyBytes: integer(env, 'EVENTS_MAX_BODY_BYTES', 8 * 1024 ** 2, 1024, 1024 ** 3),
+      publishTimeoutMs: integer(env, 'EVENTS_PUBLISH_TIMEOUT_MS', 15_000, 100, 600_000),
+      publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString(),
+      webhookSecrets: webhookSecrets(env),
     },
   };
 }

@@ -22,6 +22,11 @@ export interface PublisherOptions {
   logger: Logger;
   /** Most events per produce request (one sendBatch call); default PUBLISH_BATCH_SIZE. */
   batchSize?: number;
+  /**
+   * Retries of a failed produce request before publish throws (default: unlimited). A caller
+   * that must answer in bounded time (the API) sets a few; a retry of the whole call is harmless.
+   */
+  retries?: number;
 }
 
 export interface Publisher {
@@ -120,7 +125,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const { kafka, topics, partitions } = options;
   const batchSize = options.batchSize ?? PUBLISH_BATCH_SIZE;
   const logger = options.logger.child({ component: 'publisher' });
-  const producer = kafka.producer(PRODUCER_OPTIONS);
+  const producer = kafka.producer(
+    options.retries === undefined ? PRODUCER_OPTIONS : { ...PRODUCER_OPTIONS, retry: { retries: options.retries, maxRetryTime: 2000 } },
+  );
 
   /**
    * One produce request at a time (which keeps each key's events in order), but the next

@@ -166,6 +166,15 @@ export const errorsPlugin = fp(
         sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', `a body of Content-Type ${quote(type)} is not accepted; send application/json`);
         return;
       }
+      if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit;
+        sendError(
+          reply,
+          'PAYLOAD_TOO_LARGE',
+          `the body is larger than ${limit} bytes, the most ${clip(request.url.split('?')[0]!)} accepts`,
+        );
+        return;
+      }
       const status = (error as FastifyError).statusCode;
       if (status && status >= 400 && status < 500) {
         sendError(reply, codeForStatus(status), error.message);
