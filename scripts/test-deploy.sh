@@ -78,14 +78,17 @@ check "helm template (default values)" render "$chart" "$work/default"
 check "helm template (ServiceMonitor, PVC for downloads, no HPA)" render "$chart" "$work/full" \
   --set serviceMonitor.enabled=true --set api.downloadsClaim=downloads --set api.autoscaling.enabled=false
 must_fail "helm template refuses more ingest replicas than partitions" render "$chart" "$work/too-many" --set ingest.replicas=7
-check "helm template (downloads in S3 with keys from the Secret, a pod role annotation)" render "$chart" "$work/s3" \
+echo '{"acme":{"twilioAuthToken":"example-only"}}' > "$work/webhook-secrets.json"
+check "helm template (downloads in S3 with keys from the Secret, a pod role annotation, webhook secrets)" render "$chart" "$work/s3" \
   --set config.DOWNLOADS_URL=s3://downloads/files --set secrets.awsAccessKeyId=AKIAEXAMPLE --set secrets.awsSecretAccessKey=example-only \
-  --set-string 'serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::123456789012:role/downloads'
+  --set-string 'serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::123456789012:role/downloads' \
+  --set-file secrets.webhookSecrets="$work/webhook-secrets.json"
 s3_rendered() {
   grep -q 'DOWNLOADS_URL: "s3://downloads/files"' "$1" && grep -q 'AWS_SECRET_ACCESS_KEY: "example-only"' "$1" &&
-    [[ "$(grep -c 'key: AWS_SECRET_ACCESS_KEY' "$1")" -ge 4 ]] && grep -q 'eks.amazonaws.com/role-arn: arn:aws:iam' "$1"
+    [[ "$(grep -c 'key: AWS_SECRET_ACCESS_KEY' "$1")" -ge 4 ]] && grep -q 'eks.amazonaws.com/role-arn: arn:aws:iam' "$1" &&
+    grep -q 'WEBHOOK_SECRETS: ' "$1" && [[ "$(grep -c 'key: WEBHOOK_SECRETS' "$1")" -ge 4 ]]
 }
-check "the S3 rendering carries the bucket, the keys (Secret, every role's env) and the annotation" s3_rendered "$work/s3/rendered.yaml"
+check "the S3 rendering carries the bucket, the keys (Secret, every role's env), the annotation and the webhook secrets" s3_rendered "$work/s3/rendered.yaml"
 must_fail "helm template refuses one AWS key without the other" render "$chart" "$work/one-key" --set secrets.awsAccessKeyId=AKIAEXAMPLE
 for variant in default full s3; do
   check "kubernetes-validate --strict ($variant)" validate_rendered "$work/$variant"

@@ -70,6 +70,13 @@ env:
         name: {{ include "sm.secretName" . }}
         key: AWS_SECRET_ACCESS_KEY
         optional: true
+  # Each tenant's provider webhook secrets when the Secret holds them.
+  - name: WEBHOOK_SECRETS
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "sm.secretName" . }}
+        key: WEBHOOK_SECRETS
+        optional: true
 {{- end -}}
 
 {{/* Pod-level settings shared by every role. */}}
