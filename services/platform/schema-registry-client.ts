@@ -13,8 +13,12 @@ export type SchemaLookup = { kind: 'found'; schema: string } | { kind: 'not-foun
 export interface SchemaRegistryClient {
   /** The schema registered under `id`; throws when the registry cannot be asked (unreachable, 5xx, refused credentials). */
   schemaById(id: number): Promise<SchemaLookup>;
-  /** Registers (or finds) `schema` under `subject`, setting the subject's compatibility the first time; returns the id. */
-  register(subject: string, schema: object, compatibility: SubjectCompatibility): Promise<number>;
+  /**
+   * Registers (or finds) `schema` under `subject`, setting the subject's compatibility when the
+   * subject is new. A subject that exists with another level keeps it (the registry's owner chose
+   * it; the registry enforces it): `compatibility` then says which level the subject has.
+   */
+  register(subject: string, schema: object, compatibility: SubjectCompatibility): Promise<{ id: number; compatibility: string }>;
   /** Where it is, for messages (credentials never included). */
   readonly address: string;
 }
@@ -59,13 +63,27 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
       return { kind: 'found', schema: JSON.stringify((schema as avro.Type).schema({ exportAttrs: true })) };
     },
     async register(subject, schema, compatibility) {
+      const confluentSchema = { type: SchemaType.AVRO, schema: JSON.stringify(schema) } as const;
       try {
-        const { id } = await client.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-          { subject, compatibility: COMPATIBILITY[compatibility] },
-        );
-        return id;
+        const { id } = await client.register(confluentSchema, { subject, compatibility: COMPATIBILITY[compatibility] });
+        return { id, compatibility };
       } catch (error) {
+        // The client refuses a subject whose level differs from the one asked for, naming both.
+        const level =
+          (error as Error | null)?.name === 'ConfluentSchemaRegistryCompatibilityError'
+            ? /\(\w+ != (\w+)\)/.exec((error as Error).message)?.[1]
+            : undefined;
+        if (level && level in COMPATIBILITY) {
+          try {
+            const { id } = await client.register(confluentSchema, {
+              subject,
+              compatibility: COMPATIBILITY[level as keyof typeof COMPATIBILITY],
+            });
+            return { id, compatibility: level };
+          } catch (again) {
+            throw unavailable(`to register ${subject}`, again);
+          }
+        }
         throw unavailable(`to register ${subject}`, error);
       }
     },

@@ -138,10 +138,23 @@ export function* produceRequests(
 }
 
 /** Registers the writer schema of one event type (the .avsc file as it is) under its topic's value subject. */
-async function registerWriter(registry: SchemaRegistryClient, topic: string, eventType: SendingEvent['type']): Promise<number> {
+async function registerWriter(
+  registry: SchemaRegistryClient,
+  topic: string,
+  eventType: SendingEvent['type'],
+  logger: Logger,
+): Promise<number> {
   const writer = defaultCodec().writerSchema(eventType);
   const schema = JSON.parse(fs.readFileSync(writer.file, 'utf8')) as object;
-  return registry.register(valueSubject(topic), schema, SUBJECT_COMPATIBILITY);
+  const subject = valueSubject(topic);
+  const { id, compatibility } = await registry.register(subject, schema, SUBJECT_COMPATIBILITY);
+  if (compatibility !== SUBJECT_COMPATIBILITY) {
+    logger.warn(
+      { subject, compatibility, expected: SUBJECT_COMPATIBILITY },
+      `the subject ${subject} has compatibility ${compatibility}, not ${SUBJECT_COMPATIBILITY}; left as it is (PUT /config/${subject} changes it)`,
+    );
+  }
+  return id;
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
@@ -182,8 +195,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
       if (options.schemaRegistry) {
         const ids = {
-          assignment: await registerWriter(options.schemaRegistry, topics.assignments, 'assignment'),
-          delivery: await registerWriter(options.schemaRegistry, topics.deliveries, 'delivery'),
+          assignment: await registerWriter(options.schemaRegistry, topics.assignments, 'assignment', logger),
+          delivery: await registerWriter(options.schemaRegistry, topics.deliveries, 'delivery', logger),
         };
         encode = (event) => codec.encodeConfluent(event, ids[event.type]);
         logger.debug({ ids, registry: options.schemaRegistry.address }, 'writing the Confluent wire format');
