@@ -13,7 +13,7 @@ import { createPublisher, valueSubject } from '../../services/producer/publisher
 import { generateEvents } from '../../fixtures/events.js';
 import { openIngestBed, partitionProgress, readDeadLetters, waitFor, type IngestBed } from '../support/ingest.js';
 import { recordsIn } from '../support/kafka.js';
-import { openTestSchemaRegistry, type TestSchemaRegistry } from '../support/schema-registry.js';
+import { openStandInSchemaRegistry, openTestSchemaRegistry, type TestSchemaRegistry } from '../support/schema-registry.js';
 
 const schemaFile = (name: string) => JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, name), 'utf8')) as avro.Schema;
 
@@ -209,28 +209,55 @@ describe('ingest: Avro single-object, Confluent-framed Avro and JSON on one topi
       if (record.reason) expect(reasons.get(source), source).toMatch(record.reason);
       else expect(reasons.has(source), `${source} is valid`).toBe(false);
     }
-    // One lookup per schema id, whatever the number of records (the stand-in counts them).
-    if (registry.lookups) expect(registry.lookups.length).toBe(new Set(registry.lookups).size);
     expect(bed.ingest.schemaRegistryHealth()).toEqual({ ok: true });
+  });
+});
+
+/**
+ * A registry that fails (here a stand-in answering 503 on cue) never turns records into dead
+ * letters: the partition waits, retrying with backoff, the `schema-registry` readiness check
+ * says why, and the records are counted once it answers again.
+ */
+describe('ingest: a failing schema registry', () => {
+  let standIn: TestSchemaRegistry;
+  let bed: IngestBed;
+  let topics: TopicNames;
+  const previousUrl = process.env.SCHEMA_REGISTRY_URL;
+
+  beforeAll(async () => {
+    standIn = await openStandInSchemaRegistry();
+    process.env.SCHEMA_REGISTRY_URL = standIn.url;
+    bed = await openIngestBed('ingest-encodings-held', { batchMaxRows: 25, batchMaxMs: 100 });
+    topics = topicNames(bed.config.topicPrefix);
+  });
+
+  afterAll(async () => {
+    await bed?.close();
+    await standIn?.close();
+    if (previousUrl === undefined) delete process.env.SCHEMA_REGISTRY_URL;
+    else process.env.SCHEMA_REGISTRY_URL = previousUrl;
   });
 
   it('a registry that cannot be asked holds the partition (no dead letter) and /readyz says so; it resumes when the registry answers', async () => {
-    if (!registry.setDown) return; // a real registry cannot be switched off from here
     const delivery = generateEvents({ seed: 8, count: 20, startMs: Date.UTC(2026, 10, 21), spanMs: 1000, idPrefix: 'held' }).find(
       (e): e is DeliveryEvent => e.type === 'delivery',
     )!;
     const v2 = avro.Type.forSchema(schemaFile('delivery.v2.avsc'));
     // A schema id the ingest has not seen yet: registered now, looked up when the record comes.
-    const id = await registry.register('held-value', { ...(schemaFile('delivery.v2.avsc') as object), doc: 'another registration' });
+    const id = await standIn.register('held-value', { ...(schemaFile('delivery.v2.avsc') as object), doc: 'another registration' });
     const lettersBefore = await recordsIn(bed.kafka, [topics.deadLetter]);
     const { delivery: before } = await eventIds(bed);
-    registry.setDown(true);
+    standIn.setDown!(true);
     const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     await producer.send({
       topic: topics.deliveries,
       acks: -1,
-      messages: [{ key: 'k', value: confluentBytes(id, v2, delivery, { provider: null }) }],
+      messages: [
+        { key: 'k', value: confluentBytes(id, v2, delivery, { provider: null }) },
+        { key: 'k', value: confluentBytes(id, v2, delivery, { provider: null }) },
+        { key: 'k', value: confluentBytes(id, v2, delivery, { provider: null }) },
+      ],
     });
     await producer.disconnect();
     const health = await waitFor('the schema-registry check to fail', async () => {
@@ -241,9 +268,12 @@ describe('ingest: Avro single-object, Confluent-framed Avro and JSON on one topi
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await recordsIn(bed.kafka, [topics.deadLetter])).toBe(lettersBefore);
     expect((await eventIds(bed)).delivery).toEqual(before);
-    registry.setDown(false);
+    standIn.setDown!(false);
     await waitFor('the held record to be counted', async () => (await eventIds(bed)).delivery.includes(delivery.eventId), 60_000);
     expect(bed.ingest.schemaRegistryHealth()).toEqual({ ok: true });
     expect(await recordsIn(bed.kafka, [topics.deadLetter])).toBe(lettersBefore);
+    // Three records of one new id: one successful lookup (and the failed attempts before it).
+    expect(standIn.lookups!.filter((looked) => looked === id).length).toBeGreaterThanOrEqual(1);
+    expect(new Set(standIn.lookups).size).toBe(1);
   });
 });

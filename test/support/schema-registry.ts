@@ -1,13 +1,19 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 /**
- * A schema registry for the tests. TEST_SCHEMA_REGISTRY_URL points at a real one
- * (Confluent-compatible: Confluent Schema Registry, Apicurio's /apis/ccompat/v7, Karapace).
- * Without it, a stand-in of the few Confluent REST calls the project makes runs in the test
- * process on loopback: register under a subject, the subject's compatibility, a schema by id.
- * It is no registry (it checks no compatibility); `setDown` makes it refuse every request
- * with a 503, as an unreachable registry would fail the lookups.
+ * Schema registries for the tests.
+ * - openTestSchemaRegistry: a real one. TEST_SCHEMA_REGISTRY_URL points at one
+ *   (Confluent-compatible: Confluent Schema Registry, Apicurio's /apis/ccompat/v7, Karapace);
+ *   without it, the project's Apicurio Registry (deploy/registry/registry.sh: built once from
+ *   Maven Central, in-memory storage, loopback), started here and stopped at close if this
+ *   call started it.
+ * - openStandInSchemaRegistry: a stand-in of the few Confluent REST calls the project makes,
+ *   in the test process on loopback, for what a real registry cannot be made to do on cue:
+ *   `setDown` makes it answer every request with a 503, as a failing registry would. It checks
+ *   no compatibility.
  */
 export interface TestSchemaRegistry {
   url: string;
@@ -32,12 +38,28 @@ async function registerOver(url: string, subject: string, schema: object): Promi
   return ((await response.json()) as { id: number }).id;
 }
 
+const SCRIPT = path.resolve(import.meta.dirname, '../../deploy/registry/registry.sh');
+
 export async function openTestSchemaRegistry(): Promise<TestSchemaRegistry> {
   const external = process.env.TEST_SCHEMA_REGISTRY_URL;
   if (external) {
     const url = external.replace(/\/$/, '');
     return { url, register: (subject, schema) => registerOver(url, subject, schema), close: async () => undefined };
   }
+  const alreadyUp = spawnSync('bash', [SCRIPT, 'status'], { stdio: 'ignore' }).status === 0;
+  execFileSync('bash', [SCRIPT, 'start'], { stdio: 'inherit' });
+  const url = execFileSync('bash', [SCRIPT, 'url'], { encoding: 'utf8' }).trim();
+  console.log(`[test] schema registry: Apicurio Registry at ${url}${alreadyUp ? ' (already running, reused)' : ''}`);
+  return {
+    url,
+    register: (subject, schema) => registerOver(url, subject, schema),
+    close: async () => {
+      if (!alreadyUp && process.env.TEST_KEEP_REGISTRY !== '1') execFileSync('bash', [SCRIPT, 'stop'], { stdio: 'inherit' });
+    },
+  };
+}
+
+export async function openStandInSchemaRegistry(): Promise<TestSchemaRegistry> {
   const schemas: string[] = [];
   const subjects = new Map<string, { ids: number[]; compatibility?: string }>();
   const lookups: number[] = [];
