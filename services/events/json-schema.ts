@@ -65,7 +65,8 @@ export function eventJsonSchema(known: KnownSchema): JsonSchema {
   for (const field of record.fields) {
     const { schema, optional } = fieldSchema(field.name, field.type);
     // A timestamp's Avro doc speaks of epoch milliseconds; in JSON it is an ISO-8601 string.
-    const description = schema.description ? `${String(schema.description)} (in Avro: ${field.doc ?? 'timestamp-millis'})` : field.doc;
+    const description =
+      typeof schema.description === 'string' ? `${schema.description} (in Avro: ${field.doc ?? 'timestamp-millis'})` : field.doc;
     properties[field.name] = { ...schema, ...(description ? { description } : {}) };
     if (!optional) required.push(field.name);
   }
