@@ -37,7 +37,10 @@ fetch() {
   # One build at a time (test files may start the registry concurrently).
   exec 9>"$root/.cache/registry/.lock"
   flock 9
-  if [[ -f "$build_dir/.complete" ]]; then return 0; fi
+  if [[ -f "$build_dir/.complete" ]]; then
+    exec 9>&-
+    return 0
+  fi
   say "building Apicurio Registry $version from Maven Central into $build_dir (once; a few minutes the first time)"
   rm -rf "$build_dir"
   local log="$root/.cache/registry/build.log"
@@ -47,6 +50,7 @@ fetch() {
     exit 1
   fi
   touch "$build_dir/.complete"
+  exec 9>&-
 }
 
 running_pid() {
@@ -75,7 +79,7 @@ start() {
     say "starting Apicurio Registry $version at $url (log: $dir/registry.log)"
     nohup java "-Xms$heap" "-Xmx$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
       -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$port" -Dquarkus.log.console.json=false \
-      -jar "$jar" >>"$dir/registry.log" 2>&1 </dev/null 8>&- &
+      -jar "$jar" >>"$dir/registry.log" 2>&1 </dev/null 8>&- 9>&- &
     echo $! >"$dir/registry.pid"
   fi
   for _ in $(seq 1 240); do

@@ -67,7 +67,7 @@ describe('ingest: Avro single-object, Confluent-framed Avro and JSON on one topi
     process.env.SCHEMA_REGISTRY_URL = registry.url;
     bed = await openIngestBed('ingest-encodings', { batchMaxRows: 25, batchMaxMs: 100, maxInvalidRatio: 1 });
     topics = topicNames(bed.config.topicPrefix);
-  });
+  }, 600_000); // the first start builds the registry (about 1.5 minutes; `make test` does it before)
 
   afterAll(async () => {
     await bed?.close();
