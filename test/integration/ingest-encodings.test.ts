@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import { createSchemaRegistryClient } from '../../services/platform/schema-regis
 import { createPublisher, valueSubject } from '../../services/producer/publisher.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { openIngestBed, partitionProgress, readDeadLetters, waitFor, type IngestBed } from '../support/ingest.js';
-import { recordsIn } from '../support/kafka.js';
+import { runCli } from '../support/cli.js';
+import { recordsIn, topicOffsets } from '../support/kafka.js';
 import { openStandInSchemaRegistry, openTestSchemaRegistry, type TestSchemaRegistry } from '../support/schema-registry.js';
 
 const schemaFile = (name: string) => JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, name), 'utf8')) as avro.Schema;
@@ -39,6 +41,14 @@ async function eventIds(bed: IngestBed): Promise<{ assignment: string[]; deliver
     return ((await result.json()) as [string][]).map(([id]) => id);
   };
   return { assignment: await read('assignment_events'), delivery: await read('delivery_events') };
+}
+
+async function highWatermarks(bed: IngestBed, topics: TopicNames): Promise<Map<string, number>> {
+  const highs = new Map<string, number>();
+  for (const topic of [topics.assignments, topics.deliveries]) {
+    for (const p of await topicOffsets(bed.admin, topic)) highs.set(`${topic}/${p.partition}`, Number(p.high));
+  }
+  return highs;
 }
 
 async function drained(bed: IngestBed, topics: TopicNames): Promise<boolean> {
@@ -96,6 +106,39 @@ describe('ingest: Avro single-object, Confluent-framed Avro and JSON on one topi
     for (const event of events) expect((event.type === 'assignment' ? assignment : delivery).includes(event.eventId)).toBe(true);
     const config = await fetch(`${registry.url}/config/${encodeURIComponent(valueSubject(topics.deliveries))}`);
     expect(((await config.json()) as { compatibilityLevel: string }).compatibilityLevel).toBe('BACKWARD');
+  });
+
+  it('`produce --file` with SCHEMA_REGISTRY_URL publishes Confluent-framed records that the ingest counts', async () => {
+    const events = generateEvents({ seed: 10, count: 30, startMs: Date.UTC(2026, 10, 23), spanMs: 86_400_000, idPrefix: 'cli' });
+    const file = path.join(os.tmpdir(), `encodings-${Date.now()}.ndjson`);
+    fs.writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n'));
+    const before = await eventIds(bed);
+    const highBefore = await highWatermarks(bed, topics);
+    const result = await runCli(['produce', '--file', file], {
+      TOPIC_PREFIX: bed.config.topicPrefix,
+      SCHEMA_REGISTRY_URL: registry.url,
+      LOG_LEVEL: 'warn',
+    });
+    fs.rmSync(file, { force: true });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^published 30 events/);
+    await waitFor('the published events to be counted', async () => {
+      const { assignment, delivery } = await eventIds(bed);
+      return assignment.length + delivery.length === before.assignment.length + before.delivery.length + events.length;
+    });
+    // What went on the wire is the Confluent framing (magic 0 and a schema id).
+    const consumer = bed.kafka.consumer({ groupId: `encodings-peek-${Date.now()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    const firstBytes: number[] = [];
+    await consumer.subscribe({ topics: [topics.assignments, topics.deliveries], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        if (Number(message.offset) >= (highBefore.get(`${topic}/${partition}`) ?? 0)) firstBytes.push(message.value![0]!);
+      },
+    });
+    await waitFor('the new records to be read back', async () => firstBytes.length === events.length);
+    await consumer.disconnect();
+    expect(new Set(firstBytes)).toEqual(new Set([0]));
   });
 
   it('counts every valid record once and dead-letters every bad one with its reason', async () => {
