@@ -3,7 +3,7 @@ import path from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { defaultCodec, EventDecodeError, eventOfRecord } from './codec.js';
-import { ConfluentReader } from './confluent-reader.js';
+import { ConfluentReader, FAILED_ANSWER_TTL_MS, FAILED_ANSWERS_KEPT } from './confluent-reader.js';
 import { confluentFrame, confluentSchemaId, detectEncoding } from './encodings.js';
 import { SCHEMA_DIR } from './schema-registry.js';
 import type { DeliveryEvent } from './types.js';
@@ -128,5 +128,20 @@ describe('ConfluentReader', () => {
       code: 'unknown-schema',
       message: expect.stringMatching(/has not been looked up/),
     });
+  });
+
+  it('keeps a schema found for good, a failed answer for a while, and a bounded number of them', () => {
+    const reader = new ConfluentReader();
+    const now = Date.now();
+    reader.learn(1, { kind: 'found', schema: schemaText('delivery.v1.avsc') }, now);
+    reader.learn(2, { kind: 'not-found' }, now);
+    expect(reader.knows(1, now + 10 * FAILED_ANSWER_TTL_MS)).toBe(true);
+    expect(reader.knows(2, now + FAILED_ANSWER_TTL_MS - 1)).toBe(true);
+    expect(reader.knows(2, now + FAILED_ANSWER_TTL_MS + 1)).toBe(false);
+    for (let id = 100; id < 100 + FAILED_ANSWERS_KEPT + 5; id += 1) reader.learn(id, { kind: 'not-found' }, now);
+    expect(reader.knows(100, now)).toBe(false);
+    expect(reader.knows(104, now)).toBe(false);
+    expect(reader.knows(105, now)).toBe(true);
+    expect(reader.knows(1, now)).toBe(true);
   });
 });

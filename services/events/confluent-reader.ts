@@ -6,9 +6,14 @@ import { loadSchemaRegistry, RECORD_NAMES, type EventType, type KnownSchema, typ
 /**
  * Reads Confluent-framed Avro (0x00, schema id, body) into this build's reader schemas. The
  * writer schema of each id comes from a schema registry, asynchronously and before decoding
- * (see `learn`); decoding itself is synchronous. Ids are immutable in a registry, so what is
- * learnt about one is kept for the life of the process.
+ * (see `learn`); decoding itself is synchronous. Ids are immutable in a registry, so a schema
+ * found is kept for the life of the process. A failed answer (404, a schema that is not ours) is
+ * kept for FAILED_ANSWER_TTL_MS only, and for at most FAILED_ANSWERS_KEPT ids: garbage with
+ * random ids cannot grow the map without bound, and an id a lagging registry replica did not
+ * know yet is asked again for the records after.
  */
+export const FAILED_ANSWER_TTL_MS = 60_000;
+export const FAILED_ANSWERS_KEPT = 10_000;
 
 /** What the registry said about one schema id. */
 export type WriterSchemaAnswer =
@@ -22,6 +27,8 @@ type Learnt =
 
 export class ConfluentReader {
   private readonly byId = new Map<number, Learnt>();
+  /** Failed answers, oldest first (Map keeps insertion order), with when they expire. */
+  private readonly failed = new Map<number, { learnt: Learnt; until: number }>();
   private readonly readers: Record<EventType, KnownSchema>;
   private readonly byName = new Map<string, EventType>();
 
@@ -33,30 +40,48 @@ export class ConfluentReader {
     for (const [eventType, name] of Object.entries(RECORD_NAMES)) this.byName.set(name, eventType as EventType);
   }
 
-  knows(schemaId: number): boolean {
-    return this.byId.has(schemaId);
+  knows(schemaId: number, now = Date.now()): boolean {
+    return this.lookup(schemaId, now) !== undefined;
   }
 
   /** The ids of these values (Confluent-framed or not) whose writer schema is not known yet. */
   missingIds(values: Iterable<Buffer | null>): number[] {
     const missing = new Set<number>();
+    const now = Date.now();
     for (const value of values) {
       if (!value || value.length < CONFLUENT_HEADER_BYTES || value[0] !== 0x00) continue;
       const id = confluentSchemaId(value);
-      if (!this.byId.has(id)) missing.add(id);
+      if (!this.knows(id, now)) missing.add(id);
     }
     return [...missing];
   }
 
   /** Records the registry's answer for an id: how its records are read, or why they cannot be. */
-  learn(schemaId: number, answer: WriterSchemaAnswer): void {
-    this.byId.set(schemaId, this.resolve(schemaId, answer));
+  learn(schemaId: number, answer: WriterSchemaAnswer, now = Date.now()): void {
+    const learnt = this.resolve(schemaId, answer);
+    if (learnt.ok) {
+      this.byId.set(schemaId, learnt);
+      return;
+    }
+    this.failed.delete(schemaId);
+    this.failed.set(schemaId, { learnt, until: now + FAILED_ANSWER_TTL_MS });
+    if (this.failed.size > FAILED_ANSWERS_KEPT) this.failed.delete(this.failed.keys().next().value!);
+  }
+
+  private lookup(schemaId: number, now: number): Learnt | undefined {
+    const found = this.byId.get(schemaId);
+    if (found) return found;
+    const failed = this.failed.get(schemaId);
+    if (!failed) return undefined;
+    if (failed.until >= now) return failed.learnt;
+    this.failed.delete(schemaId);
+    return undefined;
   }
 
   /** The event type and record of a Confluent-framed value whose id has been learnt; EventDecodeError otherwise. */
   decode(bytes: Buffer): { eventType: EventType; record: Record<string, unknown> } {
     const id = confluentSchemaId(bytes);
-    const learnt = this.byId.get(id);
+    const learnt = this.byId.get(id) ?? this.failed.get(id)?.learnt;
     if (!learnt) throw new EventDecodeError('unknown-schema', `schema id ${id} has not been looked up in the schema registry`);
     if (!learnt.ok) throw new EventDecodeError(learnt.code, learnt.problem);
     let decoded: { value: unknown; offset: number };
