@@ -7,7 +7,9 @@ import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
  * Avro single-object encoding of the event records: 0xC3 0x01, the 8-byte little-endian
  * CRC-64-AVRO fingerprint of the writer schema, then the Avro binary body. Any writer
  * version this build knows is read into the reader version of its record (schema resolution),
- * so producers and consumers can be upgraded one at a time.
+ * so producers and consumers can be upgraded one at a time. `encodeConfluent` writes the other
+ * Avro framing, the Confluent wire format (schema id from a registry); encodings.ts tells the
+ * value encodings apart and confluent-reader.ts reads that framing.
  */
 
 /** The record versions `types.ts` describes: what is written, and what is read into. */
