@@ -3,6 +3,7 @@ import { topicNames } from '../events/topics.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { createLogger } from '../platform/logger.js';
+import { createSchemaRegistryClient } from '../platform/schema-registry-client.js';
 import { createPublisher, type Publisher } from '../producer/publisher.js';
 
 /**
@@ -19,6 +20,7 @@ export function openCommandPublisher(clientId: string): { config: Config; publis
     partitions: config.topicPartitions,
     replicationFactor: config.topicReplicationFactor,
     logger,
+    schemaRegistry: config.schemaRegistry ? createSchemaRegistryClient(config.schemaRegistry) : undefined,
   });
   return { config, publisher };
 }

@@ -95,6 +95,7 @@ export async function startPipeline({
       });
       ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
       readiness.register('ingest', async () => ingest.health());
+      if (config.schemaRegistry) readiness.register('schema-registry', async () => ingest.schemaRegistryHealth() ?? { ok: true });
       closers.push(() => ingest.stop());
       // In the background: while Kafka is unreachable the API still answers, and /readyz says why.
       ingest.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`ingest could not start: ${error.message}`)));

@@ -1,12 +1,15 @@
 import type avro from 'avsc';
 import { loadSchemaRegistry, SchemaRegistryError, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
+import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC } from './encodings.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
 
 /**
  * Avro single-object encoding of the event records: 0xC3 0x01, the 8-byte little-endian
  * CRC-64-AVRO fingerprint of the writer schema, then the Avro binary body. Any writer
  * version this build knows is read into the reader version of its record (schema resolution),
- * so producers and consumers can be upgraded one at a time.
+ * so producers and consumers can be upgraded one at a time. `encodeConfluent` writes the other
+ * Avro framing, the Confluent wire format (schema id from a registry); encodings.ts tells the
+ * value encodings apart and confluent-reader.ts reads that framing.
  */
 
 /** The record versions `types.ts` describes: what is written, and what is read into. */
@@ -16,7 +19,7 @@ const MAGIC_0 = 0xc3;
 const MAGIC_1 = 0x01;
 const HEADER_BYTES = 10;
 
-export type EventDecodeErrorCode = 'bad-header' | 'unknown-schema' | 'corrupt-body';
+export type EventDecodeErrorCode = 'bad-header' | 'unknown-schema' | 'unreadable-schema' | 'corrupt-body';
 
 export class EventDecodeError extends Error {
   override name = 'EventDecodeError';
@@ -57,6 +60,11 @@ interface Reading {
   reader: avro.Type;
   /** Undefined when writer and reader are the same schema. */
   resolver: avro.Resolver | undefined;
+}
+
+/** The event of a record read with a reader schema (fields it does not know are left out). */
+export function eventOfRecord(eventType: EventType, record: Record<string, unknown>): SendingEvent {
+  return eventType === 'assignment' ? toAssignment(record) : toDelivery(record);
 }
 
 function toAssignment(record: Record<string, unknown>): AssignmentEvent {
@@ -150,6 +158,30 @@ export class EventCodec {
     writer.fingerprint.copy(bytes, 2);
     this.scratch.copy(bytes, HEADER_BYTES, HEADER_BYTES, end);
     return bytes;
+  }
+
+  /**
+   * The Confluent wire format of the event, written with this codec's writer schema, which the
+   * registry knows as `schemaId`: 0x00, the id (4 bytes, big-endian), the Avro body.
+   */
+  encodeConfluent(event: SendingEvent, schemaId: number): Buffer {
+    const writer = event.type === 'assignment' || event.type === 'delivery' ? this.writers[event.type] : undefined;
+    if (!writer) throw new EventEncodeError(`cannot encode an event of type ${JSON.stringify((event as { type: unknown }).type)}`);
+    let end = this.writeBody(writer, event);
+    if (end < 0) {
+      this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
+      end = this.writeBody(writer, event);
+    }
+    const bytes = Buffer.allocUnsafe(end - HEADER_BYTES + CONFLUENT_HEADER_BYTES);
+    bytes[0] = CONFLUENT_MAGIC;
+    bytes.writeUInt32BE(schemaId, 1);
+    this.scratch.copy(bytes, CONFLUENT_HEADER_BYTES, HEADER_BYTES, end);
+    return bytes;
+  }
+
+  /** The schema each event type is written with (what a producer registers). */
+  writerSchema(eventType: EventType): KnownSchema {
+    return this.writers[eventType];
   }
 
   decode(bytes: Buffer): SendingEvent {

@@ -10,7 +10,8 @@ export type EventType = SendingEvent['type'];
 /** The directory of the event contract: `<eventType>.v<version>.avsc` files. */
 export const SCHEMA_DIR = path.resolve(import.meta.dirname, '../../schemas/avro');
 
-const RECORD_NAMES: Record<EventType, string> = {
+/** The full names of the two records; a writer schema of another name is not an event of this contract. */
+export const RECORD_NAMES: Readonly<Record<EventType, string>> = {
   assignment: 'io.sendingmetrics.events.Assignment',
   delivery: 'io.sendingmetrics.events.Delivery',
 };

@@ -6,6 +6,12 @@ import type { Outcome, SourceRecord } from './record.js';
 import type { WritableEvent } from './steps/write.js';
 
 export interface PartitionSteps {
+  /**
+   * Runs before a fetched batch is decoded (the writer schemas of its Confluent-framed records
+   * are looked up); `wait` sleeps heartbeating, and false means it gave up because the worker
+   * was revoked or is stopping.
+   */
+  prepare?(records: readonly SourceRecord[], wait: (ms: number) => Promise<void>, cancelled: () => boolean): Promise<boolean>;
   decode(record: SourceRecord): Outcome;
   deduplicate(outcome: Outcome): Outcome;
   recordIntent(intent: BatchIntent): Promise<void>;
@@ -94,6 +100,11 @@ export class PartitionWorker {
   }
 
   private async process(records: SourceRecord[]): Promise<void> {
+    const cancelled = () => this.revoked || this.stopping;
+    if (this.options.steps.prepare) {
+      const wait = (ms: number) => sleepWithHeartbeat(ms, this.heartbeat, cancelled);
+      if (!(await this.options.steps.prepare(records, wait, cancelled))) return;
+    }
     for (const record of records) {
       if (this.revoked || this.stopping) return;
       if (record.offset <= this.lastSeenOffset) continue; // fetched again after a seek or rebalance

@@ -9,6 +9,8 @@ import type { HealthCheckResult } from '../platform/health.js';
 import { ensureTopics } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { eventTypeOfTopic, topicNames, type TopicNames } from '../events/topics.js';
+import { ConfluentReader } from '../events/confluent-reader.js';
+import { createSchemaRegistryClient } from '../platform/schema-registry-client.js';
 import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
 import { parseControlRequest, type ControlRequest } from './control.js';
 import { CountedThroughTracker } from './counted-through.js';
@@ -18,6 +20,7 @@ import { PartitionWorker } from './partition-worker.js';
 import { createCommitStep } from './steps/commit.js';
 import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDecodeStep } from './steps/decode.js';
+import { WriterSchemas } from './writer-schemas.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
 import { createUniqueWriteStep, createWriteStep, RAW_TABLES, writeOptionsOf, type WritableEvent } from './steps/write.js';
 
@@ -65,6 +68,8 @@ export class IngestPipeline extends EventEmitter {
   /** One per process: the cross-partition duplicate check and the insert run one batch at a time. */
   private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
   private readonly admin: Admin;
+  /** Confluent-framed records: their writer schemas, looked up in the registry (SCHEMA_REGISTRY_URL); undefined without one. */
+  private readonly confluent: { reader: ConfluentReader; schemas: WriterSchemas } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   /** The refresh under way, awaited by stop() before the clients close. */
@@ -117,6 +122,20 @@ export class IngestPipeline extends EventEmitter {
     this.admin = kafka.admin();
     this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
     this.uniqueWrite = createUniqueWriteStep(deps.clickhouse, writeOptionsOf(config));
+    if (config.schemaRegistry) {
+      const reader = new ConfluentReader();
+      const schemas = new WriterSchemas(
+        reader,
+        createSchemaRegistryClient(config.schemaRegistry),
+        this.log.child({ component: 'schema-registry' }),
+      );
+      this.confluent = { reader, schemas };
+    }
+  }
+
+  /** The `schema-registry` readiness check: failing while a writer schema cannot be looked up; undefined without a registry. */
+  schemaRegistryHealth(): HealthCheckResult | undefined {
+    return this.confluent?.schemas.health();
   }
 
   /**
@@ -514,7 +533,8 @@ export class IngestPipeline extends EventEmitter {
       metrics: this.metrics,
       logger: log,
       steps: {
-        decode: createDecodeStep(kind),
+        prepare: this.confluent ? (records, wait, cancelled) => this.confluent!.schemas.prepare(records, wait, cancelled) : undefined,
+        decode: createDecodeStep(kind, { confluent: this.confluent?.reader }),
         deduplicate: createDeduplicateStep(seen),
         recordIntent: (intent) => this.intents.record(topic, partition, intent),
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),

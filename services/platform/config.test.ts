@@ -45,6 +45,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOPIC_PREFIX: 'a b' })).toThrow(/TOPIC_PREFIX="a b" has characters Kafka does not allow/);
   });
 
+  it('SCHEMA_REGISTRY_URL: unset by default; http(s) only, credentials in their own variables, never echoed', () => {
+    expect(loadConfig({}).schemaRegistry).toBeUndefined();
+    expect(loadConfig({ SCHEMA_REGISTRY_URL: '' }).schemaRegistry).toBeUndefined();
+    const plain = loadConfig({ SCHEMA_REGISTRY_URL: 'http://registry:8081' }).schemaRegistry!;
+    expect(plain.url.toString()).toBe('http://registry:8081/');
+    expect(plain.username).toBeUndefined();
+    const auth = loadConfig({
+      SCHEMA_REGISTRY_URL: 'https://r/apis/ccompat/v7',
+      SCHEMA_REGISTRY_USERNAME: 'u',
+      SCHEMA_REGISTRY_PASSWORD: 's3cret',
+    });
+    expect(auth.schemaRegistry).toMatchObject({ username: 'u', password: 's3cret' });
+    expect(() => loadConfig({ SCHEMA_REGISTRY_URL: 'registry:8081' })).toThrow(
+      /^SCHEMA_REGISTRY_URL="registry:8081" has protocol registry:/,
+    );
+    expect(() => loadConfig({ SCHEMA_REGISTRY_URL: 'http://u:s3cret@r' })).toThrow(
+      /^SCHEMA_REGISTRY_URL="http:\/\/u:\*\*\*@r" has credentials in it/,
+    );
+    expect(() => loadConfig({ SCHEMA_REGISTRY_URL: 'http://r', SCHEMA_REGISTRY_PASSWORD: 's3cret' })).toThrow(
+      /^SCHEMA_REGISTRY_PASSWORD is set without SCHEMA_REGISTRY_USERNAME/,
+    );
+    expect(() => loadConfig({ SCHEMA_REGISTRY_USERNAME: 'u' })).toThrow(/^SCHEMA_REGISTRY_USERNAME is set but SCHEMA_REGISTRY_URL is not/);
+    for (const env of [
+      { SCHEMA_REGISTRY_URL: 'http://u:s3cret@r' },
+      { SCHEMA_REGISTRY_URL: 'http://r', SCHEMA_REGISTRY_PASSWORD: 's3cret' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }));
+    }
+  });
+
   it('FRESHNESS_STALE_AFTER_MS: 30 s by default, more than 0', () => {
     expect(loadConfig({}).api.freshnessStaleAfterMs).toBe(30_000);
     expect(loadConfig({ FRESHNESS_STALE_AFTER_MS: '1500' }).api.freshnessStaleAfterMs).toBe(1500);

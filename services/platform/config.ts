@@ -88,6 +88,11 @@ export interface Config {
     /** The dashboard's address as users reach it, for the links in notifications (PUBLIC_URL). */
     publicUrl: string;
   };
+  /**
+   * A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL): the ingest reads
+   * Confluent-framed Avro through it, and producers write that framing. Undefined: not used.
+   */
+  schemaRegistry: { url: URL; username: string | undefined; password: string | undefined } | undefined;
   downloads: {
     ttlHours: number;
     maxConcurrentPerTenant: number;
@@ -304,6 +309,37 @@ function clickhouseCluster(
   };
 }
 
+/**
+ * SCHEMA_REGISTRY_URL (http or https), with SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD
+ * for basic auth. Credentials inside the URL are refused: they would reach logs and errors.
+ */
+function schemaRegistry(env: Env): Config['schemaRegistry'] {
+  const raw = env.SCHEMA_REGISTRY_URL;
+  const username = env.SCHEMA_REGISTRY_USERNAME;
+  const password = env.SCHEMA_REGISTRY_PASSWORD;
+  if (raw === undefined || raw.trim() === '') {
+    if (username !== undefined)
+      throw new ConfigError('SCHEMA_REGISTRY_USERNAME is set but SCHEMA_REGISTRY_URL is not; expected both, or neither');
+    return undefined;
+  }
+  const parsed = url(env, 'SCHEMA_REGISTRY_URL', ['http:', 'https:'])!;
+  if (parsed.username !== '' || parsed.password !== '') {
+    fail(
+      'SCHEMA_REGISTRY_URL',
+      redactUrl(raw),
+      'has credentials in it',
+      'a URL without them, e.g. http://registry:8081 (set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD)',
+    );
+  }
+  if ((username === undefined) !== (password === undefined)) {
+    // The password itself is never echoed: it is a secret.
+    throw new ConfigError(
+      `${username === undefined ? 'SCHEMA_REGISTRY_PASSWORD' : 'SCHEMA_REGISTRY_USERNAME'} is set without ${username === undefined ? 'SCHEMA_REGISTRY_USERNAME' : 'SCHEMA_REGISTRY_PASSWORD'}; expected both (basic auth), or neither`,
+    );
+  }
+  return { url: parsed, username, password };
+}
+
 /** DOWNLOADS_URL: unset or empty (local files), or s3://bucket/optional/prefix. */
 function downloadsUrl(env: Env): URL | undefined {
   const raw = env.DOWNLOADS_URL;
@@ -464,6 +500,7 @@ export function loadConfig(env: Env = process.env): Config {
         url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? new URL(`http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? '8080'}/`)
       ).toString(),
     },
+    schemaRegistry: schemaRegistry(env),
     downloads: {
       ttlHours: integer(env, 'DOWNLOADS_TTL_HOURS', 168, 1, 100_000),
       maxConcurrentPerTenant: integer(env, 'DOWNLOADS_MAX_CONCURRENT_PER_TENANT', 2, 1, 100),

@@ -1,10 +1,12 @@
 import { CompressionTypes, type Kafka, type Message, type TopicMessages } from 'kafkajs';
-import { encodeEvent } from '../events/codec.js';
+import fs from 'node:fs';
+import { defaultCodec, encodeEvent } from '../events/codec.js';
 import type { TopicNames } from '../events/topics.js';
 import type { SendingEvent } from '../events/types.js';
 import { validateEvent } from '../events/validate.js';
 import { ensureTopics } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
+import type { SchemaRegistryClient, SubjectCompatibility } from '../platform/schema-registry-client.js';
 
 /**
  * Publishes events to their topics: validated, Avro single-object encoded, keyed by
@@ -27,6 +29,20 @@ export interface PublisherOptions {
    * that must answer in bounded time (the API) sets a few; a retry of the whole call is harmless.
    */
   retries?: number;
+  /**
+   * With a schema registry (SCHEMA_REGISTRY_URL), events are written in the Confluent wire format:
+   * connect() registers the writer schemas under `<topic>-value` (topic-name strategy) with
+   * SUBJECT_COMPATIBILITY. Without one, Avro single-object encoding.
+   */
+  schemaRegistry?: SchemaRegistryClient;
+}
+
+/** The compatibility level set on the subjects this producer registers (README: "Producing from other languages"). */
+export const SUBJECT_COMPATIBILITY: SubjectCompatibility = 'BACKWARD';
+
+/** The subject of a topic's values under the topic-name strategy. */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
 }
 
 export interface Publisher {
@@ -97,7 +113,12 @@ function validated(events: readonly SendingEvent[]): SendingEvent[] {
 }
 
 /** Encodes (valid) events into produce requests of at most batchSize events and PUBLISH_BATCH_BYTES. */
-export function* produceRequests(events: readonly SendingEvent[], topics: TopicNames, batchSize: number): Generator<TopicMessages[]> {
+export function* produceRequests(
+  events: readonly SendingEvent[],
+  topics: TopicNames,
+  batchSize: number,
+  encode: (event: SendingEvent) => Buffer = encodeEvent,
+): Generator<TopicMessages[]> {
   let assignments: Message[] = [];
   let deliveries: Message[] = [];
   let bytes = 0;
@@ -112,13 +133,33 @@ export function* produceRequests(events: readonly SendingEvent[], topics: TopicN
   };
   for (const event of events) {
     const key = messageKey(event);
-    const value = encodeEvent(event);
+    const value = encode(event);
     const size = Buffer.byteLength(key) + value.length + RECORD_OVERHEAD_BYTES;
     if (bytes > 0 && (bytes + size > PUBLISH_BATCH_BYTES || assignments.length + deliveries.length === batchSize)) yield request();
     (event.type === 'assignment' ? assignments : deliveries).push({ key, value });
     bytes += size;
   }
   if (bytes > 0) yield request();
+}
+
+/** Registers the writer schema of one event type (the .avsc file as it is) under its topic's value subject. */
+async function registerWriter(
+  registry: SchemaRegistryClient,
+  topic: string,
+  eventType: SendingEvent['type'],
+  logger: Logger,
+): Promise<number> {
+  const writer = defaultCodec().writerSchema(eventType);
+  const schema = JSON.parse(fs.readFileSync(writer.file, 'utf8')) as object;
+  const subject = valueSubject(topic);
+  const { id, compatibility } = await registry.register(subject, schema, SUBJECT_COMPATIBILITY);
+  if (compatibility !== SUBJECT_COMPATIBILITY) {
+    logger.warn(
+      { subject, compatibility, expected: SUBJECT_COMPATIBILITY },
+      `the subject ${subject} has compatibility ${compatibility}, not ${SUBJECT_COMPATIBILITY}; left as it is (PUT /config/${subject} changes it)`,
+    );
+  }
+  return id;
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
@@ -128,6 +169,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const producer = kafka.producer(
     options.retries === undefined ? PRODUCER_OPTIONS : { ...PRODUCER_OPTIONS, retry: { retries: options.retries, maxRetryTime: 2000 } },
   );
+  const codec = defaultCodec();
+  let encode: (event: SendingEvent) => Buffer = encodeEvent;
 
   /**
    * One produce request at a time (which keeps each key's events in order), but the next
@@ -136,7 +179,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   async function publish(events: readonly SendingEvent[]): Promise<void> {
     let sending: Promise<unknown> | undefined;
     try {
-      for (const topicMessages of produceRequests(validated(events), topics, batchSize)) {
+      for (const topicMessages of produceRequests(validated(events), topics, batchSize, encode)) {
         await sending;
         sending = producer.sendBatch({ ...SEND_OPTIONS, topicMessages });
         await requestWritten();
@@ -156,6 +199,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
         await ensureTopics(admin, partitions, [topics.assignments, topics.deliveries], { replicationFactor: options.replicationFactor });
       } finally {
         await admin.disconnect();
+      }
+      if (options.schemaRegistry) {
+        const ids = {
+          assignment: await registerWriter(options.schemaRegistry, topics.assignments, 'assignment', logger),
+          delivery: await registerWriter(options.schemaRegistry, topics.deliveries, 'delivery', logger),
+        };
+        encode = (event) => codec.encodeConfluent(event, ids[event.type]);
+        logger.debug({ ids, registry: options.schemaRegistry.address }, 'writing the Confluent wire format');
       }
       await producer.connect();
       logger.debug({ topics: [topics.assignments, topics.deliveries] }, 'publisher connected');

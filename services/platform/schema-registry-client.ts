@@ -1,0 +1,98 @@
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import type { Config } from './config.js';
+
+/**
+ * A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL: Confluent Schema Registry,
+ * Apicurio's /apis/ccompat/v7, Karapace, ...) through @kafkajs/confluent-schema-registry, which
+ * caches schemas by id. Only what this project needs: a writer schema by id, and registering
+ * a schema under a subject with its compatibility level.
+ */
+export type SchemaLookup = { kind: 'found'; schema: string } | { kind: 'not-found' } | { kind: 'unusable'; problem: string };
+
+export interface SchemaRegistryClient {
+  /** The schema registered under `id`; throws when the registry cannot be asked (unreachable, 5xx, refused credentials). */
+  schemaById(id: number): Promise<SchemaLookup>;
+  /**
+   * Registers (or finds) `schema` under `subject`, setting the subject's compatibility when the
+   * subject is new. A subject that exists with another level keeps it (the registry's owner chose
+   * it; the registry enforces it): `compatibility` then says which level the subject has.
+   */
+  register(subject: string, schema: object, compatibility: SubjectCompatibility): Promise<{ id: number; compatibility: string }>;
+  /** Where it is, for messages (credentials never included). */
+  readonly address: string;
+}
+
+export type SubjectCompatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
+
+export class SchemaRegistryUnavailableError extends Error {
+  override name = 'SchemaRegistryUnavailableError';
+}
+
+function status(error: unknown): number | undefined {
+  const value = (error as { status?: unknown } | null)?.status;
+  return typeof value === 'number' ? value : undefined;
+}
+
+export function createSchemaRegistryClient(settings: NonNullable<Config['schemaRegistry']>): SchemaRegistryClient {
+  const address = settings.url.toString().replace(/\/$/, '');
+  const client = new SchemaRegistry({
+    host: address,
+    clientId: 'sending-metrics',
+    auth: settings.username === undefined ? undefined : { username: settings.username, password: settings.password ?? '' },
+    // The callers retry with their own backoff (the ingest waits; a producer fails its call).
+    retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
+  });
+  const unavailable = (what: string, error: unknown): SchemaRegistryUnavailableError =>
+    new SchemaRegistryUnavailableError(`the schema registry at ${address} failed ${what}: ${(error as Error).message}`);
+
+  return {
+    address,
+    async schemaById(id) {
+      let schema: unknown;
+      try {
+        schema = await client.getSchema(id);
+      } catch (error) {
+        const code = status(error);
+        if (code === 404) return { kind: 'not-found' };
+        // A schema the client cannot build (not Avro it can parse, broken references): a property of the id.
+        if (code === undefined && !isTransport(error)) return { kind: 'unusable', problem: (error as Error).message };
+        throw unavailable(`to return schema id ${id}`, error);
+      }
+      if (!avro.Type.isType(schema)) return { kind: 'unusable', problem: 'is not an Avro schema' };
+      return { kind: 'found', schema: JSON.stringify((schema as avro.Type).schema({ exportAttrs: true })) };
+    },
+    async register(subject, schema, compatibility) {
+      const confluentSchema = { type: SchemaType.AVRO, schema: JSON.stringify(schema) } as const;
+      try {
+        const { id } = await client.register(confluentSchema, { subject, compatibility: COMPATIBILITY[compatibility] });
+        return { id, compatibility };
+      } catch (error) {
+        // The client refuses a subject whose level differs from the one asked for, naming both.
+        const level =
+          (error as Error | null)?.name === 'ConfluentSchemaRegistryCompatibilityError'
+            ? /\(\w+ != (\w+)\)/.exec((error as Error).message)?.[1]
+            : undefined;
+        if (level && level in COMPATIBILITY) {
+          try {
+            const { id } = await client.register(confluentSchema, {
+              subject,
+              compatibility: COMPATIBILITY[level as keyof typeof COMPATIBILITY],
+            });
+            return { id, compatibility: level };
+          } catch (again) {
+            throw unavailable(`to register ${subject}`, again);
+          }
+        }
+        throw unavailable(`to register ${subject}`, error);
+      }
+    },
+  };
+}
+
+/** Errors of the HTTP transport (connection refused, reset, timeouts), as opposed to answers. */
+function isTransport(error: unknown): boolean {
+  const message = (error as Error | null)?.message ?? '';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' || /ECONN|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket|timeout|network/i.test(message);
+}
