@@ -516,7 +516,7 @@ export class IngestPipeline extends EventEmitter {
         : (rows: WritableEvent[], token: string) => this.uniqueWrite(kind, rows, token);
     const write = async (rows: WritableEvent[], token: string) => {
       try {
-        await writeRows(rows, token);
+        return await writeRows(rows, token);
       } finally {
         // Also after a failure: part of the batch may be in (answers cached before it are dropped).
         this.deps.onWritten?.(new Set(rows.map((row) => row.event.tenantId)));

@@ -33,8 +33,11 @@ export const runCommand: Command = {
     }
     return new Promise<number>((resolve) => {
       let stopping = false;
-      const stop = async (code: number, why: string) => {
+      const stop = async (code: number, why: string, signal = false) => {
         if (stopping) {
+          // A part that gives up while the pipeline closes (a Kafka client still connecting) is
+          // not a reason to cut the shutdown short; only a second signal is.
+          if (!signal) return logger.debug({ why }, 'failure while stopping');
           logger.warn('second signal: exiting now');
           process.exit(130);
         }
@@ -52,8 +55,8 @@ export const runCommand: Command = {
         clearTimeout(deadline);
         resolve(code);
       };
-      process.on('SIGINT', () => void stop(0, 'SIGINT'));
-      process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
+      process.on('SIGINT', () => void stop(0, 'SIGINT', true));
+      process.on('SIGTERM', () => void stop(0, 'SIGTERM', true));
       pipeline.onFatal((reason) => void stop(1, reason));
     });
   },

@@ -77,6 +77,12 @@ env:
         name: {{ include "sm.secretName" . }}
         key: WEBHOOK_SECRETS
         optional: true
+  - name: SCHEMA_REGISTRY_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "sm.secretName" . }}
+        key: SCHEMA_REGISTRY_PASSWORD
+        optional: true
 {{- end -}}
 
 {{/* Pod-level settings shared by every role. */}}
