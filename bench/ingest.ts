@@ -4,7 +4,8 @@
  *   - consume bound: a bare kafkajs consumer reading the same topics without decoding or writing;
  *   - write bound:   the same rows inserted into the same tables (views included) from memory.
  * ratio_to_bound = ingest rate / the lower bound. Also the freshness at 1,000 events/s: p95 of
- * the time from publishing to being counted in the aggregates.
+ * the time from publishing to being counted in the aggregates, and how the ingest wrote (rows per
+ * insert, inserts per second, from its batch-size histogram).
  * Usage: npx tsx bench/ingest.ts [--events 1000000]
  */
 import fs from 'node:fs';
@@ -66,7 +67,8 @@ say(
 );
 
 // 1. The ingest: from the first fetch to every event counted in the rollups.
-const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: new Registry() });
+const ingestRegistry = new Registry();
+const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: ingestRegistry });
 started = Date.now();
 await ingest.start();
 for (;;) {
@@ -77,6 +79,13 @@ const ingestMs = Date.now() - started;
 const ingestRate = rate(total, ingestMs);
 say(
   `ingest:        ${total} events consumed, decoded, validated, deduplicated, written and queryable in ${(ingestMs / 1000).toFixed(2)} s = ${ingestRate} events/s`,
+);
+// How the ingest wrote them: batches (one insert each into a raw table, feeding its views).
+const batchSizes = (await ingestRegistry.getSingleMetric('sending_metrics_ingest_batch_size')!.get()).values;
+const batches = batchSizes.find((v) => (v as { metricName?: string }).metricName === 'sending_metrics_ingest_batch_size_count')?.value ?? 0;
+const batchRows = batchSizes.find((v) => (v as { metricName?: string }).metricName === 'sending_metrics_ingest_batch_size_sum')?.value ?? 0;
+say(
+  `ingest writes: ${batches} batches, ${batches > 0 ? Math.round(batchRows / batches) : 0} rows per insert on average, ${(batches / (ingestMs / 1000)).toFixed(1)} inserts/s (INGEST_BATCH_MAX_ROWS ${config.ingest.batchMaxRows}, INGEST_BATCH_MAX_MS ${config.ingest.batchMaxMs}, ${config.topicPartitions} partitions × 2 topics)`,
 );
 
 // 4. Freshness at 1,000 events/s while the ingest runs (measured now, before the bounds reuse the data).
@@ -182,4 +191,6 @@ await clickhouse.close();
 fs.rmSync(dataDir, { recursive: true, force: true });
 const bound = Math.min(consumeRate, writeRate);
 say(`freshness_p95_ms=${p(0.95)} bound=${bound}`);
-say(`RESULT ingest_events_per_s=${ingestRate} ratio_to_bound=${(ingestRate / bound).toFixed(2)}`);
+say(
+  `RESULT ingest_events_per_s=${ingestRate} ratio_to_bound=${(ingestRate / bound).toFixed(2)} rows_per_insert=${batches > 0 ? Math.round(batchRows / batches) : 0} inserts_per_s=${(batches / (ingestMs / 1000)).toFixed(1)}`,
+);
