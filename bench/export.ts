@@ -13,6 +13,9 @@
  *      --no-s3), each with its rate and peak RSS growth.
  * Last line: RESULT export_rows_per_s=<n> ratio_to_bound=<r> peak_rss_mb=<m> [s3_rows_per_s=<n> s3_to_disk=<r> s3_peak_rss_mb=<m>]
  *
+ * The embedded engine streams an event export as one query (services/reporting/event-pages.ts);
+ * --page-rows sizes the keyset pages used where it cannot (a ClickHouse server).
+ *
  *   npx tsx bench/export.ts [--rows 5000000] [--page-rows 20000] [--no-s3]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -22,9 +25,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { createClient } from '@clickhouse/client';
-import type { Connection } from '@clickhouse/client-common';
-import type Stream from 'node:stream';
 import { Registry } from 'prom-client';
 import { buildApp } from '../services/api/app.js';
 import { signToken } from '../services/api/auth/tokens.js';
@@ -34,7 +34,7 @@ import { LocalDownloadStorage, type DownloadStorage } from '../services/download
 import { S3DownloadStorage } from '../services/downloads/s3-storage.js';
 import type { AssignmentEvent, DeliveryEvent } from '../services/events/types.js';
 import { createWriteStep, type WritableEvent } from '../services/ingest/steps/write.js';
-import { SerializedConnection } from '../services/platform/clickhouse.js';
+import { openClickHouse, queryStreamOf } from '../services/platform/clickhouse.js';
 import { loadConfig } from '../services/platform/config.js';
 import { Readiness } from '../services/platform/health.js';
 import { createLogger } from '../services/platform/logger.js';
@@ -65,18 +65,13 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-export-'));
 const config = loadConfig({ ...process.env, DATA_DIR: dataDir, CLICKHOUSE_URL: undefined, LOG_LEVEL: 'warn' });
 const logger = createLogger('warn');
 
-// The client exactly as the service opens it (one serialized chDB connection), keeping the
-// connection to reach chDB's own streaming output for the bound.
-fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
-const { createChdbConnection } = await import('chdb/connection');
-const chdb = createChdbConnection({ path: config.clickhouseDataPath });
+// The client exactly as the service opens it (embedded: one serialized chDB connection, and a
+// session of its own for each streamed export).
+const handle = await openClickHouse(config, logger);
+const client = handle.client;
 // A second session on the same engine and path, for chDB's own streaming output (the bound).
 const { Session } = await import('chdb');
 const boundSession = new Session(config.clickhouseDataPath);
-const client = createClient({
-  connection: new SerializedConnection(chdb as unknown as Connection<Stream.Readable>),
-  clickhouse_settings: { async_insert: 0, wait_end_of_query: 1, date_time_input_format: 'best_effort' },
-} as Parameters<typeof createClient>[0]);
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
@@ -315,7 +310,7 @@ try {
   const serviceRate = service.rows / service.seconds;
   const boundRate = engine.rows / engine.seconds;
   line(
-    `service export (HTTP, pages of ${PAGE_ROWS}):`,
+    `service export (HTTP, ${queryStreamOf(client) ? 'one streamed query' : `pages of ${PAGE_ROWS}`}):`,
     `${service.rows} rows, ${(service.bytes / MB).toFixed(0)} MB in ${service.seconds.toFixed(2)} s = ${Math.round(serviceRate)} rows/s, ${(service.bytes / MB / service.seconds).toFixed(1)} MB/s`,
   );
   line(
@@ -375,7 +370,7 @@ try {
     `RESULT export_rows_per_s=${Math.round(serviceRate)} ratio_to_bound=${(serviceRate / boundRate).toFixed(2)} peak_rss_mb=${peakRssMb.toFixed(1)}${s3Result}`,
   );
 } finally {
-  await client.close();
   boundSession.close();
+  await handle.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -67,7 +67,7 @@ export interface DownloadServiceOptions {
   maxStoredBytesPerTenant?: number;
   /** How often expired files are swept (default 10 minutes). */
   sweepIntervalMs?: number;
-  /** Rows per page query. */
+  /** Rows per page query where an export is read in keyset pages (a ClickHouse server). */
   pageRows?: number;
   /** How often a running job's rows and bytes so far are recorded, for every replica to show (default 2 s). */
   progressEveryMs?: number;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, parseError, type ClickHouseClient } from '@clickhouse/client';
 import type { Connection } from '@clickhouse/client-common';
 import type Stream from 'node:stream';
 import type { Config } from './config.js';
@@ -19,6 +19,83 @@ export interface ClickHouseHandle {
 }
 
 type ChdbConnection = Connection<Stream.Readable>;
+
+/** One piece of a streamed result: bytes in the query's format and the rows they hold. */
+export interface StreamedChunk {
+  bytes: Buffer;
+  rows: number;
+}
+
+/**
+ * Runs one SELECT (no FORMAT clause; `{name:Type}` placeholders bound from `params`) and
+ * yields its output in `format` one block at a time, each fetched from the engine when the
+ * reader asks for the next. Returning early, or aborting `signal`, cancels the query.
+ */
+export type QueryStream = (
+  query: string,
+  params: Record<string, unknown>,
+  options: { format: string; signal?: AbortSignal },
+) => AsyncGenerator<StreamedChunk>;
+
+/** The streaming reads of the clients that have them (the embedded engine's), by client. */
+const queryStreams = new WeakMap<ClickHouseClient, { stream: QueryStream; active: () => number }>();
+
+/**
+ * The streaming read of `client`, or undefined for a client without one (a ClickHouse server,
+ * where readers page through short queries instead, or a wrapped client).
+ */
+export function queryStreamOf(client: ClickHouseClient): QueryStream | undefined {
+  return queryStreams.get(client)?.stream;
+}
+
+/** How many streams of `client` hold a query open right now (0 for a client without streams). */
+export function activeQueryStreams(client: ClickHouseClient): number {
+  return queryStreams.get(client)?.active() ?? 0;
+}
+
+/**
+ * Streaming reads on the embedded engine. Each stream runs on a chDB session of its own (a
+ * connection to the same engine and data, about a millisecond to open): a session runs one
+ * statement at a time, so a stream on the shared connection would stop every other query and
+ * insert until it ended, while on its own session it runs beside them.
+ */
+function embeddedQueryStreams(
+  Session: typeof import('chdb').Session,
+  dataPath: string,
+): { stream: QueryStream; active: () => number; close: () => void } {
+  const open = new Set<InstanceType<typeof Session>>();
+  let closed = false;
+  async function* stream(query: string, params: Record<string, unknown>, options: { format: string; signal?: AbortSignal }) {
+    if (closed) throw new Error('the ClickHouse client is closed');
+    const session = new Session(dataPath);
+    open.add(session);
+    try {
+      const chunks = session.queryStreamBind(query, params, { format: options.format, signal: options.signal });
+      for await (const chunk of chunks) {
+        const raw = chunk.raw();
+        yield { bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), rows: chunk.numRows };
+      }
+    } catch (error) {
+      // The same error shape as the client's other calls (code, type).
+      const message = error instanceof Error ? error.message : String(error);
+      const mapped = parseError(message.replace(/^.*?(?=Code: \d+\.)/s, ''));
+      if (mapped !== error) mapped.cause = error;
+      throw mapped;
+    } finally {
+      open.delete(session);
+      session.close();
+    }
+  }
+  return {
+    stream,
+    active: () => open.size,
+    close: () => {
+      closed = true;
+      for (const session of open) session.close();
+      open.clear();
+    },
+  };
+}
 
 type Settings = Record<string, unknown>;
 type WithSettings = { clickhouse_settings?: Settings };
@@ -162,6 +239,7 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
   // Loaded lazily, and only here: the engine library is large, an optional dependency, and
   // absent from the container image meant for CLICKHOUSE_URL deployments.
   const { createChdbConnection } = await loadEmbeddedEngine();
+  const { Session } = await import('chdb');
   fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
   const connection = new SerializedConnection(createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection);
   const client = createClient({
@@ -169,12 +247,18 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
     database: config.clickhouseDatabase,
     clickhouse_settings: { ...CLIENT_SETTINGS },
   } as Parameters<typeof createClient>[0]);
+  const streams = embeddedQueryStreams(Session, config.clickhouseDataPath);
+  queryStreams.set(client, streams);
   log.info({ path: config.clickhouseDataPath }, 'using embedded ClickHouse (chDB)');
   return {
     client,
     mode: 'embedded',
     target: `chdb:${config.clickhouseDataPath}`,
-    close: () => client.close(),
+    close: () => {
+      // Streams first: a stream's session is a connection to the engine the client holds.
+      streams.close();
+      return client.close();
+    },
   };
 }
 

@@ -1,23 +1,33 @@
-import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { queryStreamOf, type ClickHouseClient, type QueryStream } from '../platform/clickhouse.js';
 import { dateTime64Text, type QueryParams } from '../platform/clickhouse-values.js';
 import { neutralizeSql } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import { PageFormatError, scanCsvPage } from './page-scan.js';
 
 /**
- * The event exports (assignments, deliveries) as a series of short keyset pages:
+ * The event exports (assignments, deliveries): one SELECT in the order of the table's sort key,
  *
- *   WHERE tenant_id = {tenant} AND (occurred_at, event_id) >= ({lastAt}, {lastId}) AND occurred_at <= {to}
- *   ORDER BY occurred_at, event_id LIMIT {skip}, {page}
+ *   WHERE tenant_id = {tenant} AND occurred_at >= {from} AND occurred_at <= {to}
+ *   ORDER BY occurred_at, event_id
  *
- * Each page is one short query in the order of the table's sort key, so the embedded engine
- * (one statement at a time) runs ingest inserts and other queries between pages, and no
- * query stays open while the client reads. ClickHouse writes each page as CSV text itself
- * (the columns formatted in SQL); this code only finds the last row's key in it (page-scan.ts).
+ * with ClickHouse writing the CSV text itself (the columns formatted in SQL). Two ways to run it:
  *
- * The key is compared with `>=` and the rows already sent with the same key are skipped
- * (`skip`), so an event stored twice with the same time and id is exported twice, like the
- * raw table holds it, even when the two copies straddle a page boundary.
+ * - Streamed, where the client can (the embedded engine: queryStreamOf): one query on a chDB
+ *   session of its own, read block by block (about 8k rows, 1 MB) as the consumer takes them.
+ *   The engine pauses between blocks, so memory stays flat, and the shared connection stays
+ *   free: ingest inserts and other queries run beside the export. The rows are one snapshot.
+ * - In short keyset pages otherwise (a ClickHouse server, whose HTTP requests should stay
+ *   short, or a wrapped client):
+ *
+ *     ... AND (occurred_at, event_id) >= ({lastAt}, {lastId}) ... LIMIT {skip}, {page}
+ *
+ *   Each page is one short query read in sort-key order (the engine reads each row once over
+ *   all pages); this code only finds the last row's key in it (page-scan.ts). The key is
+ *   compared with `>=` and the rows already sent with the same key are skipped (`skip`), so an
+ *   event stored twice with the same time and id is exported twice, like the raw table holds
+ *   it, even when the two copies straddle a page boundary.
+ *
+ * Both give the same bytes (test/integration/export-csv.test.ts compares them).
  */
 
 export const DEFAULT_PAGE_ROWS = 50_000;
@@ -64,19 +74,12 @@ interface PageCursor {
   ties: number;
 }
 
-/** The SQL and parameters of one page. */
-export function eventPageQuery(
+/** The WHERE clause and parameters of an export's rows from `cursor` on (from the start of the range without one). */
+function eventWhere(
   request: ExportRequest & { kind: EventExportKind },
-  cursor: { at: string; id: string; ties: number } | undefined,
-  pageRows: number,
-): { query: string; query_params: QueryParams } {
-  const source = SOURCES[request.kind];
-  const params: QueryParams = {
-    tenantId: request.tenantId,
-    to: dateTime64Text(request.toMs),
-    skip: cursor?.ties ?? 0,
-    rows: pageRows,
-  };
+  cursor: { at: string; id: string } | undefined,
+): { where: string; params: QueryParams } {
+  const params: QueryParams = { tenantId: request.tenantId, to: dateTime64Text(request.toMs) };
   let where = 'tenant_id = {tenantId:String}';
   if (cursor) {
     params.afterAt = cursor.at;
@@ -100,6 +103,31 @@ export function eventPageQuery(
     params[name] = filters[name];
     where += ` AND ${name} = {${name}:String}`;
   }
+  return { where, params };
+}
+
+/** The SQL (without a FORMAT clause: the output format is CSV) and parameters of a whole export, for one streamed query. */
+export function eventExportQuery(request: ExportRequest & { kind: EventExportKind }): { query: string; query_params: QueryParams } {
+  const source = SOURCES[request.kind];
+  const { where, params } = eventWhere(request, undefined);
+  const query = `SELECT ${source.columns}
+FROM ${source.table}
+WHERE ${where}
+ORDER BY occurred_at, event_id
+${CSV_SETTINGS}`;
+  return { query, query_params: params };
+}
+
+/** The SQL and parameters of one page. */
+export function eventPageQuery(
+  request: ExportRequest & { kind: EventExportKind },
+  cursor: { at: string; id: string; ties: number } | undefined,
+  pageRows: number,
+): { query: string; query_params: QueryParams } {
+  const source = SOURCES[request.kind];
+  const { where, params } = eventWhere(request, cursor);
+  params.skip = cursor?.ties ?? 0;
+  params.rows = pageRows;
   const query = `SELECT ${source.columns}
 FROM ${source.table}
 WHERE ${where}
@@ -126,21 +154,60 @@ export interface CsvChunk {
 export interface PageOptions {
   /** Rows per page query. */
   pageRows?: number;
+  /** Page through short queries even where the client can stream the export as one query. */
+  paged?: boolean;
   /** Once aborted, no further page query starts. */
   signal?: AbortSignal;
 }
 
 /**
- * The CSV of an event export, one chunk per page; the first chunk also carries the header
- * row. The next page is queried only when the consumer asks for the next chunk.
+ * The CSV of an event export: streamed as one query where the client can, else page by page.
+ * The first chunk also carries the header row. The next chunk is read only when the consumer
+ * asks for it.
  */
-export async function* eventCsvChunks(
+export function eventCsvChunks(
   client: ClickHouseClient,
   request: ExportRequest & { kind: EventExportKind },
   options: PageOptions = {},
 ): AsyncGenerator<CsvChunk> {
+  const stream = options.paged ? undefined : queryStreamOf(client);
+  return stream ? streamedEventCsvChunks(stream, request, options) : pagedEventCsvChunks(client, request, options);
+}
+
+function headerOf(request: ExportRequest): Buffer {
+  return Buffer.from(`${EXPORT_COLUMNS[request.kind].join(',')}\r\n`);
+}
+
+/** One query, one chunk per block the engine writes (the first with the header row before it). */
+async function* streamedEventCsvChunks(
+  stream: QueryStream,
+  request: ExportRequest & { kind: EventExportKind },
+  options: PageOptions,
+): AsyncGenerator<CsvChunk> {
+  const { query, query_params } = eventExportQuery(request);
+  let header: Buffer | undefined = headerOf(request);
+  // Returning (or being returned) cancels the query; once aborted no further block is read.
+  for await (const chunk of stream(query, query_params, { format: 'CSV' })) {
+    if (options.signal?.aborted) return;
+    if (chunk.bytes.length === 0) continue;
+    if (header) {
+      yield { bytes: Buffer.concat([header, chunk.bytes]), rows: chunk.rows };
+      header = undefined;
+    } else {
+      yield chunk;
+    }
+  }
+  if (header) yield { bytes: header, rows: 0 };
+}
+
+/** One chunk per page query. */
+async function* pagedEventCsvChunks(
+  client: ClickHouseClient,
+  request: ExportRequest & { kind: EventExportKind },
+  options: PageOptions,
+): AsyncGenerator<CsvChunk> {
   const pageRows = options.pageRows ?? DEFAULT_PAGE_ROWS;
-  let header: Buffer | undefined = Buffer.from(`${EXPORT_COLUMNS[request.kind].join(',')}\r\n`);
+  let header: Buffer | undefined = headerOf(request);
   let cursor: PageCursor | undefined;
   while (!options.signal?.aborted) {
     const page = await readPage(client, eventPageQuery(request, cursor, pageRows));

@@ -12,7 +12,7 @@ export interface ExportProgress {
 }
 
 export interface OpenedExport {
-  /** The CSV bytes; reads the next page only when the consumer has taken the previous one. */
+  /** The CSV bytes; reads the next chunk (block or page) only when the consumer has taken the previous one. */
   stream: Readable;
   progress: ExportProgress;
 }
@@ -38,10 +38,11 @@ export function exportCsvChunks(client: ClickHouseClient, request: ExportRequest
 }
 
 /**
- * Opens an export as a byte stream with backpressure. The first chunk (header and first page)
+ * Opens an export as a byte stream with backpressure. The first chunk (header and first block or page)
  * is read before this resolves, so a failing query is still an error response rather than a
- * cut-off file. One page is read ahead while the previous one is written out. Destroying the
- * stream, or aborting `options.signal`, stops the work: no page query starts after that.
+ * cut-off file. One chunk is read ahead while the previous one is written out. Destroying the
+ * stream, or aborting `options.signal`, stops the work: the streamed query is cancelled, or no
+ * page query starts after that.
  */
 export async function openExport(client: ClickHouseClient, request: ExportRequest, options: PageOptions = {}): Promise<OpenedExport> {
   validateExportRequest(request);
@@ -53,8 +54,8 @@ export async function openExport(client: ClickHouseClient, request: ExportReques
     try {
       let next = first;
       while (!next.done) {
-        // Query the next page while this one is written out: the engine and the socket work
-        // at the same time, and at most one page is read ahead of what the consumer took.
+        // Read the next chunk while this one is written out: the engine and the socket work
+        // at the same time, and at most one chunk is read ahead of what the consumer took.
         pending = options.signal?.aborted ? undefined : chunks.next();
         pending?.catch(() => undefined);
         progress.rows += next.value.rows;
@@ -69,7 +70,7 @@ export async function openExport(client: ClickHouseClient, request: ExportReques
       await chunks.return(undefined);
     }
   }
-  // Byte mode with a high-water mark of 1: at most one page waits in the stream's buffer.
+  // Byte mode with a high-water mark of 1: at most one chunk waits in the stream's buffer.
   const stream = Readable.from(withFirst(), { objectMode: false, highWaterMark: 1 });
   return { stream, progress };
 }

@@ -1,6 +1,7 @@
 /**
  * The reporting layer's face: exact range metrics over the 15-minute rollups and the raw edges
- * (see range.ts), and CSV exports of a tenant's events and metric tables in short keyset pages.
+ * (see range.ts), and CSV exports of a tenant's events (one streamed query on the embedded engine,
+ * short keyset pages on a server: event-pages.ts) and metric tables.
  * No HTTP here: the API, the downloads and the benchmarks read through this module.
  */
 export { queryCampaigns, campaignsQuery, type CampaignRow } from './campaigns-query.js';
@@ -75,7 +76,7 @@ export {
   type ExportFilterName,
   type ExportRequest,
 } from './export-kinds.js';
-export { DEFAULT_PAGE_ROWS, eventPageQuery, type CsvChunk, type PageOptions } from './event-pages.js';
+export { DEFAULT_PAGE_ROWS, eventExportQuery, eventPageQuery, type CsvChunk, type PageOptions } from './event-pages.js';
 export { outreachRows, toCsv } from './metric-tables.js';
 export { openExport, exportCsvChunks, validateExportRequest, type ExportProgress, type OpenedExport } from './export-source.js';
 export { scanCsvPage, PageFormatError, type PageScan, type RowKey } from './page-scan.js';

@@ -11,7 +11,7 @@ const errors = errorResponses(400, 401, 429, 503);
 export interface ExportsRoutesOptions {
   clickhouse: ClickHouseClient;
   maxRangeDays: number;
-  /** Rows per page query (tests and benchmarks). */
+  /** Rows per page query where the export is read in keyset pages (tests and benchmarks). */
   pageRows?: number;
 }
 
@@ -24,7 +24,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
     const query = request.query as { from: string; to: string } & ExportFilters;
     const { from: _from, to: _to, ...filters } = query;
     const { fromMs, toMs } = parseRange(query, options.maxRangeDays);
-    // A client that goes away stops the export: no page query starts after this fires.
+    // A client that goes away stops the export: no further block or page is read after this fires.
     const stop = new AbortController();
     reply.raw.once('close', () => stop.abort());
     const opened = await openExport(
@@ -45,7 +45,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   };
 
   const description = (what: string) =>
-    `${what} Range inclusive at both ends, millisecond precision. Streamed in pages: memory stays flat for any size, and a client that disconnects stops the export.`;
+    `${what} Range inclusive at both ends, millisecond precision. Streamed: memory stays flat for any size, and a client that disconnects stops the export.`;
 
   api.get(
     '/v1/exports/assignments.csv',
