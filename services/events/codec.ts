@@ -145,13 +145,7 @@ export class EventCodec {
 
   /** Expects a valid event (see validateEvent); anything the writer schema refuses throws EventEncodeError. */
   encode(event: SendingEvent): Buffer {
-    const writer = event.type === 'assignment' || event.type === 'delivery' ? this.writers[event.type] : undefined;
-    if (!writer) throw new EventEncodeError(`cannot encode an event of type ${JSON.stringify((event as { type: unknown }).type)}`);
-    let end = this.writeBody(writer, event);
-    if (end < 0) {
-      this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
-      end = this.writeBody(writer, event);
-    }
+    const { writer, end } = this.body(event);
     const bytes = Buffer.allocUnsafe(end);
     bytes[0] = MAGIC_0;
     bytes[1] = MAGIC_1;
@@ -165,6 +159,16 @@ export class EventCodec {
    * registry knows as `schemaId`: 0x00, the id (4 bytes, big-endian), the Avro body.
    */
   encodeConfluent(event: SendingEvent, schemaId: number): Buffer {
+    const { end } = this.body(event);
+    const bytes = Buffer.allocUnsafe(end - HEADER_BYTES + CONFLUENT_HEADER_BYTES);
+    bytes[0] = CONFLUENT_MAGIC;
+    bytes.writeUInt32BE(schemaId, 1);
+    this.scratch.copy(bytes, CONFLUENT_HEADER_BYTES, HEADER_BYTES, end);
+    return bytes;
+  }
+
+  /** Writes the Avro body of `event` into the scratch buffer from HEADER_BYTES on; returns its writer and where the body ends. */
+  private body(event: SendingEvent): { writer: KnownSchema; end: number } {
     const writer = event.type === 'assignment' || event.type === 'delivery' ? this.writers[event.type] : undefined;
     if (!writer) throw new EventEncodeError(`cannot encode an event of type ${JSON.stringify((event as { type: unknown }).type)}`);
     let end = this.writeBody(writer, event);
@@ -172,11 +176,7 @@ export class EventCodec {
       this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
       end = this.writeBody(writer, event);
     }
-    const bytes = Buffer.allocUnsafe(end - HEADER_BYTES + CONFLUENT_HEADER_BYTES);
-    bytes[0] = CONFLUENT_MAGIC;
-    bytes.writeUInt32BE(schemaId, 1);
-    this.scratch.copy(bytes, CONFLUENT_HEADER_BYTES, HEADER_BYTES, end);
-    return bytes;
+    return { writer, end };
   }
 
   /** The schema each event type is written with (what a producer registers). */
