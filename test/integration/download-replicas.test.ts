@@ -255,7 +255,9 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
       const seen = (await other.inject({ method: 'GET', url: `/v1/downloads/${id}`, headers: bearer(tenant) })).json() as JobView;
       expect(seen.status).toBe('running');
       if (seen.rows > 0) {
-        expect(seen.bytes).toBeGreaterThanOrEqual(6 * 1024 * 1024);
+        // Recorded at some tick during the upload: part of the file, not all of it.
+        expect(seen.bytes).toBeGreaterThan(0);
+        expect(seen.rows).toBeLessThan(truthAssignments(tenant).length);
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
