@@ -35,6 +35,20 @@ describe('kafkajs log lines', () => {
     ]);
   });
 
+  it("the warning about the API producer's limited retries is debug (chosen and documented)", () => {
+    const { logger, lines } = capture();
+    const log = kafkaLogCreator(logger);
+    log({
+      level: logLevel.WARN,
+      log: { message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees', timestamp: '', logger: 'kafkajs' },
+    });
+    log({ level: logLevel.WARN, log: { message: 'Some other warning', timestamp: '', logger: 'kafkajs' } });
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([
+      [20, 'Limiting retries for the idempotent producer may invalidate EoS guarantees'],
+      [40, 'Some other warning'],
+    ]);
+  });
+
   it('errors kafkajs retries by itself are debug', () => {
     const { logger, lines } = capture();
     kafkaLogCreator(logger)({
