@@ -85,7 +85,7 @@ bench-query: install
 	@npx tsx bench/query.ts
 
 bench-export: install
-	@npx tsx bench/export.ts
+	@node --expose-gc --import tsx bench/export.ts
 
 clean:
 	rm -rf data .cache node_modules

@@ -18,8 +18,8 @@ import type { DownloadStorage } from './download-storage.js';
  *
  * - A file is `<prefix><tenant>/<id>.csv`: a job run again writes the same key.
  * - The CSV is streamed into a multipart upload of PART_BYTES parts, QUEUE_SIZE at a time, so a
- *   worker holds at most a few parts of it whatever the file's size (8 MB parts: files up to 78 GB,
- *   S3's 10,000 parts). The
+ *   worker holds at most a few parts of it whatever the file's size (5 MB parts, S3's smallest:
+ *   files up to 48 GB in S3's 10,000 parts, far above DOWNLOADS_MAX_STORED_BYTES_PER_TENANT). The
  *   object exists only once the upload completes; a failed upload is aborted.
  * - An upload left by a worker that died (kill -9) is aborted by whoever runs the job again
  *   (before it starts its own), and any older than a day under the prefix at every start.
@@ -36,11 +36,12 @@ export interface S3StorageOptions {
   client?: S3Client;
 }
 
-const PART_BYTES = 8 * 1024 * 1024;
+const PART_BYTES = 5 * 1024 * 1024;
 /**
- * One part in flight while the next is filled. A 200 MB stream to SeaweedFS on loopback: 71 MB/s
- * and +59 MB peak RSS with one, 114 MB/s and +84 MB with two; the export itself produces about
- * 70 MB/s on 2 cores, so the second buys nothing but memory.
+ * One part in flight while the next is filled. Measured with `make bench-export` (2M rows, 234 MB):
+ * 8 MB parts gave +69 MB peak RSS on a warm store and +114 to +123 MB on a slow one (a store that
+ * had just started), 5 MB parts +85 MB on the slow one; a synthetic 200 MB stream gave 71 MB/s and
+ * +59 MB with one part in flight, 114 MB/s and +84 MB with two.
  */
 const QUEUE_SIZE = 1;
 const DAY_MS = 86_400_000;
