@@ -177,7 +177,14 @@ describe('alerts across a SIGKILL of the evaluator', () => {
           attempts.filter((r) => r.answered === 200),
           event.id,
         ).toHaveLength(1);
-        expect(event.notification.attempts, event.id).toBe(attempts.length);
+        if (event.id === first) {
+          // The attempt in flight when the process was killed may have reached the receiver
+          // without being recorded (it is recorded once answered): at most one such attempt.
+          expect(attempts.length - event.notification.attempts, event.id).toBeGreaterThanOrEqual(0);
+          expect(attempts.length - event.notification.attempts, event.id).toBeLessThanOrEqual(1);
+        } else {
+          expect(event.notification.attempts, event.id).toBe(attempts.length);
+        }
       }
       expect(events[0]!.id).toBe(first);
       expect(received.every((r) => r.signatureOk)).toBe(true);
