@@ -11,13 +11,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { topicNames } from '../services/events/topics.js';
 import type { SendingEvent } from '../services/events/types.js';
 import { IngestPipeline } from '../services/ingest/pipeline.js';
 import { createWriteStep } from '../services/ingest/steps/write.js';
-import { openClickHouse } from '../services/platform/clickhouse.js';
+import { observeEngineStatements, openClickHouse, type EngineStatement } from '../services/platform/clickhouse.js';
 import { loadConfig } from '../services/platform/config.js';
 import { createKafka } from '../services/platform/kafka.js';
 import { createLogger } from '../services/platform/logger.js';
@@ -50,6 +51,44 @@ async function scalar(query: string): Promise<number> {
   const result = await clickhouse.client.query({ query, format: 'JSONCompactEachRow' });
   return Number(((await result.json()) as [[string | number]])[0]![0]);
 }
+/** Engine time by statement (chDB has no query_log): "insert <table>" or "<kind> <first table read>". */
+function engineTime(): { stop: () => Map<string, { ms: number; count: number }> } {
+  const byLabel = new Map<string, { ms: number; count: number }>();
+  const label = ({ kind, text }: EngineStatement) => {
+    const insert = /^\s*INSERT INTO\s+([\w.`"]+)/i.exec(text);
+    if (insert) return `insert ${insert[1]}`;
+    const from = /\bFROM\s+([\w.]+)/i.exec(text);
+    return `${kind} ${from ? from[1] : text.trim().split(/\s+/).slice(0, 3).join(' ')}`;
+  };
+  const stop = observeEngineStatements(clickhouse.client, (statement) => {
+    const key = label(statement);
+    const entry = byLabel.get(key) ?? { ms: 0, count: 0 };
+    entry.ms += statement.ms;
+    entry.count += 1;
+    byLabel.set(key, entry);
+  });
+  return {
+    stop: () => {
+      stop();
+      return byLabel;
+    },
+  };
+}
+function sayEngineTime(title: string, byLabel: Map<string, { ms: number; count: number }>, wallMs: number): number {
+  const entries = [...byLabel].sort((a, b) => b[1].ms - a[1].ms);
+  const busy = entries.reduce((sum, [, e]) => sum + e.ms, 0);
+  say(`${title} engine busy ${(busy / 1000).toFixed(2)} s of ${(wallMs / 1000).toFixed(2)} s (${Math.round((100 * busy) / wallMs)} %):`);
+  for (const [key, { ms, count }] of entries.slice(0, 8))
+    say(
+      `  ${key.padEnd(44)} ${String(count).padStart(6)} × ${(ms / count).toFixed(1).padStart(7)} ms = ${(ms / 1000).toFixed(2).padStart(6)} s`,
+    );
+  return busy;
+}
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
 const counted = () =>
   scalar('SELECT (SELECT sum(entries + exits) FROM assignment_counts_15m) + (SELECT sum(events) FROM delivery_counts_15m)');
 
@@ -70,12 +109,24 @@ say(
 const ingestRegistry = new Registry();
 const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client, logger, registry: ingestRegistry });
 started = Date.now();
+let cpu = process.cpuUsage();
+const ingestEngine = engineTime();
 await ingest.start();
+// Progress is read from the ingest's own counter of written rows (no query: the engine runs one
+// statement at a time, and a poll of the rollups every 100 ms took a sixth of its time); once
+// every row is written, one query confirms they are all counted in the rollups.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+const writtenRows = async () =>
+  (await ingestRegistry.getSingleMetric('sending_metrics_ingest_written_total')!.get()).values.reduce((sum, v) => sum + v.value, 0);
 for (;;) {
-  if ((await counted()) >= total) break;
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  if ((await writtenRows()) >= total && (await counted()) >= total) break;
+  await new Promise((resolve) => setTimeout(resolve, 20));
 }
+loopDelay.disable();
 const ingestMs = Date.now() - started;
+const ingestCpu = cpuSeconds(cpu);
+const ingestStatements = ingestEngine.stop();
 const ingestRate = rate(total, ingestMs);
 say(
   `ingest:        ${total} events consumed, decoded, validated, deduplicated, written and queryable in ${(ingestMs / 1000).toFixed(2)} s = ${ingestRate} events/s`,
@@ -172,16 +223,29 @@ const byTable = {
   delivery_events: events.filter((e) => e.type === 'delivery').map((event, offset) => ({ event, partition: 0, offset })),
 };
 started = Date.now();
+cpu = process.cpuUsage();
+const writeEngine = engineTime();
 for (const [table, rows] of Object.entries(byTable) as [keyof typeof byTable, (typeof byTable)['assignment_events']][]) {
   for (let i = 0; i < rows.length; i += config.ingest.batchMaxRows)
     await write(table, rows.slice(i, i + config.ingest.batchMaxRows), `bound/${table}/${i}`);
 }
 const writeMs = Date.now() - started;
+const writeCpu = cpuSeconds(cpu);
+const writeStatements = writeEngine.stop();
 const writeRate = rate(total, writeMs);
 say(
   `write bound:   ${total} rows inserted from memory (same tables and views, batches of ${config.ingest.batchMaxRows}) in ${(writeMs / 1000).toFixed(2)} s = ${writeRate} rows/s`,
 );
 if ((await counted()) !== total) throw new Error('the write bound did not write every row');
+// Where the time goes: the whole process's CPU (JS thread and the engine's threads) and the engine's statements.
+say(
+  `event loop:    during the ingest, delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms (a statement's result waits for the JS thread)`,
+);
+say(
+  `process CPU:   ingest ${ingestCpu.toFixed(1)} s (${(ingestCpu / (ingestMs / 1000)).toFixed(2)} cores), write bound ${writeCpu.toFixed(1)} s (${(writeCpu / (writeMs / 1000)).toFixed(2)} cores)`,
+);
+sayEngineTime('ingest:       ', ingestStatements, ingestMs);
+sayEngineTime('write bound:  ', writeStatements, writeMs);
 
 const admin = kafka.admin();
 await admin.connect();

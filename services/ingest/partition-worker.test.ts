@@ -160,7 +160,7 @@ describe('PartitionWorker', () => {
   it('keeps the earlier copy when a batch is repeated after its later duplicate was already seen', async () => {
     const h = harness({ batchMaxRows: 2 });
     // The index was warmed from ClickHouse: this batch's own rows were written before a crash.
-    h.seen.remember(SeenEventIds.key('t', 'x'), 5);
+    h.seen.remember('t', 'x', 5);
     await h.worker.add([record(5, 'x'), record(6, 'x')], heartbeat);
     await h.worker.idle();
     expect(h.written[0]!.rows).toEqual(['x']);

@@ -5,6 +5,9 @@ import type { IngestMetrics } from './ingest-metrics.js';
 import type { Outcome, SourceRecord } from './record.js';
 import type { WritableEvent } from './steps/write.js';
 
+/** How long the decoding of fetched records runs before it lets other work on the JS thread through. */
+const YIELD_AFTER_MS = 8;
+
 export interface PartitionSteps {
   /**
    * Runs before a fetched batch is decoded (the writer schemas of its Confluent-framed records
@@ -105,8 +108,17 @@ export class PartitionWorker {
       const wait = (ms: number) => sleepWithHeartbeat(ms, this.heartbeat, cancelled);
       if (!(await this.options.steps.prepare(records, wait, cancelled))) return;
     }
-    for (const record of records) {
+    let sliceStarted = performance.now();
+    for (const [index, record] of records.entries()) {
       if (this.revoked || this.stopping) return;
+      // Decoding a fetch of many records takes the JS thread for hundreds of milliseconds; the
+      // engine's answers (an insert done, a lookup's rows) wait for it meanwhile, and so does the
+      // engine's next statement. A pause every few milliseconds lets them through.
+      if (index % 256 === 255 && performance.now() - sliceStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
+        if (this.revoked || this.stopping) return;
+      }
       if (record.offset <= this.lastSeenOffset) continue; // fetched again after a seek or rebalance
       this.lastSeenOffset = record.offset;
       const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));

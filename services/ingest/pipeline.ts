@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { sideClientOf, type ClickHouseClient } from '../platform/clickhouse.js';
 import { dateTime64Text } from '../platform/clickhouse-values.js';
 import type { Config } from '../platform/config.js';
 import type { HealthCheckResult } from '../platform/health.js';
@@ -64,6 +64,8 @@ export class IngestPipeline extends EventEmitter {
   private readonly metrics: IngestMetrics;
   private readonly guard: InvalidRatioGuard;
   private readonly intents: BatchIntentLog;
+  /** The client of the bookkeeping statements: intents, duplicate lookups, skipped offsets, progress. */
+  private readonly bookkeeping: ClickHouseClient;
   private readonly log: Logger;
   /** One per process: the cross-partition duplicate check and the insert run one batch at a time. */
   private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
@@ -99,7 +101,10 @@ export class IngestPipeline extends EventEmitter {
     this.log = deps.logger.child({ component: 'ingest' });
     this.metrics = createIngestMetrics(deps.registry, { lagSeconds: () => this.lagSecondsSamples() });
     this.guard = new InvalidRatioGuard(config.ingest.maxInvalidRatio, config.ingest.invalidRatioWindow);
-    this.intents = new BatchIntentLog(deps.clickhouse, config.ingest.groupId);
+    // The batches' bookkeeping and duplicate lookups run beside the inserts (on the embedded
+    // engine a session of their own; a server runs statements concurrently anyway).
+    this.bookkeeping = sideClientOf(deps.clickhouse);
+    this.intents = new BatchIntentLog(this.bookkeeping, config.ingest.groupId);
     this.consumer = kafka.consumer({
       groupId: config.ingest.groupId,
       sessionTimeout: config.ingest.sessionTimeoutMs,
@@ -121,7 +126,7 @@ export class IngestPipeline extends EventEmitter {
     });
     this.admin = kafka.admin();
     this.deadLetterMaxBytes = config.ingest.deadLetterMaxBytes;
-    this.uniqueWrite = createUniqueWriteStep(deps.clickhouse, writeOptionsOf(config));
+    this.uniqueWrite = createUniqueWriteStep(deps.clickhouse, writeOptionsOf(config), this.bookkeeping);
     if (config.schemaRegistry) {
       const reader = new ConfluentReader();
       const schemas = new WriterSchemas(
@@ -450,7 +455,7 @@ export class IngestPipeline extends EventEmitter {
   /** One insert of a refresh's rows into ingest_progress; a failure is logged, never thrown. */
   private async recordProgress(rows: [string, string, number, string, number, number, string][]): Promise<void> {
     try {
-      await this.deps.clickhouse.insert({
+      await this.bookkeeping.insert({
         table: 'ingest_progress',
         columns: ['group_id', 'topic', 'partition', 'observed_at', 'high_watermark', 'committed_offset', 'instance_id'],
         format: 'JSONCompactEachRow',
@@ -503,7 +508,7 @@ export class IngestPipeline extends EventEmitter {
     const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
     const seen = new SeenEventIds(capacity);
     await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) =>
-      seen.remember(SeenEventIds.key(tenant, id), offset),
+      seen.remember(tenant, id, offset),
     );
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const log = this.log.child({ topic, partition });
@@ -540,7 +545,7 @@ export class IngestPipeline extends EventEmitter {
         deadLetter: createDeadLetterStep(this.producer, this.topics.deadLetter, () => this.deadLetterMaxBytes),
         write,
         recordSkipped: async (skipped) => {
-          await clickhouse.insert({
+          await this.bookkeeping.insert({
             table: 'ingest_skipped',
             values: skipped.map(({ offset, kind: why }) => ({ group_id: config.ingest.groupId, topic, partition, offset, kind: why })),
             format: 'JSONEachRow',

@@ -75,11 +75,12 @@ describe('the translation', () => {
     for (const [index, migration] of plan.migrations.entries()) {
       const originals = migrations[index]?.statements.map((s) => parseStatement(s)) ?? [];
       const translated = migration.ddl.map((s) => parseStatement(s.replace(/ ON CLUSTER 'c'/, '')));
-      expect(migration.ddl.every((s) => s.includes(" ON CLUSTER 'c'"))).toBe(true);
+      // Every statement runs on the whole cluster but a backfill, which runs once (replication copies its rows).
+      expect(migration.ddl.every((s, i) => s.includes(" ON CLUSTER 'c'") === (originals[i]?.kind !== 'insert-select'))).toBe(true);
       expect(translated.length).toBe(originals.length);
       for (const [i, original] of originals.entries()) {
         const result = translated[i];
-        if (original.kind === 'create-materialized-view') {
+        if (original.kind !== 'create-table') {
           expect(result).toEqual(original);
           continue;
         }
@@ -91,14 +92,16 @@ describe('the translation', () => {
           name: `Replicated${original.engine.name}`,
           args: ["'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'", ...original.engine.args],
         });
-        const hadWindow = original.settings.some((s) => s.name === 'non_replicated_deduplication_window');
+        // The non-replicated deduplication window becomes the replicated one; other settings stay.
         expect(result.settings).toEqual(
-          hadWindow
-            ? [
-                { name: 'replicated_deduplication_window', value: '10000' },
-                { name: 'replicated_deduplication_window_seconds', value: '604800' },
-              ]
-            : [],
+          original.settings.flatMap((s) =>
+            s.name === 'non_replicated_deduplication_window'
+              ? [
+                  { name: 'replicated_deduplication_window', value: '10000' },
+                  { name: 'replicated_deduplication_window_seconds', value: '604800' },
+                ]
+              : [s],
+          ),
         );
       }
     }
@@ -119,6 +122,7 @@ describe('the translation', () => {
       'delivery_counts_1d',
       'ingest_event_ids',
       'ingest_event_ids_by_id',
+      'ingest_event_id_hashes',
     ];
     expect(distributed).toEqual(
       sharded.map(
@@ -145,12 +149,44 @@ describe('the translation', () => {
       'ingest_skipped',
     ]);
     const views = all.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW')).map((s) => parseStatement(s));
-    expect(views).toHaveLength(9);
+    expect(views).toHaveLength(11);
     for (const view of views) {
       if (view.kind !== 'create-materialized-view') throw new Error('not a view');
       expect([view.from, view.to].every((name) => name.endsWith('_local'))).toBe(true);
     }
     expect(plan.history.join('')).toContain("ReplicatedMergeTree('/clickhouse/tables/all-shards/{database}/{table}', '{shard}-{replica}')");
+  });
+
+  it('drops a sharded table in both its parts and a view once, ON CLUSTER; runs a backfill once, as written', () => {
+    const files = [
+      { name: '001_a.sql', statements: ['CREATE TABLE IF NOT EXISTS ids (tenant_id String) ENGINE = MergeTree ORDER BY tenant_id'] },
+      {
+        name: '002_b.sql',
+        statements: ['CREATE MATERIALIZED VIEW IF NOT EXISTS ids_mv TO ids AS SELECT tenant_id FROM assignment_events'],
+      },
+      {
+        name: '003_c.sql',
+        statements: [
+          'DROP VIEW IF EXISTS ids_mv',
+          'DROP TABLE IF EXISTS ids',
+          'DROP TABLE IF EXISTS downloads',
+          'INSERT INTO other (tenant_id) SELECT tenant_id FROM ids SETTINGS insert_distributed_sync = 1',
+        ],
+      },
+    ];
+    expect(translateFiles(files, SHAPES.sharded)[2]?.statements).toEqual([
+      "DROP VIEW IF EXISTS ids_mv ON CLUSTER 'c'",
+      "DROP TABLE IF EXISTS ids ON CLUSTER 'c'",
+      "DROP TABLE IF EXISTS ids_local ON CLUSTER 'c'",
+      "DROP TABLE IF EXISTS downloads ON CLUSTER 'c'",
+      'INSERT INTO other (tenant_id) SELECT tenant_id FROM ids SETTINGS insert_distributed_sync = 1',
+    ]);
+    expect(translateFiles(files, SHAPES.replicated)[2]?.statements).toEqual([
+      "DROP VIEW IF EXISTS ids_mv ON CLUSTER 'c'",
+      "DROP TABLE IF EXISTS ids ON CLUSTER 'c'",
+      "DROP TABLE IF EXISTS downloads ON CLUSTER 'c'",
+      'INSERT INTO other (tenant_id) SELECT tenant_id FROM ids SETTINGS insert_distributed_sync = 1',
+    ]);
   });
 
   it('shards a table fed by a view of a view of a raw table, and only those', () => {

@@ -137,6 +137,13 @@ export function translateFiles(files: { name: string; statements: string[] }[], 
     name: file.name,
     statements: file.statements.flatMap((statement, index) => {
       const context = `${file.name}, statement ${index + 1}`;
+      if (statement.kind === 'insert-select') return [renderStatement(statement)];
+      if (statement.kind === 'drop') {
+        // A sharded table is two: the Distributed table under its name and the shards' local tables.
+        const names =
+          statement.object === 'TABLE' && sharded.has(statement.name) ? [statement.name, local(statement.name)] : [statement.name];
+        return names.map((name) => renderStatement({ ...statement, name }, options));
+      }
       if (statement.kind === 'create-materialized-view') {
         if (sharded.has(statement.from) !== sharded.has(statement.to)) {
           throw new DdlError(

@@ -1,5 +1,6 @@
 /**
- * The migration files' DDL as a small structure: the two statement kinds the files use, parsed
+ * The migration files' DDL as a small structure: the statement kinds the files use (CREATE TABLE,
+ * CREATE MATERIALIZED VIEW, DROP VIEW / TABLE, INSERT … SELECT), parsed
  * into their parts (name, columns, engine, clauses, settings; view name, target, source), so
  * that the cluster forms are produced by changing parts, never by patching strings. The parser
  * knows exactly the subset of ClickHouse DDL the files use and refuses anything else with an
@@ -51,7 +52,24 @@ export interface CreateMaterializedView {
   selectTail: string;
 }
 
-export type Statement = CreateTable | CreateMaterializedView;
+/** `DROP VIEW|TABLE IF EXISTS name`: a view or table a later migration replaces. */
+export interface Drop {
+  kind: 'drop';
+  object: 'VIEW' | 'TABLE';
+  name: string;
+}
+
+/**
+ * `INSERT INTO target … SELECT …`: a one-off copy of rows (a backfill), run once on the node the
+ * migrations run on, in every form as written (into a Distributed table when sharded).
+ */
+export interface InsertSelect {
+  kind: 'insert-select';
+  into: string;
+  text: string;
+}
+
+export type Statement = CreateTable | CreateMaterializedView | Drop | InsertSelect;
 
 const IDENTIFIER = '[A-Za-z_][A-Za-z0-9_]*';
 const CLAUSE_KEYWORDS = ['PARTITION BY', 'PRIMARY KEY', 'ORDER BY', 'SAMPLE BY', 'TTL', 'SETTINGS'] as const;
@@ -167,9 +185,14 @@ export function parseStatement(statement: string): Statement {
     'i',
   ).exec(code);
   if (view) return parseMaterializedView(view[1] ?? '', view[2] ?? '', view[3] ?? '', statement);
+  const drop = new RegExp(`^DROP\\s+(VIEW|TABLE)\\s+IF\\s+EXISTS\\s+(${IDENTIFIER})$`, 'i').exec(code);
+  if (drop) return { kind: 'drop', object: (drop[1] ?? '').toUpperCase() as Drop['object'], name: drop[2] ?? '' };
+  const insert = new RegExp(`^INSERT\\s+INTO\\s+(${IDENTIFIER})\\s*(?:\\([^)]*\\))?\\s*SELECT\\b`, 'i').exec(code);
+  if (insert) return { kind: 'insert-select', into: insert[1] ?? '', text: code };
   throw new DdlError(
-    'the cluster translation knows CREATE TABLE IF NOT EXISTS name (…) ENGINE = … and ' +
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS name TO target AS SELECT …; not: ${summary(statement)}`,
+    'the cluster translation knows CREATE TABLE IF NOT EXISTS name (…) ENGINE = …, ' +
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS name TO target AS SELECT …, DROP VIEW|TABLE IF EXISTS name and ' +
+      `INSERT INTO name (…) SELECT …; not: ${summary(statement)}`,
   );
 }
 
@@ -256,6 +279,9 @@ function onCluster(options: RenderOptions): string {
 
 /** Renders a parsed statement back to DDL (without the trailing `;`). */
 export function renderStatement(statement: Statement, options: RenderOptions = {}): string {
+  if (statement.kind === 'drop') return `DROP ${statement.object} IF EXISTS ${statement.name}${onCluster(options)}`;
+  // Run once, where the migrations run: on a cluster the rows reach the other nodes by replication or the Distributed table.
+  if (statement.kind === 'insert-select') return statement.text;
   if (statement.kind === 'create-materialized-view') {
     return (
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${statement.name}${onCluster(options)} TO ${statement.to}\n` +

@@ -37,6 +37,43 @@ export type QueryStream = (
   options: { format: string; signal?: AbortSignal },
 ) => AsyncGenerator<StreamedChunk>;
 
+/** One statement the embedded engine ran: what it was and how long it held the connection. */
+export interface EngineStatement {
+  kind: 'query' | 'insert' | 'command' | 'exec' | 'ping' | 'close';
+  /** The statement's SQL (for an insert, without its rows). */
+  text: string;
+  ms: number;
+}
+
+/** What the embedded engine's clients are made of, by client: the connection, and the side client's once made. */
+const embeddedParts = new WeakMap<
+  ClickHouseClient,
+  { observers: Set<(statement: EngineStatement) => void>; side: () => ClickHouseClient }
+>();
+
+/**
+ * A client of the same data whose statements do not wait behind the given client's: on the
+ * embedded engine, a client on a chDB session of its own (made on first use; a session runs one
+ * statement at a time, and sessions run side by side); for a ClickHouse server, which runs
+ * statements concurrently anyway, the client itself. The ingest's bookkeeping and duplicate
+ * lookups run on it, beside the inserts, so that a batch's lookup overlaps the insert before it.
+ */
+export function sideClientOf(client: ClickHouseClient): ClickHouseClient {
+  return embeddedParts.get(client)?.side() ?? client;
+}
+
+/**
+ * Calls `observer` after every statement the embedded engine runs for `client` (benchmarks use it
+ * to show where the engine's time goes: chDB has no system.query_log). Returns the unsubscribe;
+ * a no-op for a ClickHouse server.
+ */
+export function observeEngineStatements(client: ClickHouseClient, observer: (statement: EngineStatement) => void): () => void {
+  const parts = embeddedParts.get(client);
+  if (!parts) return () => undefined;
+  parts.observers.add(observer);
+  return () => parts.observers.delete(observer);
+}
+
 /** The streaming reads of the clients that have them (the embedded engine's), by client. */
 const queryStreams = new WeakMap<ClickHouseClient, { stream: QueryStream; active: () => number }>();
 
@@ -118,11 +155,15 @@ export class SerializedConnection implements ChdbConnection {
   private readonly defaults = new Map<string, string | null>();
   /** Settings currently changed in the session by an earlier call. */
   private changed = new Set<string>();
+  constructor(
+    private readonly inner: ChdbConnection,
+    /** Told of every statement once it has run (observeEngineStatements). */
+    private readonly observers = new Set<(statement: EngineStatement) => void>(),
+  ) {}
 
-  constructor(private readonly inner: ChdbConnection) {}
-
-  private turn<P extends WithSettings, T>(params: P, operation: (params: P) => Promise<T>): Promise<T> {
+  private turn<P extends WithSettings, T>(kind: EngineStatement['kind'], params: P, operation: (params: P) => Promise<T>): Promise<T> {
     const run = async () => {
+      const started = this.observers.size > 0 ? performance.now() : 0;
       const own = params.clickhouse_settings ?? {};
       await this.learnDefaults(Object.keys(own));
       const merged: Settings = {};
@@ -132,6 +173,10 @@ export class SerializedConnection implements ChdbConnection {
         return await operation({ ...params, clickhouse_settings: merged });
       } finally {
         this.changed = new Set(Object.keys(own).filter((key) => typeof this.defaults.get(key) === 'string'));
+        if (started > 0) {
+          const statement = { kind, text: (params as { query?: string }).query ?? '', ms: performance.now() - started };
+          for (const observer of this.observers) observer(statement);
+        }
       }
     };
     const result = this.tail.then(run, run);
@@ -162,22 +207,22 @@ export class SerializedConnection implements ChdbConnection {
   }
 
   ping(params: Parameters<ChdbConnection['ping']>[0]) {
-    return this.turn({}, () => this.inner.ping(params));
+    return this.turn('ping', {}, () => this.inner.ping(params));
   }
   query(params: Parameters<ChdbConnection['query']>[0]) {
-    return this.turn(params, (p) => this.inner.query(p));
+    return this.turn('query', params, (p) => this.inner.query(p));
   }
   insert(params: Parameters<ChdbConnection['insert']>[0]) {
-    return this.turn(params, (p) => this.inner.insert(p));
+    return this.turn('insert', params, (p) => this.inner.insert(p));
   }
   command(params: Parameters<ChdbConnection['command']>[0]) {
-    return this.turn(params, (p) => this.inner.command(p));
+    return this.turn('command', params, (p) => this.inner.command(p));
   }
   exec(params: Parameters<ChdbConnection['exec']>[0]) {
-    return this.turn(params, (p) => this.inner.exec(p));
+    return this.turn('exec', params, (p) => this.inner.exec(p));
   }
   close() {
-    return this.turn({}, () => this.inner.close());
+    return this.turn('close', {}, () => this.inner.close());
   }
 }
 
@@ -241,23 +286,40 @@ export async function openClickHouse(config: Config, logger: Logger): Promise<Cl
   const { createChdbConnection } = await loadEmbeddedEngine();
   const { Session } = await import('chdb');
   fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
-  const connection = new SerializedConnection(createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection);
-  const client = createClient({
-    connection,
-    database: config.clickhouseDatabase,
-    clickhouse_settings: { ...CLIENT_SETTINGS },
-  } as Parameters<typeof createClient>[0]);
+  const observers = new Set<(statement: EngineStatement) => void>();
+  const embeddedClient = () =>
+    createClient({
+      connection: new SerializedConnection(
+        createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection,
+        observers,
+      ),
+      database: config.clickhouseDatabase,
+      clickhouse_settings: { ...CLIENT_SETTINGS },
+    } as Parameters<typeof createClient>[0]);
+  const client = embeddedClient();
+  let side: ClickHouseClient | undefined;
+  let closed = false;
   const streams = embeddedQueryStreams(Session, config.clickhouseDataPath);
   queryStreams.set(client, streams);
+  embeddedParts.set(client, {
+    observers,
+    side: () => {
+      if (closed) return client; // its calls fail as the closed client's do
+      side ??= embeddedClient();
+      return side;
+    },
+  });
   log.info({ path: config.clickhouseDataPath }, 'using embedded ClickHouse (chDB)');
   return {
     client,
     mode: 'embedded',
     target: `chdb:${config.clickhouseDataPath}`,
-    close: () => {
-      // Streams first: a stream's session is a connection to the engine the client holds.
+    close: async () => {
+      // Streams and the side client first: their sessions are connections to the engine the client holds.
+      closed = true;
       streams.close();
-      return client.close();
+      await side?.close();
+      await client.close();
     },
   };
 }

@@ -348,3 +348,53 @@ CREATE TABLE IF NOT EXISTS ingest_skipped ON CLUSTER 'c'
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', recorded_at)
 ORDER BY (group_id, topic, partition, offset);
+
+-- 011_ingest_event_id_hashes.sql
+CREATE TABLE IF NOT EXISTS ingest_event_id_hashes ON CLUSTER 'c'
+(
+    kafka_topic     LowCardinality(String),
+    id_hash         UInt64,
+    tenant_id       LowCardinality(String),
+    event_id        String,
+    kafka_partition UInt32,
+    kafka_offset    UInt64,
+    ingested_at     DateTime('UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (kafka_topic, id_hash)
+TTL ingested_at + INTERVAL 25 HOUR
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800, index_granularity = 1024;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS assignment_event_id_hashes_mv ON CLUSTER 'c' TO ingest_event_id_hashes
+AS SELECT
+    'assignment' AS kafka_topic,
+    xxHash64(concat(tenant_id, '\0', event_id)) AS id_hash,
+    tenant_id,
+    event_id,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM assignment_events;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS delivery_event_id_hashes_mv ON CLUSTER 'c' TO ingest_event_id_hashes
+AS SELECT
+    'delivery' AS kafka_topic,
+    xxHash64(concat(tenant_id, '\0', event_id)) AS id_hash,
+    tenant_id,
+    event_id,
+    kafka_partition,
+    kafka_offset,
+    toDateTime(ingested_at, 'UTC') AS ingested_at
+FROM delivery_events;
+
+DROP VIEW IF EXISTS assignment_event_ids_by_id_mv ON CLUSTER 'c';
+
+DROP VIEW IF EXISTS delivery_event_ids_by_id_mv ON CLUSTER 'c';
+
+DROP TABLE IF EXISTS ingest_event_ids_by_id ON CLUSTER 'c';
+
+INSERT INTO ingest_event_id_hashes (kafka_topic, id_hash, tenant_id, event_id, kafka_partition, kafka_offset, ingested_at)
+SELECT kafka_topic, xxHash64(concat(tenant_id, '\0', event_id)), tenant_id, event_id, kafka_partition, kafka_offset, ingested_at
+FROM ingest_event_ids
+WHERE ingested_at >= now() - INTERVAL 25 HOUR
+SETTINGS insert_distributed_sync = 1;

@@ -170,7 +170,7 @@ describe('a batch re-cut after a crash', () => {
     const raw = ddl.find((s) => s.kind === 'create-table' && s.name === 'assignment_events');
     const rollup = ddl.find((s) => s.kind === 'create-table' && s.name === 'assignment_counts_15m');
     const view = ddl.find((s) => s.kind === 'create-materialized-view' && s.name === 'assignment_counts_15m_mv');
-    if (!raw || !rollup || view?.kind !== 'create-materialized-view')
+    if (raw?.kind !== 'create-table' || rollup?.kind !== 'create-table' || view?.kind !== 'create-materialized-view')
       throw new Error('the files changed: no assignment_events / rollup / view');
     for (const n of [1, 2, 3]) {
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS shard_${n}` });

@@ -9,30 +9,49 @@ import type { Outcome } from '../record.js';
  * partition is assigned, from the ids written in the last day.
  */
 export class SeenEventIds {
-  private readonly offsets = new Map<string, number>();
+  /**
+   * Offsets by tenant, then event id: the ids are strings the records already hold (V8 keeps a
+   * string's hash), where one joined key per record would be a new string to build and hash.
+   */
+  private readonly offsets = new Map<string, Map<string, number>>();
+  /** The ids in the order first remembered, for forgetting the oldest: a ring of [tenant, id]. */
+  private readonly order: ([string, string] | undefined)[] = [];
+  private oldest = 0;
+  private count = 0;
 
   constructor(private readonly capacity: number) {}
 
-  static key(tenantId: string, eventId: string): string {
-    return `${tenantId}\u0000${eventId}`;
-  }
-
   get size(): number {
-    return this.offsets.size;
+    return this.count;
   }
 
-  remember(key: string, offset: number): void {
-    const known = this.offsets.get(key);
-    if (known !== undefined && known <= offset) return;
-    this.offsets.set(key, offset);
-    if (this.offsets.size > this.capacity) {
-      const oldest = this.offsets.keys().next().value;
-      if (oldest !== undefined) this.offsets.delete(oldest);
+  remember(tenantId: string, eventId: string, offset: number): void {
+    let ids = this.offsets.get(tenantId);
+    if (!ids) this.offsets.set(tenantId, (ids = new Map<string, number>()));
+    const known = ids.get(eventId);
+    if (known !== undefined) {
+      if (offset < known) ids.set(eventId, offset);
+      return;
+    }
+    ids.set(eventId, offset);
+    this.count += 1;
+    this.order.push([tenantId, eventId]);
+    if (this.count > this.capacity) {
+      const [tenant, id] = this.order[this.oldest]!;
+      this.order[this.oldest] = undefined;
+      this.oldest += 1;
+      this.offsets.get(tenant)?.delete(id);
+      this.count -= 1;
+      // Drop the forgotten head now and then, so the ring does not grow for ever.
+      if (this.oldest >= 65_536 && this.oldest * 2 >= this.order.length) {
+        this.order.splice(0, this.oldest);
+        this.oldest = 0;
+      }
     }
   }
 
-  isEarlierCopy(key: string, offset: number): boolean {
-    const known = this.offsets.get(key);
+  isEarlierCopy(tenantId: string, eventId: string, offset: number): boolean {
+    const known = this.offsets.get(tenantId)?.get(eventId);
     return known !== undefined && known < offset;
   }
 }
@@ -40,9 +59,10 @@ export class SeenEventIds {
 export function createDeduplicateStep(seen: SeenEventIds) {
   return function deduplicateStep(outcome: Outcome): Outcome {
     if (outcome.kind !== 'ok') return outcome;
-    const key = SeenEventIds.key(outcome.event.tenantId, outcome.event.eventId);
-    if (seen.isEarlierCopy(key, outcome.record.offset)) return { kind: 'duplicate', record: outcome.record, event: outcome.event };
-    seen.remember(key, outcome.record.offset);
+    const { tenantId, eventId } = outcome.event;
+    if (seen.isEarlierCopy(tenantId, eventId, outcome.record.offset))
+      return { kind: 'duplicate', record: outcome.record, event: outcome.event };
+    seen.remember(tenantId, eventId, outcome.record.offset);
     return outcome;
   };
 }

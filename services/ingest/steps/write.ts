@@ -1,3 +1,4 @@
+import xxhash from 'xxhash-wasm';
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../events/types.js';
 import { utcIsoToDateTime64Text as clickhouseTime } from '../../platform/clickhouse-values.js';
@@ -167,29 +168,68 @@ export function createWriteStep(client: ClickHouseClient, options: WriteOptions 
 }
 
 /** Where an event id was written: partition and offset of its record (within one event type). */
-type Location = `${number}/${number}`;
+interface Location {
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Locations by tenant, then event id. Two levels rather than one key per (tenant, id): the ids
+ * are strings the records already hold, and V8 keeps a string's hash once computed, while a
+ * joined key would be a new string to build and hash for every row, several times per batch.
+ */
+type LocationIndex = Map<string, Map<string, Location[]>>;
+
+function addLocation(index: LocationIndex, tenantId: string, eventId: string, location: Location): void {
+  let ids = index.get(tenantId);
+  if (!ids) index.set(tenantId, (ids = new Map<string, Location[]>()));
+  const locations = ids.get(eventId);
+  if (locations) locations.push(location);
+  else ids.set(eventId, [location]);
+}
+
+let hasher: Promise<(text: string) => bigint> | undefined;
+/** xxHash64 of a string's UTF-8 bytes, seed 0: the engine's xxHash64(). */
+function xxHash64(): Promise<(text: string) => bigint> {
+  hasher ??= xxhash().then((hashes) => (text: string) => hashes.h64(text));
+  return hasher;
+}
+
+/** The key of an id in ingest_event_id_hashes: xxHash64(concat(tenant_id, '\0', event_id)) (migration 011). */
+export async function eventIdHashes(rows: readonly { tenantId: string; eventId: string }[]): Promise<bigint[]> {
+  const h64 = await xxHash64();
+  return rows.map((row) => h64(`${row.tenantId}\u0000${row.eventId}`));
+}
 
 /**
  * The ids of `rows` written in the last 24 hours, with every location they were written at.
- * One query per batch against ingest_event_ids_by_id (ordered by type, tenant, id).
+ * One query per batch against ingest_event_id_hashes (ordered by type and the ids' hash): the
+ * batch sends its ids' hashes, and only rows whose tenant and id equal one of the batch's are
+ * taken, so a hash collision finds nothing it should not.
  */
-async function writtenLocations(client: ClickHouseClient, kind: EventKind, rows: WritableEvent[]): Promise<Map<string, Set<Location>>> {
-  const found = new Map<string, Set<Location>>();
+async function writtenLocations(client: ClickHouseClient, kind: EventKind, rows: WritableEvent[]): Promise<LocationIndex> {
+  const found: LocationIndex = new Map();
   if (rows.length === 0) return found;
-  const ids = [...new Set(rows.map((r) => r.event.eventId))];
-  const tenants = [...new Set(rows.map((r) => r.event.tenantId))];
+  const wanted = new Map<string, Set<string>>();
+  const ids: { tenantId: string; eventId: string }[] = [];
+  for (const { event } of rows) {
+    let tenantIds = wanted.get(event.tenantId);
+    if (!tenantIds) wanted.set(event.tenantId, (tenantIds = new Set()));
+    if (tenantIds.has(event.eventId)) continue;
+    tenantIds.add(event.eventId);
+    ids.push(event);
+  }
   const result = await client.query({
-    query: `SELECT tenant_id, event_id, kafka_partition, kafka_offset FROM ingest_event_ids_by_id
-            WHERE kafka_topic = {kind:String} AND tenant_id IN {tenants:Array(String)} AND event_id IN {ids:Array(String)}
-              AND ingested_at >= now() - INTERVAL 24 HOUR`,
-    query_params: { kind, tenants, ids },
+    query: `SELECT tenant_id, event_id, kafka_partition, kafka_offset FROM ingest_event_id_hashes
+            WHERE kafka_topic = {kind:String} AND id_hash IN {hashes:Array(UInt64)}
+              AND tenant_id IN {tenants:Array(String)} AND ingested_at >= now() - INTERVAL 24 HOUR`,
+    // The tenants (a handful) also let a sharded cluster ask only their shards.
+    query_params: { kind, hashes: await eventIdHashes(ids), tenants: [...wanted.keys()] },
     format: 'JSONCompactEachRow',
   });
   for (const [tenant, id, partition, offset] of (await result.json()) as [string, string, number, string | number][]) {
-    const key = `${tenant}\u0000${id}`;
-    let locations = found.get(key);
-    if (!locations) found.set(key, (locations = new Set()));
-    locations.add(`${Number(partition)}/${Number(offset)}`);
+    if (!wanted.get(tenant)?.has(id)) continue; // another id with the same hash
+    addLocation(found, tenant, id, { partition: Number(partition), offset: Number(offset) });
   }
   return found;
 }
@@ -202,29 +242,70 @@ type EventKind = 'assignment' | 'delivery';
  * written from another partition or offset is dropped as a duplicate. A row whose own
  * partition/offset is among them was written by an earlier attempt of this very batch (a crash
  * after the insert, before the commit) and is kept, so a batch written again has the same rows
- * (and its token makes ClickHouse drop it). Lookups and inserts of one process run one at a time,
- * so two copies consumed at once from two partitions count once.
+ * (and its token makes ClickHouse drop it).
+ *
+ * The inserts of one process run one at a time, in call order; a batch's lookup starts at once,
+ * on `lookupClient` (beside the insert in flight), and what it cannot have seen — the rows of
+ * the batches this process inserted after the lookup began — is added from memory before the
+ * batch's rows are chosen. So two copies consumed at once from two partitions count once.
  */
-export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOptions = {}) {
+export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOptions = {}, lookupClient: ClickHouseClient = client) {
   const write = createWriteStep(client, options);
   let queue: Promise<unknown> = Promise.resolve();
+  /** Batches that entered the step, and batches whose insert has ended (in the same order). */
+  let entered = 0;
+  let ended = 0;
+  /** The kept rows of the batches a pending lookup may have missed, by batch number. */
+  const recent = new Map<number, { kind: EventKind; index: LocationIndex }>();
+  /** The first batch number each pending call's lookup may have missed. */
+  const missedFrom = new Map<number, number>();
+  const forget = () => {
+    const needed = Math.min(ended, ...missedFrom.values());
+    for (const number of recent.keys()) if (number < needed) recent.delete(number);
+  };
   return function uniqueWriteStep(
     kind: EventKind,
     rows: WritableEvent[],
     token: string,
   ): Promise<{ duplicates: number; droppedOffsets: number[] }> {
+    const number = entered++;
+    // Every insert that ended before the lookup starts is in its answer; later ones come from memory.
+    missedFrom.set(number, ended);
+    const lookup = writtenLocations(lookupClient, kind, rows);
+    lookup.catch(() => undefined); // awaited below, after the inserts before this batch
     const run = queue.then(async () => {
-      const written = await writtenLocations(client, kind, rows);
-      const kept = rows.filter(({ event, partition, offset }) => {
-        const locations = written.get(`${event.tenantId}\u0000${event.eventId}`);
-        return !locations || locations.has(`${partition}/${offset}`);
-      });
-      await write(RAW_TABLES[kind], kept, token);
-      const keptOffsets = new Set(kept.map((row) => row.offset));
-      return {
-        duplicates: rows.length - kept.length,
-        droppedOffsets: rows.filter((row) => !keptOffsets.has(row.offset)).map((row) => row.offset),
-      };
+      try {
+        const written = await lookup;
+        const indexes: LocationIndex[] = [written];
+        for (let earlier = missedFrom.get(number)!; earlier < number; earlier += 1) {
+          const batch = recent.get(earlier);
+          if (batch?.kind === kind) indexes.push(batch.index);
+        }
+        const kept = rows.filter(({ event, partition, offset }) => {
+          let other = false;
+          for (const index of indexes) {
+            for (const location of index.get(event.tenantId)?.get(event.eventId) ?? []) {
+              if (location.partition === partition && location.offset === offset) return true; // this batch's own earlier attempt
+              other = true;
+            }
+          }
+          return !other;
+        });
+        // Kept in memory also when the insert fails: part of it may be in.
+        const index: LocationIndex = new Map();
+        for (const { event, partition, offset } of kept) addLocation(index, event.tenantId, event.eventId, { partition, offset });
+        recent.set(number, { kind, index });
+        await write(RAW_TABLES[kind], kept, token);
+        const keptOffsets = new Set(kept.map((row) => row.offset));
+        return {
+          duplicates: rows.length - kept.length,
+          droppedOffsets: rows.filter((row) => !keptOffsets.has(row.offset)).map((row) => row.offset),
+        };
+      } finally {
+        ended = number + 1;
+        missedFrom.delete(number);
+        forget();
+      }
     });
     queue = run.catch(() => undefined);
     return run;
