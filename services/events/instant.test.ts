@@ -79,3 +79,18 @@ describe('ISO-8601 instants with an offset', () => {
     expect(normaliseInstant(text)).toEqual({ ok: false, problem });
   });
 });
+
+describe('normaliseInstant on canonical texts', () => {
+  it('agrees with parseInstant on 20,000 canonical-shaped texts, real and impossible', () => {
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 20_000; i += 1) {
+      const text = `${1995 + next(110)}-${two(next(14))}-${two(next(33))}T${two(next(26))}:${two(next(62))}:${two(next(62))}.${String(next(1000)).padStart(3, '0')}Z`;
+      const parsed = parseInstant(text);
+      const normalised = normaliseInstant(text);
+      expect(normalised.ok, text).toBe(parsed.ok);
+      if (normalised.ok && parsed.ok) expect(normalised.instant).toBe(formatInstant(parsed.millis));
+    }
+  });
+});

@@ -73,18 +73,33 @@ export type NormalisedInstant = { ok: true; instant: string } | { ok: false; pro
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** A canonical text (CANONICAL matched) that names a real instant inside the window, read digit by digit. */
+function canonicalIsReal(text: string): boolean {
+  const digit = (at: number) => text.charCodeAt(at) - 48;
+  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const month = digit(5) * 10 + digit(6);
+  const day = digit(8) * 10 + digit(9);
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysIn(year, month) &&
+    digit(11) * 10 + digit(12) <= 23 &&
+    digit(14) * 10 + digit(15) <= 59 &&
+    digit(17) * 10 + digit(18) <= 59 &&
+    // Canonical texts of one length order as their instants do.
+    text >= INSTANT_MIN &&
+    text <= INSTANT_MAX
+  );
+}
+
 /**
  * The instant in canonical form, or why the text is not an instant. Text already in canonical
- * form — nearly every event — is checked without being parsed apart: Date.parse refuses
- * out-of-range fields except days past a month's end and hour 24, which both change the day.
+ * form — nearly every event — is checked field by field without a Date (the ingest reads about
+ * a hundred thousand a second); anything else is parsed apart and formatted.
  */
 export function normaliseInstant(text: string): NormalisedInstant {
-  if (CANONICAL.test(text)) {
-    const millis = Date.parse(text);
-    if (millis >= MIN_MILLIS && millis <= MAX_MILLIS && new Date(millis).getUTCDate() === Number(text.slice(8, 10))) {
-      return { ok: true, instant: text };
-    }
-  }
+  if (CANONICAL.test(text) && canonicalIsReal(text)) return { ok: true, instant: text };
   const parsed = parseInstant(text);
   return parsed.ok ? { ok: true, instant: formatInstant(parsed.millis) } : parsed;
 }
