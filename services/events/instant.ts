@@ -73,20 +73,24 @@ export type NormalisedInstant = { ok: true; instant: string } | { ok: false; pro
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** The digit at `at` of a text CANONICAL matched. */
+function digitAt(text: string, at: number): number {
+  return text.charCodeAt(at) - 48;
+}
+
 /** A canonical text (CANONICAL matched) that names a real instant inside the window, read digit by digit. */
 function canonicalIsReal(text: string): boolean {
-  const digit = (at: number) => text.charCodeAt(at) - 48;
-  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-  const month = digit(5) * 10 + digit(6);
-  const day = digit(8) * 10 + digit(9);
+  const year = digitAt(text, 0) * 1000 + digitAt(text, 1) * 100 + digitAt(text, 2) * 10 + digitAt(text, 3);
+  const month = digitAt(text, 5) * 10 + digitAt(text, 6);
+  const day = digitAt(text, 8) * 10 + digitAt(text, 9);
   return (
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&
     day <= daysIn(year, month) &&
-    digit(11) * 10 + digit(12) <= 23 &&
-    digit(14) * 10 + digit(15) <= 59 &&
-    digit(17) * 10 + digit(18) <= 59 &&
+    digitAt(text, 11) * 10 + digitAt(text, 12) <= 23 &&
+    digitAt(text, 14) * 10 + digitAt(text, 15) <= 59 &&
+    digitAt(text, 17) * 10 + digitAt(text, 18) <= 59 &&
     // Canonical texts of one length order as their instants do.
     text >= INSTANT_MIN &&
     text <= INSTANT_MAX
