@@ -94,3 +94,22 @@ describe('normaliseInstant on canonical texts', () => {
     }
   });
 });
+
+describe('formatInstant', () => {
+  it('writes what toISOString writes, inside the window and outside it', () => {
+    let seed = 11;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+    const span = Date.parse('2110-01-01T00:00:00Z') - Date.parse('1990-01-01T00:00:00Z');
+    const samples = [
+      Date.parse('2000-01-01T00:00:00.000Z'),
+      Date.parse('2099-12-31T23:59:59.999Z'),
+      Date.parse('2024-02-29T23:59:59.999Z'),
+      Date.parse('2024-03-01T00:00:00.000Z'),
+      0,
+      -1,
+      1.5,
+      ...Array.from({ length: 50_000 }, () => Date.parse('1990-01-01T00:00:00Z') + Math.floor(next() * span)),
+    ];
+    for (const millis of samples) expect(formatInstant(millis), String(millis)).toBe(new Date(millis).toISOString());
+  });
+});

@@ -64,9 +64,34 @@ export function parseInstant(text: string): ParsedInstant {
   return { ok: true, millis };
 }
 
-/** The canonical form: UTC, `Z`, milliseconds — `2026-11-27T10:15:00.000Z`. */
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+/** The date part (`2026-11-27T`) of the last day formatted: the events of a batch mostly share a few days. */
+let cachedDay = Number.NaN;
+let cachedDate = '';
+
+/**
+ * The canonical form: UTC, `Z`, milliseconds — `2026-11-27T10:15:00.000Z`, as Date's
+ * toISOString writes it. Inside the supported window the time of day is put together from
+ * digits and the date is kept per day (the ingest formats every Avro event's occurredAt);
+ * outside it, toISOString.
+ */
 export function formatInstant(millis: number): string {
-  return new Date(millis).toISOString();
+  if (!(millis >= MIN_MILLIS && millis <= MAX_MILLIS) || !Number.isInteger(millis)) return new Date(millis).toISOString();
+  const day = Math.floor(millis / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    cachedDay = day;
+  }
+  let rest = millis - day * DAY_MS;
+  const ms = rest % 1000;
+  rest = (rest - ms) / 1000;
+  const second = rest % 60;
+  rest = (rest - second) / 60;
+  const minute = rest % 60;
+  const hour = (rest - minute) / 60;
+  return `${cachedDate}${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}.${THREE_DIGITS[ms]}Z`;
 }
 
 export type NormalisedInstant = { ok: true; instant: string } | { ok: false; problem: string };

@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { formatInstant } from './instant.js';
 
 /**
  * avsc logical type for `{"type":"long","logicalType":"timestamp-millis"}` whose JavaScript
@@ -7,7 +8,7 @@ import avro from 'avsc';
  */
 class IsoTimestampMillis extends avro.types.LogicalType {
   protected override _fromValue(millis: number): string {
-    return new Date(millis).toISOString();
+    return formatInstant(millis);
   }
 
   /** NaN for an unparseable instant, which the long writer then refuses. */
