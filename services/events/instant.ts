@@ -71,17 +71,32 @@ const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3
 let cachedDay = Number.NaN;
 let cachedDate = '';
 
+/** `2026-11-27T` for a day counted from 1970-01-01 (a year of four digits), by H. Hinnant's civil-from-days. */
+function dateOfDay(day: number): string {
+  const z = day + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153); // 0 = March
+  const dayOfMonth = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[dayOfMonth]}T`;
+}
+
 /**
  * The canonical form: UTC, `Z`, milliseconds — `2026-11-27T10:15:00.000Z`, as Date's
- * toISOString writes it. Inside the supported window the time of day is put together from
- * digits and the date is kept per day (the ingest formats every Avro event's occurredAt);
- * outside it, toISOString.
+ * toISOString writes it. Inside the supported window it is put together from digits, without
+ * a Date (the ingest formats every Avro event's occurredAt); outside it, toISOString.
  */
 export function formatInstant(millis: number): string {
   if (!(millis >= MIN_MILLIS && millis <= MAX_MILLIS) || !Number.isInteger(millis)) return new Date(millis).toISOString();
   const day = Math.floor(millis / DAY_MS);
   if (day !== cachedDay) {
-    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    cachedDate = dateOfDay(day);
     cachedDay = day;
   }
   let rest = millis - day * DAY_MS;
