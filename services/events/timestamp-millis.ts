@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import { canonicalMillis } from './instant.js';
 
 /**
  * avsc logical type for `{"type":"long","logicalType":"timestamp-millis"}` whose JavaScript
@@ -12,7 +13,9 @@ class IsoTimestampMillis extends avro.types.LogicalType {
 
   /** NaN for an unparseable instant, which the long writer then refuses. */
   protected override _toValue(instant: unknown): number {
-    return typeof instant === 'string' ? Date.parse(instant) : Number.NaN;
+    if (typeof instant !== 'string') return Number.NaN;
+    const millis = canonicalMillis(instant);
+    return Number.isNaN(millis) ? Date.parse(instant) : millis;
   }
 
   protected override _resolve(writer: avro.Type): ((value: unknown) => unknown) | undefined {
