@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { loadSchemaRegistry, SchemaRegistryError, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC } from './encodings.js';
+import { recordWriter, type RecordWriter } from './record-writer.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
 
 /**
@@ -115,6 +116,8 @@ function hexPrefix(bytes: Buffer, length: number): string {
 
 export class EventCodec {
   private readonly writers: Record<EventType, KnownSchema>;
+  /** Faster writers of the writer schemas' bodies, where record-writer.ts can write them. */
+  private readonly recordWriters = new Map<KnownSchema, RecordWriter | undefined>();
   private readonly readings: Reading[];
   /** Bodies are written here first, then copied out once into an exactly sized buffer. */
   private scratch = Buffer.allocUnsafe(64 * 1024);
@@ -127,6 +130,7 @@ export class EventCodec {
       assignment: registry.get('assignment', version(options.writerVersions, 'assignment')),
       delivery: registry.get('delivery', version(options.writerVersions, 'delivery')),
     };
+    for (const writer of Object.values(this.writers)) this.recordWriters.set(writer, recordWriter(writer.type));
     const readers: Record<EventType, KnownSchema> = {
       assignment: registry.get('assignment', version(options.readerVersions, 'assignment')),
       delivery: registry.get('delivery', version(options.readerVersions, 'delivery')),
@@ -226,6 +230,8 @@ export class EventCodec {
 
   /** The Avro body of `event` written into `target` from `offset` on: where it ends, or a negative number when it does not fit. */
   private writeBody(writer: KnownSchema, event: SendingEvent, target: Buffer, offset: number): number {
+    const end = this.recordWriters.get(writer)?.(event as unknown as Record<string, unknown>, target, offset) ?? -1;
+    if (end >= 0) return end;
     try {
       return writer.type.encode(event, target, offset);
     } catch {
