@@ -167,4 +167,19 @@ describe('event codec', () => {
     expect(() => encodeEvent({ ...delivery, status: 'opened' } as unknown as DeliveryEvent)).toThrow(/invalid status/);
     expect(() => encodeEvent({ ...assignment, occurredAt: 'yesterday' })).toThrow(/invalid occurredAt/);
   });
+
+  it('writes the same bytes into a given buffer at an offset, or says it does not fit', () => {
+    const codec = new EventCodec();
+    const target = Buffer.alloc(1024, 0xee);
+    const end = codec.encodeInto(assignment, target, 7);
+    expect(target.subarray(7, end)).toEqual(codec.encode(assignment));
+    expect(target[6]).toBe(0xee);
+    const confluentEnd = codec.encodeConfluentInto(delivery, 42, target, end);
+    expect(target.subarray(end, confluentEnd)).toEqual(codec.encodeConfluent(delivery, 42));
+    const exact = codec.encode(delivery).length;
+    expect(codec.encodeInto(delivery, Buffer.alloc(exact), 0)).toBe(exact);
+    for (const room of [0, 5, 10, exact - 1]) expect(codec.encodeInto(delivery, Buffer.alloc(room), 0)).toBe(-1);
+    expect(codec.encodeConfluentInto(delivery, 42, Buffer.alloc(3), 0)).toBe(-1);
+    expect(() => codec.encodeInto({ ...assignment, occurredAt: 'yesterday' }, target, 0)).toThrow(/invalid occurredAt/);
+  });
 });

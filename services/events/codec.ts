@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { loadSchemaRegistry, SchemaRegistryError, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC } from './encodings.js';
+import { recordWriter, type RecordWriter } from './record-writer.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
 
 /**
@@ -115,6 +116,8 @@ function hexPrefix(bytes: Buffer, length: number): string {
 
 export class EventCodec {
   private readonly writers: Record<EventType, KnownSchema>;
+  /** Faster writers of the writer schemas' bodies, where record-writer.ts can write them. */
+  private readonly recordWriters = new Map<KnownSchema, RecordWriter | undefined>();
   private readonly readings: Reading[];
   /** Bodies are written here first, then copied out once into an exactly sized buffer. */
   private scratch = Buffer.allocUnsafe(64 * 1024);
@@ -127,6 +130,7 @@ export class EventCodec {
       assignment: registry.get('assignment', version(options.writerVersions, 'assignment')),
       delivery: registry.get('delivery', version(options.writerVersions, 'delivery')),
     };
+    for (const writer of Object.values(this.writers)) this.recordWriters.set(writer, recordWriter(writer.type));
     const readers: Record<EventType, KnownSchema> = {
       assignment: registry.get('assignment', version(options.readerVersions, 'assignment')),
       delivery: registry.get('delivery', version(options.readerVersions, 'delivery')),
@@ -167,14 +171,45 @@ export class EventCodec {
     return bytes;
   }
 
-  /** Writes the Avro body of `event` into the scratch buffer from HEADER_BYTES on; returns its writer and where the body ends. */
-  private body(event: SendingEvent): { writer: KnownSchema; end: number } {
+  /**
+   * Writes what `encode` returns into `target` from `offset` on, without allocating: returns where
+   * it ends, or -1 (nothing meaningful written) when it does not fit before `target.length`.
+   */
+  encodeInto(event: SendingEvent, target: Buffer, offset: number): number {
+    const writer = this.writerOf(event);
+    if (target.length - offset < HEADER_BYTES) return -1;
+    const end = this.writeBody(writer, event, target, offset + HEADER_BYTES);
+    if (end < 0) return -1;
+    target[offset] = MAGIC_0;
+    target[offset + 1] = MAGIC_1;
+    writer.fingerprint.copy(target, offset + 2);
+    return end;
+  }
+
+  /** Writes what `encodeConfluent` returns into `target` from `offset` on, as encodeInto does. */
+  encodeConfluentInto(event: SendingEvent, schemaId: number, target: Buffer, offset: number): number {
+    const writer = this.writerOf(event);
+    if (target.length - offset < CONFLUENT_HEADER_BYTES) return -1;
+    const end = this.writeBody(writer, event, target, offset + CONFLUENT_HEADER_BYTES);
+    if (end < 0) return -1;
+    target[offset] = CONFLUENT_MAGIC;
+    target.writeUInt32BE(schemaId, offset + 1);
+    return end;
+  }
+
+  private writerOf(event: SendingEvent): KnownSchema {
     const writer = event.type === 'assignment' || event.type === 'delivery' ? this.writers[event.type] : undefined;
     if (!writer) throw new EventEncodeError(`cannot encode an event of type ${JSON.stringify((event as { type: unknown }).type)}`);
-    let end = this.writeBody(writer, event);
+    return writer;
+  }
+
+  /** Writes the Avro body of `event` into the scratch buffer from HEADER_BYTES on; returns its writer and where the body ends. */
+  private body(event: SendingEvent): { writer: KnownSchema; end: number } {
+    const writer = this.writerOf(event);
+    let end = this.writeBody(writer, event, this.scratch, HEADER_BYTES);
     if (end < 0) {
       this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
-      end = this.writeBody(writer, event);
+      end = this.writeBody(writer, event, this.scratch, HEADER_BYTES);
     }
     return { writer, end };
   }
@@ -193,9 +228,12 @@ export class EventCodec {
     return this.read(bytes);
   }
 
-  private writeBody(writer: KnownSchema, event: SendingEvent): number {
+  /** The Avro body of `event` written into `target` from `offset` on: where it ends, or a negative number when it does not fit. */
+  private writeBody(writer: KnownSchema, event: SendingEvent, target: Buffer, offset: number): number {
+    const end = this.recordWriters.get(writer)?.(event as unknown as Record<string, unknown>, target, offset) ?? -1;
+    if (end >= 0) return end;
     try {
-      return writer.type.encode(event, this.scratch, HEADER_BYTES);
+      return writer.type.encode(event, target, offset);
     } catch {
       const fields: string[] = [];
       writer.type.isValid(event, { errorHook: (path) => fields.push(path.join('.')) });

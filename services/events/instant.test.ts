@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, normaliseInstant, parseInstant } from './instant.js';
+import { canonicalMillis, formatInstant, INSTANT_MAX_MS, INSTANT_MIN_MS, normaliseInstant, parseInstant } from './instant.js';
 
 function normalised(text: string): string {
   const parsed = parseInstant(text);
@@ -77,6 +77,32 @@ describe('ISO-8601 instants with an offset', () => {
     ['0050-01-01T00:00:00.000Z', 'is outside the supported range 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z'],
   ])('does not let the canonical shape hide an impossible instant: %s', (text, problem) => {
     expect(normaliseInstant(text)).toEqual({ ok: false, problem });
+  });
+
+  it('reads canonical instants as Date.parse does, inside the window and nothing else', () => {
+    const day = 86_400_000;
+    const wrong: string[] = [];
+    // Every day of the window and a year either side, at a time of day that moves with the day.
+    for (let millis = INSTANT_MIN_MS - 366 * day; millis <= INSTANT_MAX_MS + 366 * day; millis += day + 3_601_001) {
+      const text = new Date(millis).toISOString();
+      const expected = millis >= INSTANT_MIN_MS && millis <= INSTANT_MAX_MS ? millis : Number.NaN;
+      if (!Object.is(canonicalMillis(text), expected)) wrong.push(text);
+    }
+    expect(wrong).toEqual([]);
+    expect(canonicalMillis('2099-12-31T23:59:59.999Z')).toBe(INSTANT_MAX_MS);
+    expect(canonicalMillis('2000-01-01T00:00:00.000Z')).toBe(INSTANT_MIN_MS);
+    for (const text of [
+      '2026-02-29T10:00:00.000Z',
+      '2026-11-27T24:00:00.000Z',
+      '2026-11-27T10:15:00.123+00:00',
+      '2026-11-27T10:15:00Z',
+      '2026-11-27t10:15:00.123Z',
+      '2026-1a-27T10:15:00.123Z',
+      '2026-11-27T10:15:00.12aZ',
+      '+02026-11-27T10:15:00.123Z',
+    ]) {
+      expect(canonicalMillis(text), text).toBeNaN();
+    }
   });
 });
 

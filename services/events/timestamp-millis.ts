@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { formatInstant } from './instant.js';
+import { canonicalMillis, formatInstant } from './instant.js';
 
 /**
  * avsc logical type for `{"type":"long","logicalType":"timestamp-millis"}` whose JavaScript
@@ -13,7 +13,9 @@ class IsoTimestampMillis extends avro.types.LogicalType {
 
   /** NaN for an unparseable instant, which the long writer then refuses. */
   protected override _toValue(instant: unknown): number {
-    return typeof instant === 'string' ? Date.parse(instant) : Number.NaN;
+    if (typeof instant !== 'string') return Number.NaN;
+    const millis = canonicalMillis(instant);
+    return Number.isNaN(millis) ? Date.parse(instant) : millis;
   }
 
   protected override _resolve(writer: avro.Type): ((value: unknown) => unknown) | undefined {

@@ -1,4 +1,4 @@
-import { normaliseInstant } from './instant.js';
+import { canonicalMillis, INSTANT_MIN_MS, normaliseInstant } from './instant.js';
 import {
   ASSIGNMENT_ACTIONS,
   CHANNELS,
@@ -52,6 +52,22 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const SINGLE_LINE = 1;
 const OPTIONAL = 2;
 
+/**
+ * Whether the text is certainly not blank and, when singleLine, has no control character: true
+ * for nearly every value, checked without a regular expression. False says only "look closer".
+ */
+function isPlainText(value: string, singleLine: boolean): boolean {
+  const first = value.charCodeAt(0);
+  // A printable ASCII character other than the space is not white space: the value is not blank.
+  if (!(first > 0x20 && first < 0x7f)) return false;
+  if (!singleLine) return true;
+  for (let i = 1; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
 /** The rule the enums alone do not express: a text message never takes an email-only status. */
 export function checkDeliveryRule(event: Pick<DeliveryEvent, 'channel' | 'status'>): string | undefined {
   if (event.channel === 'sms' && EMAIL_ONLY.has(event.status)) {
@@ -97,6 +113,7 @@ class FieldReader {
   instant(field: string): string {
     const value = this.input[field];
     if (typeof value !== 'string') return this.wrongType(field, 'an ISO-8601 instant string');
+    if (canonicalMillis(value) >= INSTANT_MIN_MS) return value;
     const normalised = normaliseInstant(value);
     if (normalised.ok) return normalised.instant;
     this.errors.push(`${field}: ${JSON.stringify(value)} ${normalised.problem}`);
@@ -122,6 +139,7 @@ class FieldReader {
     const optional = (rules & OPTIONAL) !== 0;
     const value = this.input[field];
     if (typeof value !== 'string') return this.wrongType(field, optional ? 'a string or null' : 'a string');
+    if (value.length <= limit && isPlainText(value, (rules & SINGLE_LINE) !== 0)) return value;
     if (value.trim() === '') {
       this.errors.push(`${field}: must not be empty${optional ? ' (use null when there is none)' : ''}`);
     } else if (value.length > limit) {

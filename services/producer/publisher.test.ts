@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent } from '../events/codec.js';
+import { decodeEvent, encodeEvent } from '../events/codec.js';
 import { topicNames } from '../events/topics.js';
 import type { AssignmentEvent } from '../events/types.js';
 import { InvalidEventError, messageKey, produceRequests, PUBLISH_BATCH_BYTES } from './publisher.js';
@@ -43,6 +43,18 @@ describe('produceRequests', () => {
       expect(bytes).toBeLessThanOrEqual(PUBLISH_BATCH_BYTES);
     }
     expect(requests.reduce((sum, request) => sum + request[0]!.messages.length, 0)).toBe(3000);
+  });
+
+  it('writes each value as encodeEvent does, also an event larger than a slab', () => {
+    const events = createSimulator({ seed: 7 }).take(3000);
+    const huge = { ...events.find((event) => event.type === 'delivery')!, eventId: 'huge', reason: 'r'.repeat(200_000) };
+    const all = [...events.slice(0, 1500), huge, ...events.slice(1500)];
+    const sent = [...produceRequests(all, topics, 20_000)].flat();
+    const valuesOf = (topic: string) =>
+      sent.filter((entry) => entry.topic === topic).flatMap((entry) => entry.messages.map((m) => m.value as Buffer));
+    const encodedOf = (type: string) => all.filter((event) => event.type === type).map((event) => encodeEvent(event));
+    expect(valuesOf(topics.assignments)).toEqual(encodedOf('assignment'));
+    expect(valuesOf(topics.deliveries)).toEqual(encodedOf('delivery'));
   });
 
   it('yields nothing for no events', () => {

@@ -1,6 +1,6 @@
 import { CompressionTypes, type Kafka, type Message, type TopicMessages } from 'kafkajs';
 import fs from 'node:fs';
-import { defaultCodec, encodeEvent } from '../events/codec.js';
+import { defaultCodec } from '../events/codec.js';
 import type { TopicNames } from '../events/topics.js';
 import type { SendingEvent } from '../events/types.js';
 import { validateEvent } from '../events/validate.js';
@@ -112,16 +112,34 @@ function validated(events: readonly SendingEvent[]): SendingEvent[] {
   return valid;
 }
 
+/**
+ * Writes the encoded value of a (valid) event into `target` from `offset` on: returns where it
+ * ends, or -1 when it does not fit (EventCodec.encodeInto and encodeConfluentInto).
+ */
+export type EventWriter = (event: SendingEvent, target: Buffer, offset: number) => number;
+
+const writeSingleObject: EventWriter = (event, target, offset) => defaultCodec().encodeInto(event, target, offset);
+
+/**
+ * Values are written one after another into slabs of this size, each value a view of its slab:
+ * no allocation and copy per event. A slab is freed with the last request that uses it.
+ */
+const SLAB_BYTES = 64 * 1024;
+/** Room per event in a slab for the last events of a call (most events take 150-250 bytes). */
+const SMALL_EVENT_BYTES = 512;
+
 /** Encodes (valid) events into produce requests of at most batchSize events and PUBLISH_BATCH_BYTES. */
 export function* produceRequests(
   events: readonly SendingEvent[],
   topics: TopicNames,
   batchSize: number,
-  encode: (event: SendingEvent) => Buffer = encodeEvent,
+  write: EventWriter = writeSingleObject,
 ): Generator<TopicMessages[]> {
   let assignments: Message[] = [];
   let deliveries: Message[] = [];
   let bytes = 0;
+  let slab = Buffer.allocUnsafe(0);
+  let used = 0;
   const request = (): TopicMessages[] => {
     const result: TopicMessages[] = [];
     if (assignments.length > 0) result.push({ topic: topics.assignments, messages: assignments });
@@ -131,9 +149,22 @@ export function* produceRequests(
     bytes = 0;
     return result;
   };
-  for (const event of events) {
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
     const key = messageKey(event);
-    const value = encode(event);
+    let end = write(event, slab, used);
+    if (end < 0) {
+      // A new slab (a small one for the last few events); an event that does not fit gets a larger one.
+      let size = Math.min(SLAB_BYTES, (events.length - index) * SMALL_EVENT_BYTES);
+      do {
+        slab = Buffer.allocUnsafe(size);
+        used = 0;
+        end = write(event, slab, 0);
+        size *= 2;
+      } while (end < 0);
+    }
+    const value = slab.subarray(used, end);
+    used = end;
     const size = Buffer.byteLength(key) + value.length + RECORD_OVERHEAD_BYTES;
     if (bytes > 0 && (bytes + size > PUBLISH_BATCH_BYTES || assignments.length + deliveries.length === batchSize)) yield request();
     (event.type === 'assignment' ? assignments : deliveries).push({ key, value });
@@ -170,7 +201,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     options.retries === undefined ? PRODUCER_OPTIONS : { ...PRODUCER_OPTIONS, retry: { retries: options.retries, maxRetryTime: 2000 } },
   );
   const codec = defaultCodec();
-  let encode: (event: SendingEvent) => Buffer = encodeEvent;
+  let write: EventWriter = writeSingleObject;
 
   /**
    * One produce request at a time (which keeps each key's events in order), but the next
@@ -179,7 +210,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   async function publish(events: readonly SendingEvent[]): Promise<void> {
     let sending: Promise<unknown> | undefined;
     try {
-      for (const topicMessages of produceRequests(validated(events), topics, batchSize, encode)) {
+      for (const topicMessages of produceRequests(validated(events), topics, batchSize, write)) {
         await sending;
         sending = producer.sendBatch({ ...SEND_OPTIONS, topicMessages });
         await requestWritten();
@@ -205,7 +236,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
           assignment: await registerWriter(options.schemaRegistry, topics.assignments, 'assignment', logger),
           delivery: await registerWriter(options.schemaRegistry, topics.deliveries, 'delivery', logger),
         };
-        encode = (event) => codec.encodeConfluent(event, ids[event.type]);
+        write = (event, target, offset) => codec.encodeConfluentInto(event, ids[event.type], target, offset);
         logger.debug({ ids, registry: options.schemaRegistry.address }, 'writing the Confluent wire format');
       }
       await producer.connect();
