@@ -46,11 +46,13 @@ describe('every generated statement parses in the embedded engine', () => {
       const statements = [...plan.history, ...plan.migrations.flatMap((m) => m.ddl)];
       expect(statements.length).toBeGreaterThan(form === 'sharded' ? 30 : 20);
       for (const statement of statements) {
-        const result = await handle.client.query({ query: `EXPLAIN AST ${statement}`, format: 'JSONEachRow' });
-        // A server answers {explain}; the embedded engine's connection answers the bare lines.
-        const ast = (await result.json<{ explain: string } | string>()).map((row) => (typeof row === 'string' ? row : row.explain));
-        expect(ast[0], statement).toMatch(/^CreateQuery /);
-        if (form !== 'single') expect(statement).toMatch(/ ON CLUSTER 'c'/);
+        // As text: an AST holding the literal '\0' (011's hash key) is not valid JSON in the
+        // engine's JSON output; the embedded engine's connection may quote the lines.
+        const result = await handle.client.query({ query: `EXPLAIN AST ${statement}`, format: 'TabSeparatedRaw' });
+        const ast = (await result.text()).split('\n').map((line) => line.replace(/^"/, ''));
+        expect(ast[0], statement).toMatch(/^(CreateQuery|DropQuery|InsertQuery) /);
+        // A backfill runs once, where the migrations run: replication or the Distributed table carries its rows.
+        if (form !== 'single' && !ast[0]?.startsWith('InsertQuery')) expect(statement).toMatch(/ ON CLUSTER 'c'/);
       }
     });
   }
