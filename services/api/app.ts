@@ -22,7 +22,7 @@ import { eventsRoutes } from './routes/events/index.js';
 import { webhooksRoutes } from './routes/webhooks/index.js';
 import type { EventPublisher } from './shared/publishing.js';
 import type { DownloadService } from '../downloads/index.js';
-import type { AnswerCache, Freshness } from '../reporting/index.js';
+import type { AnswerCache, CampaignNames, Freshness } from '../reporting/index.js';
 import { freshnessSource } from './shared/freshness.js';
 
 export interface AppDeps {
@@ -40,6 +40,8 @@ export interface AppDeps {
   freshness?: () => Promise<Freshness>;
   /** Metrics answers kept per tenant data version (the embedded engine; see reporting/answer-cache.ts). */
   answers?: AnswerCache;
+  /** Playbook and campaign names kept per tenant data version (the embedded engine; see reporting/campaign-names.ts). */
+  names?: CampaignNames;
   /** Publishes what POST /v1/events and the provider webhooks receive (its owner connects and closes it); without it they answer 503. */
   publisher?: EventPublisher;
 }
@@ -86,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     minimumVolume: deps.config.api.rateMinimumVolume,
     freshness: deps.freshness ?? freshnessSource(deps.clickhouse, deps.config),
     answers: deps.answers,
+    names: deps.names,
   });
   await app.register(exportsRoutes, {
     clickhouse: deps.clickhouse,

@@ -8,7 +8,7 @@ import { applyMigrations, schemaShapeOf } from '../migrations/migrate.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { DownloadService, downloadRequestsTopic } from '../downloads/index.js';
 import { AlertEvaluator } from '../alerts/index.js';
-import { AnswerCache, TenantDataVersions } from '../reporting/index.js';
+import { AnswerCache, CampaignNames, TenantDataVersions } from '../reporting/index.js';
 import { startOpsServer, startServer } from '../api/server.js';
 import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
@@ -64,6 +64,8 @@ export async function startPipeline({
       clickhouse.mode === 'embedded' && config.api.answerCacheEntries > 0
         ? new AnswerCache({ versions, maxEntries: config.api.answerCacheEntries })
         : undefined;
+    // The campaign answers join names kept per tenant data version instead of reading them in every query.
+    const names = clickhouse.mode === 'embedded' ? new CampaignNames(versions) : undefined;
     const registerKafkaCheck = (clientId: string) => {
       const admin = createKafka(config, logger, clientId).admin();
       closers.push(() => admin.disconnect());
@@ -160,6 +162,7 @@ export async function startPipeline({
         jwtSecret: secret,
         downloads,
         answers,
+        names,
         publisher,
       });
       closers.push(() => server.close());

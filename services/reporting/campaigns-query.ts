@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { campaignKey, compareUtf8, type CampaignNames } from './campaign-names.js';
 import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 
 const GRAINS: readonly RollupGrain[] = [
@@ -39,9 +40,8 @@ export function campaignNamesQuery(range: MetricsRange): string {
   GROUP BY playbook_id, campaign_id`;
 }
 
-/** The SQL and parameters of {@link queryCampaigns} (exposed for plans and benchmarks). */
-export function campaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
-  const params: QueryParams = {};
+/** Entries and exits per playbook + campaign with any (ids only): the counts both forms of {@link queryCampaigns} read. */
+function countsQuery(range: MetricsRange, params: QueryParams): string {
   const union = rangeUnion(
     range,
     {
@@ -57,6 +57,26 @@ export function campaignsQuery(range: MetricsRange): { query: string; query_para
     },
     params,
   );
+  return `SELECT playbook_id, campaign_id, sum(entered) AS entries, sum(exited) AS exits
+  FROM
+  (
+${union}
+  )
+  GROUP BY playbook_id, campaign_id
+  HAVING entries > 0 OR exits > 0`;
+}
+
+/** The counts alone (ids, no names), for names joined in the process (campaign-names.ts). */
+export function campaignCountsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  const params: QueryParams = {};
+  const query = countsQuery(range, params);
+  return { query, query_params: params };
+}
+
+/** The SQL and parameters of {@link queryCampaigns} with the names joined by the engine (exposed for plans and benchmarks). */
+export function campaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  const params: QueryParams = {};
+  const counts = countsQuery(range, params);
   // Names: the latest by event time over all time, whatever the range (argMax, never FINAL-less reads).
   const names = campaignNamesQuery(range);
   const query = `SELECT
@@ -65,13 +85,7 @@ export function campaignsQuery(range: MetricsRange): { query: string; query_para
   counts.entries AS entries, counts.exits AS exits
 FROM
 (
-  SELECT playbook_id, campaign_id, sum(entered) AS entries, sum(exited) AS exits
-  FROM
-  (
-${union}
-  )
-  GROUP BY playbook_id, campaign_id
-  HAVING entries > 0 OR exits > 0
+  ${counts}
 ) AS counts
 LEFT JOIN
 (
@@ -84,9 +98,39 @@ ORDER BY playbookName, campaignName, playbookId, campaignId`;
 /**
  * Entries and exits per playbook + campaign in `[from, to]` (both inclusive, to the
  * millisecond), one row per campaign with any, sorted by playbook name then campaign name.
+ * With `names` (the embedded engine) the names come from the process's copy of them instead of
+ * a join: one table read fewer per answer.
  */
-export async function queryCampaigns(client: ClickHouseClient, range: MetricsRange): Promise<CampaignRow[]> {
+export async function queryCampaigns(client: ClickHouseClient, range: MetricsRange, names?: CampaignNames): Promise<CampaignRow[]> {
   validateRange(range);
+  if (names) {
+    const result = await client.query({ ...campaignCountsQuery(range), format: 'JSONCompactEachRow' });
+    const counts = await result.json<[string, string, string | number, string | number]>();
+    const map = await names.of(
+      client,
+      range.tenantId,
+      counts.map(([playbookId, campaignId]) => campaignKey(playbookId, campaignId)),
+    );
+    return counts
+      .map(([playbookId, campaignId, entries, exits]) => {
+        const name = map.get(campaignKey(playbookId, campaignId));
+        return {
+          playbookId,
+          playbookName: name?.playbookName ?? '',
+          campaignId,
+          campaignName: name?.campaignName ?? '',
+          entries: Number(entries),
+          exits: Number(exits),
+        };
+      })
+      .sort(
+        (a, b) =>
+          compareUtf8(a.playbookName, b.playbookName) ||
+          compareUtf8(a.campaignName, b.campaignName) ||
+          compareUtf8(a.playbookId, b.playbookId) ||
+          compareUtf8(a.campaignId, b.campaignId),
+      );
+  }
   const result = await client.query({ ...campaignsQuery(range), format: 'JSONEachRow' });
   const rows = await result.json<ResultRow>();
   return rows.map((row) => ({

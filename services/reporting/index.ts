@@ -4,7 +4,7 @@
  * short keyset pages on a server: event-pages.ts) and metric tables.
  * No HTTP here: the API, the downloads and the benchmarks read through this module.
  */
-export { queryCampaigns, campaignsQuery, type CampaignRow } from './campaigns-query.js';
+export { queryCampaigns, campaignsQuery, campaignCountsQuery, type CampaignRow } from './campaigns-query.js';
 export {
   queryOutreach,
   queryOutreachPeriods,
@@ -18,6 +18,7 @@ export {
 export {
   queryOutreachCampaigns,
   outreachCampaignsQuery,
+  outreachCampaignCountsQuery,
   compareOutreachCampaignRows,
   emptyOutreachCampaignRow,
   type OutreachCampaignRow,
@@ -81,3 +82,4 @@ export { outreachRows, toCsv } from './metric-tables.js';
 export { openExport, exportCsvChunks, validateExportRequest, type ExportProgress, type OpenedExport } from './export-source.js';
 export { scanCsvPage, PageFormatError, type PageScan, type RowKey } from './page-scan.js';
 export { AnswerCache, TenantDataVersions, cachedAnswer, type AnswerCacheOptions, type AnswerCacheStats } from './answer-cache.js';
+export { CampaignNames, type CampaignNamesStats } from './campaign-names.js';

@@ -1,5 +1,6 @@
 import { statusKey } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
+import { campaignKey, type CampaignNames } from './campaign-names.js';
 import { campaignNamesQuery } from './campaigns-query.js';
 import { emptyOutreachCounts, type EmailCounts, type SmsCounts } from './outreach-query.js';
 import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
@@ -33,9 +34,8 @@ interface ResultRow {
   events: string | number;
 }
 
-/** The SQL and parameters of {@link queryOutreachCampaigns} (exposed for plans and benchmarks). */
-export function outreachCampaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
-  const params: QueryParams = {};
+/** Messages per playbook + campaign, channel and status (ids only): the counts both forms of {@link queryOutreachCampaigns} read. */
+function countsQuery(range: MetricsRange, params: QueryParams): string {
   const union = rangeUnion(
     range,
     {
@@ -51,6 +51,26 @@ export function outreachCampaignsQuery(range: MetricsRange): { query: string; qu
     },
     params,
   );
+  return `SELECT playbook_id, campaign_id, channel, status, sum(n) AS events
+  FROM
+  (
+${union}
+  )
+  GROUP BY playbook_id, campaign_id, channel, status
+  HAVING events > 0`;
+}
+
+/** The counts alone (ids, no names), for names joined in the process (campaign-names.ts). */
+export function outreachCampaignCountsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  const params: QueryParams = {};
+  const query = countsQuery(range, params);
+  return { query, query_params: params };
+}
+
+/** The SQL and parameters of {@link queryOutreachCampaigns} with the names joined by the engine (exposed for plans and benchmarks). */
+export function outreachCampaignsQuery(range: MetricsRange): { query: string; query_params: QueryParams } {
+  const params: QueryParams = {};
+  const counts = countsQuery(range, params);
   const names = campaignNamesQuery(range);
   const query = `SELECT
   counts.playbook_id AS playbookId, counts.campaign_id AS campaignId,
@@ -58,13 +78,7 @@ export function outreachCampaignsQuery(range: MetricsRange): { query: string; qu
   counts.channel AS channel, counts.status AS status, counts.events AS events
 FROM
 (
-  SELECT playbook_id, campaign_id, channel, status, sum(n) AS events
-  FROM
-  (
-${union}
-  )
-  GROUP BY playbook_id, campaign_id, channel, status
-  HAVING events > 0
+  ${counts}
 ) AS counts
 LEFT JOIN
 (
@@ -99,20 +113,49 @@ export function emptyOutreachCampaignRow(
   return { ...ids, ...counts, rates: ratesOf(counts, minimumVolume) };
 }
 
+/** The rows of the query with the names joined: by the engine, or from the process's copy of them (`names`). */
+async function resultRows(client: ClickHouseClient, range: MetricsRange, names: CampaignNames | undefined): Promise<ResultRow[]> {
+  if (!names) {
+    const result = await client.query({ ...outreachCampaignsQuery(range), format: 'JSONEachRow' });
+    return result.json<ResultRow>();
+  }
+  const result = await client.query({ ...outreachCampaignCountsQuery(range), format: 'JSONCompactEachRow' });
+  const counts = await result.json<[string, string, ResultRow['channel'], string, string | number]>();
+  const map = await names.of(
+    client,
+    range.tenantId,
+    counts.map(([playbookId, campaignId]) => campaignKey(playbookId, campaignId)),
+  );
+  return counts.map(([playbookId, campaignId, channel, status, events]) => {
+    const name = map.get(campaignKey(playbookId, campaignId));
+    return {
+      playbookId,
+      campaignId,
+      playbookName: name?.playbookName ?? '',
+      campaignName: name?.campaignName ?? '',
+      channel,
+      status,
+      events,
+    };
+  });
+}
+
 /**
  * Text messages and emails by status, and their rates, per playbook + campaign in `[from, to]`
  * (both inclusive, to the millisecond): one row per campaign with any message, sorted by
  * playbook name then campaign name, and one row (per playbook) for messages without a campaign.
+ * With `names` (the embedded engine) the names come from the process's copy of them instead of
+ * a join: one table read fewer per answer.
  */
 export async function queryOutreachCampaigns(
   client: ClickHouseClient,
   range: MetricsRange,
   minimumVolume?: number,
+  names?: CampaignNames,
 ): Promise<OutreachCampaignRow[]> {
   validateRange(range);
-  const result = await client.query({ ...outreachCampaignsQuery(range), format: 'JSONEachRow' });
   const rows = new Map<string, OutreachCampaignRow>();
-  for (const row of await result.json<ResultRow>()) {
+  for (const row of await resultRows(client, range, names)) {
     const key = `${row.playbookId}\u0000${row.campaignId}`;
     let out = rows.get(key);
     if (!out) {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicNames } from '../../services/events/topics.js';
 import { createPublisher, type Publisher } from '../../services/producer/publisher.js';
 import { createLogger } from '../../services/platform/logger.js';
-import { AnswerCache, TenantDataVersions } from '../../services/reporting/index.js';
+import { AnswerCache, CampaignNames, TenantDataVersions } from '../../services/reporting/index.js';
+import type { AssignmentEvent } from '../../services/events/types.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { bearer, buildTestApp } from '../support/api.js';
 import { countRaw, openIngestBed, waitFor, type IngestBed } from '../support/ingest.js';
@@ -29,14 +30,18 @@ describe('answers cached per tenant data version', () => {
   let bed: IngestBed;
   let cached: FastifyInstance;
   let uncached: FastifyInstance;
+  /** Names kept per version and no answer cache: every answer computed, the names joined in the process. */
+  let named: FastifyInstance;
   let publisher: Publisher;
   const versions = new TenantDataVersions();
   const cache = new AnswerCache({ versions, maxEntries: 100 });
+  const names = new CampaignNames(versions);
 
   beforeAll(async () => {
     bed = await openIngestBed('answer-cache', { batchMaxRows: 300, batchMaxMs: 50 }, { onWritten: (tenants) => versions.bump(tenants) });
     const unlimited = { rateLimitPerMinute: 1_000_000, rateLimitPerTenantPerMinute: 1_000_000 };
-    cached = await buildTestApp(bed.config, bed.clickhouse.client, unlimited, undefined, { answers: cache });
+    cached = await buildTestApp(bed.config, bed.clickhouse.client, unlimited, undefined, { answers: cache, names });
+    named = await buildTestApp(bed.config, bed.clickhouse.client, unlimited, undefined, { names });
     uncached = await buildTestApp(bed.config, bed.clickhouse.client, unlimited);
     publisher = createPublisher({
       kafka: bed.kafka,
@@ -52,6 +57,7 @@ describe('answers cached per tenant data version', () => {
     await publisher?.disconnect();
     await cached?.close();
     await uncached?.close();
+    await named?.close();
     await bed?.close();
   });
 
@@ -75,6 +81,7 @@ describe('answers cached per tenant data version', () => {
     await waitFor('the first events to be counted', async () => (await countRaw(bed.clickhouse.client)) === first.length);
 
     const truthBefore = await answers(uncached, 'tenant-0');
+    expect(await answers(named, 'tenant-0')).toEqual(truthBefore);
     expect(await answers(cached, 'tenant-0')).toEqual(truthBefore);
     const afterFirst = { ...cache.stats };
     expect(await answers(cached, 'tenant-0')).toEqual(truthBefore);
@@ -86,7 +93,10 @@ describe('answers cached per tenant data version', () => {
     // once everything is counted the cached answers are the new truth.
     let stop = false;
     const hammer = (async () => {
-      while (!stop) await answers(cached, 'tenant-0');
+      while (!stop) {
+        await answers(cached, 'tenant-0');
+        await answers(named, 'tenant-0');
+      }
     })();
     await publisher.publish(second);
     await waitFor('every event to be counted', async () => (await countRaw(bed.clickhouse.client)) === events.length);
@@ -95,6 +105,25 @@ describe('answers cached per tenant data version', () => {
     const truthAfter = await answers(uncached, 'tenant-0');
     expect(truthAfter).not.toEqual(truthBefore);
     expect(await answers(cached, 'tenant-0')).toEqual(truthAfter);
+    expect(await answers(named, 'tenant-0')).toEqual(truthAfter);
     expect(await answers(cached, 'tenant-1')).toEqual(await answers(uncached, 'tenant-1'));
+    expect(await answers(named, 'tenant-1')).toEqual(await answers(uncached, 'tenant-1'));
+
+    // A campaign renamed by a later assignment: the kept names follow the write.
+    const renamed = events.find((event): event is AssignmentEvent => event.type === 'assignment' && event.tenantId === 'tenant-0')!;
+    const rename: AssignmentEvent = {
+      ...renamed,
+      eventId: 'rename-1',
+      occurredAt: new Date(START + 3 * DAY - 1).toISOString(),
+      campaignName: 'Renamed campaign',
+    };
+    const namesBefore = { ...names.stats };
+    await publisher.publish([rename]);
+    await waitFor('the rename to be counted', async () => (await countRaw(bed.clickhouse.client)) === events.length + 1);
+    const truthRenamed = await answers(uncached, 'tenant-0');
+    expect(JSON.stringify(truthRenamed)).toContain('Renamed campaign');
+    expect(await answers(named, 'tenant-0')).toEqual(truthRenamed);
+    expect(await answers(cached, 'tenant-0')).toEqual(truthRenamed);
+    expect(names.stats.loads).toBeGreaterThan(namesBefore.loads);
   });
 });

@@ -14,8 +14,8 @@ export async function buildTestApp(
   clickhouse: ClickHouseClient,
   overrides: Partial<Config['api']> = {},
   logger: Logger = createLogger(process.env.LOG_LEVEL ?? 'silent'),
-  /** A download service, a page size for exports, a freshness source, an answer cache, an event publisher. */
-  extra: Pick<AppDeps, 'downloads' | 'exportPageRows' | 'freshness' | 'answers' | 'publisher'> = {},
+  /** A download service, a page size for exports, a freshness source, an answer cache, kept campaign names, an event publisher. */
+  extra: Pick<AppDeps, 'downloads' | 'exportPageRows' | 'freshness' | 'answers' | 'names' | 'publisher'> = {},
 ): Promise<FastifyInstance> {
   return buildApp({
     config: { ...config, api: { ...config.api, ...overrides } },

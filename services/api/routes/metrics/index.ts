@@ -7,6 +7,7 @@ import {
   change,
   changeTree,
   type AnswerCache,
+  type CampaignNames,
   compareOutreachCampaignRows,
   describeRates,
   emptyOutreachCampaignRow,
@@ -51,6 +52,8 @@ export interface MetricsRoutesOptions {
   freshness: () => Promise<Freshness>;
   /** Answers kept per tenant data version (embedded engine only; see answer-cache.ts). */
   answers?: AnswerCache;
+  /** Playbook and campaign names kept per tenant data version (embedded engine only; see campaign-names.ts). */
+  names?: CampaignNames;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -106,10 +109,10 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       return [current!, previous] as const;
     });
   const campaignsOf = (range: MetricsRange) =>
-    cachedAnswer(options.answers, range.tenantId, ['campaigns', range], () => queryCampaigns(options.clickhouse, range));
+    cachedAnswer(options.answers, range.tenantId, ['campaigns', range], () => queryCampaigns(options.clickhouse, range, options.names));
   const outreachCampaignsOf = (range: MetricsRange) =>
     cachedAnswer(options.answers, range.tenantId, ['outreach-campaigns', range], () =>
-      queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume),
+      queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume, options.names),
     );
 
   api.get(
