@@ -236,7 +236,7 @@ try {
     await client.command({ query: deliveryInsert(doneD, d, sliceFrom, sliceTo - sliceFrom) });
     // The ingest's event-id tables (filled by views from the raw tables) keep 25 hours (TTL): at a
     // day's events per few seconds of loading they would hold every event. No query reads them.
-    for (const table of ['ingest_event_ids', 'ingest_event_ids_by_id']) await client.command({ query: `TRUNCATE TABLE ${table}` });
+    for (const table of ['ingest_event_ids', 'ingest_event_id_hashes']) await client.command({ query: `TRUNCATE TABLE ${table}` });
     doneA += a;
     doneD += d;
     if (process.stdout.isTTY)
