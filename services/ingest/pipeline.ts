@@ -67,7 +67,7 @@ export class IngestPipeline extends EventEmitter {
   /** The client of the bookkeeping statements: intents, duplicate lookups, skipped offsets, progress. */
   private readonly bookkeeping: ClickHouseClient;
   private readonly log: Logger;
-  /** One per process: the cross-partition duplicate check and the insert run one batch at a time. */
+  /** One per process: the inserts run one batch at a time, each batch's cross-partition duplicate lookup beside the insert before it. */
   private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
   private readonly admin: Admin;
   /** Confluent-framed records: their writer schemas, looked up in the registry (SCHEMA_REGISTRY_URL); undefined without one. */

@@ -45,7 +45,7 @@ export interface EngineStatement {
   ms: number;
 }
 
-/** What the embedded engine's clients are made of, by client: the connection, and the side client's once made. */
+/** Per embedded-engine client: the observers of its statements (and its side client's), and its side client (made on first use). */
 const embeddedParts = new WeakMap<
   ClickHouseClient,
   { observers: Set<(statement: EngineStatement) => void>; side: () => ClickHouseClient }
