@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulator } from '../producer/simulator.js';
-import { recordWriter } from './record-writer.js';
-import { loadSchemaRegistry } from './schema-registry.js';
-import type { DeliveryEvent } from './types.js';
+import { createSimulator } from '../../services/producer/simulator.js';
+import { recordWriter } from '../../services/events/record-writer.js';
+import { loadSchemaRegistry } from '../../services/events/schema-registry.js';
+import type { DeliveryEvent } from '../../services/events/types.js';
 
 const registry = loadSchemaRegistry();
 
