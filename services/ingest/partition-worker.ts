@@ -109,7 +109,8 @@ export class PartitionWorker {
       if (!(await this.options.steps.prepare(records, wait, cancelled))) return;
     }
     let sliceStarted = performance.now();
-    for (const [index, record] of records.entries()) {
+    for (let index = 0; index < records.length; index += 1) {
+      const record = records[index]!;
       if (this.revoked || this.stopping) return;
       // Decoding a fetch of many records takes the JS thread for hundreds of milliseconds; the
       // engine's answers (an insert done, a lookup's rows) wait for it meanwhile, and so does the

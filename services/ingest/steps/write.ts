@@ -237,6 +237,24 @@ async function writtenLocations(client: ClickHouseClient, kind: EventKind, rows:
 type EventKind = 'assignment' | 'delivery';
 
 /**
+ * Whether the row's id was written at another location (a copy to drop): found in an index at
+ * some location, and not at the row's own (which is this batch's own earlier attempt).
+ */
+function writtenElsewhere(indexes: readonly LocationIndex[], { event, partition, offset }: WritableEvent): boolean {
+  let elsewhere = false;
+  for (let i = 0; i < indexes.length; i += 1) {
+    const locations = indexes[i]!.get(event.tenantId)?.get(event.eventId);
+    if (locations === undefined) continue;
+    for (let j = 0; j < locations.length; j += 1) {
+      const location = locations[j]!;
+      if (location.partition === partition && location.offset === offset) return false;
+      elsewhere = true;
+    }
+  }
+  return elsewhere;
+}
+
+/**
  * write, deduplicated across partitions: before a batch is inserted, its ids are looked up among
  * the ids written in the last 24 hours; a row whose id (for the same tenant and event type) was
  * written from another partition or offset is dropped as a duplicate. A row whose own
@@ -281,26 +299,21 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
           const batch = recent.get(earlier);
           if (batch?.kind === kind) indexes.push(batch.index);
         }
-        const kept = rows.filter(({ event, partition, offset }) => {
-          let other = false;
-          for (const index of indexes) {
-            for (const location of index.get(event.tenantId)?.get(event.eventId) ?? []) {
-              if (location.partition === partition && location.offset === offset) return true; // this batch's own earlier attempt
-              other = true;
-            }
-          }
-          return !other;
-        });
-        // Kept in memory also when the insert fails: part of it may be in.
+        const kept: WritableEvent[] = [];
+        const droppedOffsets: number[] = [];
         const index: LocationIndex = new Map();
-        for (const { event, partition, offset } of kept) addLocation(index, event.tenantId, event.eventId, { partition, offset });
+        for (const row of rows) {
+          if (writtenElsewhere(indexes, row)) {
+            droppedOffsets.push(row.offset);
+            continue;
+          }
+          kept.push(row);
+          addLocation(index, row.event.tenantId, row.event.eventId, { partition: row.partition, offset: row.offset });
+        }
+        // Kept in memory also when the insert fails: part of it may be in.
         recent.set(number, { kind, index });
         await write(RAW_TABLES[kind], kept, token);
-        const keptOffsets = new Set(kept.map((row) => row.offset));
-        return {
-          duplicates: rows.length - kept.length,
-          droppedOffsets: rows.filter((row) => !keptOffsets.has(row.offset)).map((row) => row.offset),
-        };
+        return { duplicates: droppedOffsets.length, droppedOffsets };
       } finally {
         ended = number + 1;
         missedFrom.delete(number);
