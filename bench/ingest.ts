@@ -111,7 +111,6 @@ const ingest = new IngestPipeline({ config, kafka, clickhouse: clickhouse.client
 started = Date.now();
 let cpu = process.cpuUsage();
 const ingestEngine = engineTime();
-if (process.env.PROFILE_WINDOW) process.stderr.write(`PROFWINDOW start ${process.hrtime.bigint() / 1000n}\n`);
 await ingest.start();
 // Progress is read from the ingest's own counter of written rows (no query: the engine runs one
 // statement at a time, and a poll of the rollups every 100 ms took a sixth of its time); once
@@ -126,7 +125,6 @@ for (;;) {
 }
 loopDelay.disable();
 const ingestMs = Date.now() - started;
-if (process.env.PROFILE_WINDOW) process.stderr.write(`PROFWINDOW end ${process.hrtime.bigint() / 1000n}\n`);
 const ingestCpu = cpuSeconds(cpu);
 const ingestStatements = ingestEngine.stop();
 const ingestRate = rate(total, ingestMs);
