@@ -390,7 +390,7 @@ CREATE TABLE IF NOT EXISTS ingest_event_id_hashes_local ON CLUSTER 'c'
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 ORDER BY (kafka_topic, id_hash)
 TTL ingested_at + INTERVAL 25 HOUR
-SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800, index_granularity = 1024;
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 604800;
 
 CREATE TABLE IF NOT EXISTS ingest_event_id_hashes ON CLUSTER 'c' AS ingest_event_id_hashes_local
 ENGINE = Distributed('c', currentDatabase(), 'ingest_event_id_hashes_local', xxHash64(tenant_id));
