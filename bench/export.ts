@@ -141,12 +141,16 @@ http.get(url, { headers: { authorization: 'Bearer ' + token } }, (response) => {
   if (response.statusCode !== 200) { console.error('export answered ' + response.statusCode); process.exit(1); }
   let bytes = 0, lines = 0;
   response.on('data', (chunk) => { bytes += chunk.length; for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1; });
-  response.on('end', () => process.stdout.write(JSON.stringify({ bytes, lines, ms: performance.now() - started })));
+  response.on('end', () => { const cpu = process.cpuUsage(); process.stdout.write(JSON.stringify({ bytes, lines, ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 })); });
 }).on('error', (error) => { console.error(error.message); process.exit(1); });
 `;
 
 /** GET the export over a real port from another process, consuming it as it arrives. */
-async function exportOverHttp(baseUrl: string, token: string): Promise<{ rows: number; bytes: number; seconds: number }> {
+async function exportOverHttp(
+  baseUrl: string,
+  token: string,
+): Promise<{ rows: number; bytes: number; seconds: number; cpuSeconds: number; clientCpuSeconds: number }> {
+  const cpu = process.cpuUsage();
   const child = spawn(process.execPath, ['-e', CONSUMER, `${baseUrl}/v1/exports/assignments.csv?from=${FROM}&to=${TO}`, token], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -154,15 +158,23 @@ async function exportOverHttp(baseUrl: string, token: string): Promise<{ rows: n
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the HTTP consumer exited with ${code}`);
-  const result = JSON.parse(output) as { bytes: number; lines: number; ms: number };
-  return { rows: result.lines - 1, bytes: result.bytes, seconds: result.ms / 1000 };
+  const used = process.cpuUsage(cpu);
+  const result = JSON.parse(output) as { bytes: number; lines: number; ms: number; cpuMs: number };
+  return {
+    rows: result.lines - 1,
+    bytes: result.bytes,
+    seconds: result.ms / 1000,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    clientCpuSeconds: result.cpuMs / 1000,
+  };
 }
 
 /** The engine's own CSV of the same rows: the same SELECT as one query, streamed by chDB. */
-async function bound(): Promise<{ rows: number; bytes: number; seconds: number }> {
+async function bound(): Promise<{ rows: number; bytes: number; seconds: number; cpuSeconds: number }> {
   const request = { kind: 'assignments' as const, tenantId: TENANT, fromMs: Date.parse(FROM), toMs: Date.parse(TO), filters: {} };
   const page = eventPageQuery(request, undefined, ROWS);
   const sql = page.query.replace(/\nFORMAT CSV$/, '');
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const stream = boundSession.queryStreamBind(sql, page.query_params, { format: 'CSV' });
   let rows = 0;
@@ -171,7 +183,8 @@ async function bound(): Promise<{ rows: number; bytes: number; seconds: number }
     rows += chunk.numRows;
     bytes += chunk.numBytes;
   }
-  return { rows, bytes, seconds: seconds(started) };
+  const used = process.cpuUsage(cpu);
+  return { rows, bytes, seconds: seconds(started), cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 function ingestBatches(count: number, prefix: string): WritableEvent[][] {
@@ -307,7 +320,7 @@ try {
   // The machine's speed moves ±20 % from one run to the next (measured on the 2-core machine:
   // the same query 2.2M–3.0M rows/s minutes apart), so the service and the bound are run in
   // alternating pairs and the ratio is the median of the pairs' ratios.
-  const pairs: { service: number; bound: number; ratio: number }[] = [];
+  const pairs: { service: number; bound: number; ratio: number; serviceCpu: number; clientCpu: number; boundCpu: number }[] = [];
   let peakRssMb = 0;
   let serviceBytes = 0;
   let boundBytes = 0;
@@ -324,10 +337,19 @@ try {
     boundBytes = engine.bytes;
     const serviceRate = service.rows / service.seconds;
     const boundRate = engine.rows / engine.seconds;
-    pairs.push({ service: serviceRate, bound: boundRate, ratio: serviceRate / boundRate });
+    pairs.push({
+      service: serviceRate,
+      bound: boundRate,
+      ratio: serviceRate / boundRate,
+      serviceCpu: service.cpuSeconds,
+      clientCpu: service.clientCpuSeconds,
+      boundCpu: engine.cpuSeconds,
+    });
+    // CPU: process.cpuUsage() counts every thread of the process (the engine's and the JS thread).
     line(
       `pair ${round + 1}:`,
-      `service ${Math.round(serviceRate)} rows/s, bound ${Math.round(boundRate)} rows/s, ratio ${(serviceRate / boundRate).toFixed(2)}`,
+      `service ${Math.round(serviceRate)} rows/s (CPU ${service.cpuSeconds.toFixed(2)} s + client ${service.clientCpuSeconds.toFixed(2)} s in ${service.seconds.toFixed(2)} s), ` +
+        `bound ${Math.round(boundRate)} rows/s (CPU ${engine.cpuSeconds.toFixed(2)} s in ${engine.seconds.toFixed(2)} s), ratio ${(serviceRate / boundRate).toFixed(2)}`,
     );
   }
   const middle = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
@@ -346,6 +368,14 @@ try {
     `${middle.ratio.toFixed(2)} (median of ${pairs.length} pairs; ${pairs.map((pair) => pair.ratio.toFixed(2)).join(', ')})`,
   );
   line('peak RSS growth during the service export:', `${peakRssMb.toFixed(1)} MB (the largest of the pairs)`);
+  // Where the time goes: the CPU each path needs for the same rows, against the machine's cores.
+  const cores = os.cpus().length;
+  const serviceCores = (middle.serviceCpu + middle.clientCpu) / (ROWS / serviceRate);
+  line(
+    'CPU per million rows (the median pair):',
+    `service ${((middle.serviceCpu / ROWS) * 1e6).toFixed(2)} s + HTTP client ${((middle.clientCpu / ROWS) * 1e6).toFixed(2)} s, bound ${((middle.boundCpu / ROWS) * 1e6).toFixed(2)} s; ` +
+      `cores busy: service and client ${serviceCores.toFixed(2)}, bound ${(middle.boundCpu / (ROWS / boundRate)).toFixed(2)} of ${cores}`,
+  );
 
   // A queued download's file: the local disk, then S3.
   const disk = await toStorage(new LocalDownloadStorage(dataDir), 'bench-disk');
