@@ -53,8 +53,17 @@ const { values } = parseArgs({
 });
 const ROWS = Number(values.rows);
 const PAGE_ROWS = Number(values['page-rows']);
-if (!Number.isInteger(ROWS) || ROWS < 1 || !Number.isInteger(PAGE_ROWS) || PAGE_ROWS < 1 || !Number.isInteger(Number(values.pairs)) || Number(values.pairs) < 1) {
-  console.error('usage: node --expose-gc --import tsx bench/export.ts [--rows N] [--page-rows N] [--pairs N] [--no-s3]  (whole numbers ≥ 1)');
+if (
+  !Number.isInteger(ROWS) ||
+  ROWS < 1 ||
+  !Number.isInteger(PAGE_ROWS) ||
+  PAGE_ROWS < 1 ||
+  !Number.isInteger(Number(values.pairs)) ||
+  Number(values.pairs) < 1
+) {
+  console.error(
+    'usage: node --expose-gc --import tsx bench/export.ts [--rows N] [--page-rows N] [--pairs N] [--no-s3]  (whole numbers ≥ 1)',
+  );
   process.exit(2);
 }
 
