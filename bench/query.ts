@@ -54,18 +54,21 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
+  AnswerCache,
+  CampaignNames,
   campaignsQuery,
   campaignCountsQuery,
   emptyOutreachCounts,
+  freshnessQuery,
   outreachQuery,
+  TenantDataVersions,
   type CampaignRow,
+  type MetricsRange,
   type OutreachCampaignRow,
   type OutreachCounts,
   type Rates,
 } from '../services/reporting/index.js';
-import type { MetricsRange } from '../services/reporting/index.js';
 import { campaignNamesQuery } from '../services/reporting/campaigns-query.js';
-import { freshnessQuery } from '../services/reporting/index.js';
 import { dateTime64Text } from '../services/platform/clickhouse-values.js';
 import { openClickHouse } from '../services/platform/clickhouse.js';
 import { loadConfig } from '../services/platform/config.js';
@@ -75,7 +78,6 @@ import { Registry } from 'prom-client';
 import { buildApp } from '../services/api/app.js';
 import { signToken } from '../services/api/auth/tokens.js';
 import { Readiness } from '../services/platform/health.js';
-import { AnswerCache, CampaignNames, TenantDataVersions } from '../services/reporting/index.js';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 
