@@ -79,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimitPlugin, {
     perUser: deps.config.api.rateLimitPerMinute,
     perTenant: deps.config.api.rateLimitPerTenantPerMinute,
+    replicas: deps.config.api.replicas,
   });
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(webRoutes);

@@ -60,6 +60,11 @@ export interface Config {
     rateLimitPerMinute: number;
     /** Requests per minute of all users of one tenant together (API_RATE_LIMIT_PER_TENANT_PER_MINUTE). */
     rateLimitPerTenantPerMinute: number;
+    /**
+     * API replicas that share the rate limits (API_REPLICAS, default 1; the Helm chart sets it):
+     * each replica enforces ceil(limit / replicas) of every budget.
+     */
+    replicas: number;
     maxRangeDays: number;
     /** Fastify's trustProxy (TRUST_PROXY): false, true (every peer is a proxy) or the proxies' addresses/CIDRs. */
     trustProxy: boolean | string[];
@@ -482,6 +487,7 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimitPerMinute,
       // Five users' worth by default: many users of one tenant cannot starve the others.
       rateLimitPerTenantPerMinute: integer(env, 'API_RATE_LIMIT_PER_TENANT_PER_MINUTE', 5 * rateLimitPerMinute, 1, 100_000_000),
+      replicas: integer(env, 'API_REPLICAS', 1, 1, 10_000),
       maxRangeDays: integer(env, 'API_MAX_RANGE_DAYS', 400, 1, 10_000),
       trustProxy: trustProxy(env),
       shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../services/api/auth/tokens.js';
@@ -111,6 +112,66 @@ describe('rate limits: by verified identity, per tenant, proxies trusted only as
     expect([(await ask('10.0.0.1')).statusCode, (await ask('10.0.0.1')).statusCode, (await ask('10.0.0.2')).statusCode]).toEqual([
       401, 429, 401,
     ]);
+  });
+
+  /** Sends raw HTTP/1.1 requests (one per target, over one connection each) and returns their status codes. */
+  async function rawStatuses(port: number, targets: string[], headers: Record<string, string> = {}): Promise<number[]> {
+    const codes: number[] = [];
+    for (const target of targets) {
+      codes.push(
+        await new Promise<number>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1');
+          let text = '';
+          socket.setEncoding('latin1');
+          socket.on('data', (chunk: string) => (text += chunk));
+          socket.on('error', reject);
+          socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+          const extra = Object.entries(headers)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join('');
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`);
+        }),
+      );
+    }
+    return codes;
+  }
+
+  it('absolute-form and odd request targets count against the same budget as the plain path', async () => {
+    const app = await appWith({ rateLimitPerMinute: 3 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as net.AddressInfo).port;
+    const authorization = `Bearer ${tokenOf('tenant-odd', 'mallory')}`;
+    const absolute = `http://127.0.0.1:${port}/v1/alerts/rules`;
+    const codes = await rawStatuses(port, [absolute, absolute, absolute, absolute, absolute], { authorization });
+    expect(codes.slice(0, 3).every((code) => code !== 429)).toBe(true);
+    expect(codes.slice(3)).toEqual([429, 429]);
+    // Other spellings of a target: limited too (whatever they route to), never a fresh budget.
+    const odd = await rawStatuses(
+      port,
+      ['//v1/alerts/rules', '/v1/../v1/alerts/rules', '/V1/alerts/rules', '/v1/alerts/rules?' + 'x'.repeat(4000)],
+      {
+        authorization,
+      },
+    );
+    expect(odd).toEqual([429, 429, 429, 429]);
+    // Probes are never limited.
+    expect(await rawStatuses(port, ['/healthz', `http://127.0.0.1:${port}/healthz`], { authorization })).toEqual([200, 200]);
+  });
+
+  it('API_REPLICAS splits each budget between the replicas (ceil(limit / replicas) each)', async () => {
+    const app = await appWith({ rateLimitPerMinute: 5, rateLimitPerTenantPerMinute: 7, replicas: 2 });
+    const ask = (user: string) =>
+      app.inject({ method: 'GET', url: URL, headers: { authorization: `Bearer ${tokenOf('tenant-split', user)}` } });
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i += 1) codes.push((await ask('alice')).statusCode);
+    expect(codes).toEqual([200, 200, 200, 429]);
+    const refused = await ask('alice');
+    expect(refused.json().error.message).toMatch(/5 requests per minute .*3 on each of 2 API replicas/);
+    // The tenant's share: ceil(7 / 2) = 4, of which alice used 3.
+    expect([(await ask('bob')).statusCode, (await ask('carol')).statusCode]).toEqual([200, 429]);
+    expect(loadConfig({ DATA_DIR: '/tmp/x' }).api.replicas).toBe(1);
+    expect(loadConfig({ DATA_DIR: '/tmp/x', API_REPLICAS: '4' }).api.replicas).toBe(4);
+    expect(() => loadConfig({ DATA_DIR: '/tmp/x', API_REPLICAS: '0' })).toThrow(/^API_REPLICAS="0" is out of range/);
   });
 
   it('TRUST_PROXY, the per-tenant limit and the shutdown deadline are read from the environment, a wrong value named', () => {

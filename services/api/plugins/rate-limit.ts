@@ -10,7 +10,15 @@ export interface RateLimitOptions {
   /** Requests per window of all users of one tenant together. */
   perTenant: number;
   windowMs?: number;
+  /**
+   * API replicas the budgets are split between (API_REPLICAS, default 1): each replica enforces
+   * ceil(limit / replicas), so that a client spread over every replica gets the limit in all.
+   */
+  replicas?: number;
 }
+
+/** Routes never limited: the probes and the scrape, which orchestrators and Prometheus call. */
+export const UNLIMITED_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Keys kept per limiter (least recently used go first). */
 const KEYS = 50_000;
@@ -18,7 +26,9 @@ const KEYS = 50_000;
 const principalOf = (request: FastifyRequest): Principal | null => request.principal as Principal | null;
 
 /**
- * Rate limits of /v1/*, after the token is verified (register after the auth plugin): by the
+ * Rate limits of every request but the probes (UNLIMITED_ROUTES, matched by the routed path,
+ * never by the request target's spelling: an absolute-form target, `//v1/…` or a 404 is
+ * limited like any other), after the token is verified (register after the auth plugin): by the
  * verified identity, never by the header's spelling; a request without a valid token by its
  * client address (request.ip, which honours TRUST_PROXY only). A request the user's limit
  * refuses does not count against the tenant's budget.
@@ -26,9 +36,11 @@ const principalOf = (request: FastifyRequest): Principal | null => request.princ
 export const rateLimitPlugin = fp(
   async (app: FastifyInstance, options: RateLimitOptions) => {
     const timeWindow = options.windowMs ?? 60_000;
+    const replicas = options.replicas ?? 1;
+    const share = (limit: number) => Math.ceil(limit / replicas);
     await app.register(rateLimit, { global: false, cache: KEYS });
     const perUser = app.createRateLimit({
-      max: options.perUser,
+      max: share(options.perUser),
       timeWindow,
       keyGenerator: (request) => {
         const principal = principalOf(request);
@@ -36,21 +48,27 @@ export const rateLimitPlugin = fp(
       },
     });
     const perTenant = app.createRateLimit({
-      max: options.perTenant,
+      max: share(options.perTenant),
       timeWindow,
       keyGenerator: (request) => `tenant:${principalOf(request)!.tenantId}`,
     });
     const minutes = timeWindow === 60_000 ? 'minute' : `${timeWindow / 1000} s`;
+    const limitText = (limit: number) =>
+      replicas === 1
+        ? `${limit} requests per ${minutes}`
+        : `${limit} requests per ${minutes} (${share(limit)} on each of ${replicas} API replicas)`;
 
     app.addHook('onRequest', async (request, reply) => {
-      if (!request.url.startsWith('/v1/')) return;
+      // The routed path (undefined for a 404): the same whatever form the request target took.
+      const route = request.routeOptions.url;
+      if (route !== undefined && UNLIMITED_ROUTES.has(route)) return;
       const user = await perUser(request);
       if (user.isAllowed) return;
       if (user.isExceeded) {
         const who = principalOf(request) ? 'this user' : 'this client address';
         throw new ApiError(
           'RATE_LIMITED',
-          `rate limit of ${user.max} requests per ${minutes} for ${who} exceeded; retry in ${user.ttlInSeconds} s`,
+          `rate limit of ${limitText(options.perUser)} for ${who} exceeded; retry in ${user.ttlInSeconds} s`,
           { 'retry-after': String(user.ttlInSeconds) },
         );
       }
@@ -60,7 +78,7 @@ export const rateLimitPlugin = fp(
         if (!tenant.isAllowed && tenant.isExceeded) {
           throw new ApiError(
             'RATE_LIMITED',
-            `rate limit of ${tenant.max} requests per ${minutes} for all users of the tenant exceeded; retry in ${tenant.ttlInSeconds} s`,
+            `rate limit of ${limitText(options.perTenant)} for all users of the tenant exceeded; retry in ${tenant.ttlInSeconds} s`,
             { 'retry-after': String(tenant.ttlInSeconds) },
           );
         }
