@@ -24,10 +24,16 @@ export const API_ERRORS = {
   PRECONDITION_FAILED: 412,
   /** The body is larger than the route accepts. */
   PAYLOAD_TOO_LARGE: 413,
+  /** The body holds more events than one request may (EVENTS_MAX_ITEMS). */
+  TOO_MANY_EVENTS: 413,
   /** A path segment is longer than the router accepts. */
   URI_TOO_LONG: 414,
   /** The body's Content-Type is not one the route reads (JSON). */
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** The body's Content-Type names a charset other than UTF-8. */
+  UNSUPPORTED_CHARSET: 415,
+  /** The body has a Content-Encoding (gzip, br, …); bodies are read as sent, unencoded. */
+  UNSUPPORTED_CONTENT_ENCODING: 415,
   /** A Range header outside the file. */
   RANGE_NOT_SATISFIABLE: 416,
   /** Too many requests for the user or the tenant (or too many running downloads); see Retry-After. */
@@ -43,7 +49,7 @@ export const API_ERRORS = {
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Codes that only an ApiError names; their status names a more general code. */
-const NAMED_BY_ERROR_ONLY: readonly ApiErrorCode[] = ['BAD_URL'];
+const NAMED_BY_ERROR_ONLY: readonly ApiErrorCode[] = ['BAD_URL', 'TOO_MANY_EVENTS', 'UNSUPPORTED_CHARSET', 'UNSUPPORTED_CONTENT_ENCODING'];
 
 const CODE_OF_STATUS = new Map<number, ApiErrorCode>(
   (Object.entries(API_ERRORS) as [ApiErrorCode, number][])
