@@ -120,6 +120,8 @@ export interface Config {
   events: {
     /** Largest body POST /v1/events accepts, in bytes (EVENTS_MAX_BODY_BYTES); larger: 413. */
     maxBodyBytes: number;
+    /** Most events (JSON array elements, NDJSON lines) one POST /v1/events may hold (EVENTS_MAX_ITEMS); more: 413, nothing published. */
+    maxItems: number;
     /** How long a request waits for the broker to acknowledge its events before a 503 (EVENTS_PUBLISH_TIMEOUT_MS). */
     publishTimeoutMs: number;
     /**
@@ -521,6 +523,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     events: {
       maxBodyBytes: integer(env, 'EVENTS_MAX_BODY_BYTES', 8 * 1024 ** 2, 1024, 1024 ** 3),
+      maxItems: integer(env, 'EVENTS_MAX_ITEMS', 10_000, 1, 1_000_000),
       publishTimeoutMs: integer(env, 'EVENTS_PUBLISH_TIMEOUT_MS', 15_000, 100, 600_000),
       publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:'])?.toString(),
       webhookSecrets: webhookSecrets(env),
