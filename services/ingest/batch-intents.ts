@@ -42,6 +42,42 @@ export class BatchIntentLog {
   }
 }
 
+/**
+ * How far each partition is written (ingest_written): recorded after a batch is written and
+ * before its offsets are committed, so that records read again later — a replay of any age — are
+ * skipped instead of written twice (the insert deduplication token is remembered for only the
+ * last 1,000 blocks).
+ */
+export class WrittenMarks {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly groupId: string,
+  ) {}
+
+  /** The partition's last written offset, or -1 when none is recorded. */
+  async writtenThrough(topic: string, partition: number): Promise<number> {
+    const result = await this.client.query({
+      query: `SELECT argMax(last_offset, written_at) FROM ingest_written
+              WHERE group_id = {group:String} AND topic = {topic:String} AND partition = {partition:UInt32}
+              HAVING count() > 0`,
+      query_params: { group: this.groupId, topic, partition },
+      format: 'JSONCompactEachRow',
+    });
+    const rows = (await result.json()) as [string | number][];
+    return rows.length === 0 ? -1 : Number(rows[0]![0]);
+  }
+
+  async record(topic: string, partition: number, lastOffset: number): Promise<void> {
+    await this.client.insert({
+      table: 'ingest_written',
+      columns: ['group_id', 'topic', 'partition', 'last_offset'],
+      format: 'JSONCompactEachRow',
+      values: [[this.groupId, topic, partition, lastOffset]],
+      clickhouse_settings: { insert_deduplicate: 0 },
+    });
+  }
+}
+
 /** Loads the event ids written to a partition in the last day, oldest first, for duplicate detection. */
 export async function loadRecentEventIds(
   client: ClickHouseClient,

@@ -5,8 +5,10 @@ import type { Admin } from 'kafkajs';
  * to a time (the first record at or after it, per partition) or to offsets given per partition.
  * Only with the group stopped (a running member would overwrite the offsets with its own
  * commits), and only backwards: a move forward would skip records, which is never a replay.
- * Records read again are counted once: their batches are cut at the recorded intents (same
- * deduplication tokens) and every eventId written in the last 24 hours is dropped as a duplicate.
+ * Records read again are counted once, whatever their age: the ingest records how far each
+ * partition is written (ingest_written) before it commits, and skips the records at or below that
+ * offset when it reads them again; a batch cut but not recorded as written (a crash between its
+ * insert and the record) is cut again at its recorded intent, with the same deduplication token.
  */
 
 export class ReplayRefused extends Error {

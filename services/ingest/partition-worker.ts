@@ -24,6 +24,8 @@ export interface PartitionSteps {
   write(rows: WritableEvent[], token: string): Promise<{ duplicates: number; droppedOffsets?: number[] } | void>;
   /** Records the offsets of the batch that became no row (dead letters, duplicates), before the commit. */
   recordSkipped?(skipped: { offset: number; kind: 'dead_letter' | 'duplicate' }[]): Promise<void>;
+  /** Records that the partition is written through `lastOffset` (ingest_written), before the commit. */
+  recordWritten?(lastOffset: number): Promise<void>;
   commit(lastOffset: number): Promise<void>;
   /** Called for each invalid/valid record; returns a reason to pause consumption. */
   guard(invalid: boolean): string | undefined;
@@ -37,6 +39,12 @@ export interface PartitionWorkerOptions {
   batchMaxMs: number;
   /** Ranges written before (by any process) and not yet committed: batches must be cut at them. */
   intents: BatchIntent[];
+  /**
+   * The partition is written through this offset (-1: nothing recorded): records at or below it
+   * were counted by an earlier batch (a replay, records fetched again) and are skipped, their
+   * offsets committed, never written again.
+   */
+  writtenThrough?: number;
   steps: PartitionSteps;
   metrics: IngestMetrics;
   logger: Logger;
@@ -66,6 +74,10 @@ export class PartitionWorker {
   private startedAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private revoked = false;
+  /** The last record skipped as written before whose offset is not committed yet (-1: none). */
+  private skippedThrough = -1;
+  /** Records skipped as written before (logged when the worker stops skipping). */
+  private skippedCount = 0;
   private heartbeat: () => Promise<void> = async () => {};
   private readonly pendingIntents: BatchIntent[];
 
@@ -73,11 +85,32 @@ export class PartitionWorker {
     this.pendingIntents = [...options.intents];
   }
 
-  /** Stops retries and drops what is buffered: the records come back to whoever owns the partition next. */
+  /**
+   * Stops retries and drops what is buffered: the records come back to whoever owns the partition
+   * next. A flush in flight stops before its next step: it inserts nothing it has not started to
+   * insert, and commits nothing.
+   */
   revoke(): void {
     this.revoked = true;
     this.buffer = [];
     this.firstOffset = -1;
+  }
+
+  /**
+   * The revocation contract (before this member joins the group again, so before any other member
+   * is given the partition): starts no new flush, abandons the one in flight if its insert has not
+   * started, waits for it if it has (at most `timeoutMs`), and commits nothing. Resolves true when
+   * nothing of this worker runs any more.
+   */
+  async join(timeoutMs: number): Promise<boolean> {
+    this.revoke();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      this.chain.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return settled;
   }
 
   get isRevoked(): boolean {
@@ -122,6 +155,14 @@ export class PartitionWorker {
       }
       if (record.offset <= this.lastSeenOffset) continue; // fetched again after a seek or rebalance
       this.lastSeenOffset = record.offset;
+      if (record.offset <= (this.options.writtenThrough ?? -1)) {
+        // Counted by an earlier batch (the partition is written through a later offset): a replay
+        // or records fetched again. Never written twice, whatever the age of the first write.
+        this.skippedThrough = record.offset;
+        this.skippedCount += 1;
+        continue;
+      }
+      if (this.skippedThrough >= 0) await this.commitSkipped();
       const outcome = this.options.steps.deduplicate(this.options.steps.decode(record));
       const stop = this.options.steps.guard(outcome.kind === 'dead-letter');
       if (stop && !(await this.hold(stop))) return;
@@ -134,6 +175,27 @@ export class PartitionWorker {
       this.buffer.push(outcome);
       const after = this.currentIntent();
       if (after ? record.offset >= after.lastOffset : this.buffer.length >= this.options.batchMaxRows) await this.flush(after);
+    }
+    if (this.skippedThrough >= 0 && this.buffer.length === 0) await this.commitSkipped();
+  }
+
+  /**
+   * Commits past the records skipped as written before (nothing else is buffered before them). A
+   * failure is only logged: the next batch's commit covers these offsets too.
+   */
+  private async commitSkipped(): Promise<void> {
+    const through = this.skippedThrough;
+    this.skippedThrough = -1;
+    if (this.revoked) return;
+    this.options.logger.info(
+      { through, records: this.skippedCount, writtenThrough: this.options.writtenThrough },
+      'skipped records read again that an earlier batch wrote',
+    );
+    this.skippedCount = 0;
+    try {
+      await this.options.steps.commit(through);
+    } catch (error) {
+      this.options.logger.warn({ err: error, through }, 'cannot commit past the records skipped as written; the next batch will');
     }
   }
 
@@ -246,7 +308,10 @@ export class PartitionWorker {
       const timer = metrics.writeLatency.startTimer();
       try {
         if (!intent) await steps.recordIntent({ firstOffset, lastOffset });
+        // Revoked meanwhile: abandon before the insert (the next owner cuts the same batch from the intent).
+        if (this.revoked) return;
         truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
+        if (this.revoked) return;
         const written = await steps.write(rows, token);
         droppedAcross = written?.duplicates ?? 0;
         const skipped = [
@@ -254,7 +319,12 @@ export class PartitionWorker {
           ...duplicateOffsets.map((offset) => ({ offset, kind: 'duplicate' as const })),
           ...(written?.droppedOffsets ?? []).map((offset) => ({ offset, kind: 'duplicate' as const })),
         ];
+        // Inserted: what the insert did is recorded even when revoked meanwhile, so that the next
+        // owner skips these records instead of writing them again.
         if (skipped.length > 0) await steps.recordSkipped?.(skipped);
+        await steps.recordWritten?.(lastOffset);
+        // Never commit a partition this member no longer owns (a commit could move it backwards).
+        if (this.revoked) return;
         await steps.commit(lastOffset);
         metrics.lastCommit.set(Date.now() / 1000);
         timer();

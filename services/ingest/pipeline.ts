@@ -11,7 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import { eventTypeOfTopic, topicNames, type TopicNames } from '../events/topics.js';
 import { ConfluentReader } from '../events/confluent-reader.js';
 import { createSchemaRegistryClient } from '../platform/schema-registry-client.js';
-import { BatchIntentLog, loadRecentEventIds } from './batch-intents.js';
+import { BatchIntentLog, loadRecentEventIds, WrittenMarks } from './batch-intents.js';
 import { parseControlRequest, type ControlRequest } from './control.js';
 import { CountedThroughTracker } from './counted-through.js';
 import { createIngestMetrics, type IngestMetrics, type PartitionLagSeconds } from './ingest-metrics.js';
@@ -57,6 +57,7 @@ export class IngestPipeline extends EventEmitter {
   private readonly consumer: Consumer;
   /** Reads the ingest-control topic: a group of its own per instance, so every instance sees every request. */
   private readonly control: Consumer;
+  private readonly controlGroupId: string;
   /** Set while the invalid-ratio guard holds consumption; resolved by an operator's resume request. */
   private paused: { since: Date; reason: string; resume: () => void; resumed: Promise<void> } | undefined;
   private readonly producer: Producer;
@@ -64,6 +65,7 @@ export class IngestPipeline extends EventEmitter {
   private readonly metrics: IngestMetrics;
   private readonly guard: InvalidRatioGuard;
   private readonly intents: BatchIntentLog;
+  private readonly written: WrittenMarks;
   /** The client of the bookkeeping statements: intents, duplicate lookups, skipped offsets, progress. */
   private readonly bookkeeping: ClickHouseClient;
   private readonly log: Logger;
@@ -105,6 +107,7 @@ export class IngestPipeline extends EventEmitter {
     // engine a session of their own; a server runs statements concurrently anyway).
     this.bookkeeping = sideClientOf(deps.clickhouse);
     this.intents = new BatchIntentLog(this.bookkeeping, config.ingest.groupId);
+    this.written = new WrittenMarks(this.bookkeeping, config.ingest.groupId);
     this.consumer = kafka.consumer({
       groupId: config.ingest.groupId,
       sessionTimeout: config.ingest.sessionTimeoutMs,
@@ -118,8 +121,9 @@ export class IngestPipeline extends EventEmitter {
     // Dead letters are at-least-once (a batch written again may send its letters again), so the
     // producer needs no idempotence; the batch retry loop does the retrying.
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    this.controlGroupId = `${config.ingest.groupId}.control.${randomUUID()}`;
     this.control = kafka.consumer({
-      groupId: `${config.ingest.groupId}.control.${randomUUID()}`,
+      groupId: this.controlGroupId,
       sessionTimeout: config.ingest.sessionTimeoutMs,
       maxWaitTimeInMs: 1000,
       retry: { retries: 10 },
@@ -163,6 +167,7 @@ export class IngestPipeline extends EventEmitter {
         await this.producer.connect();
         await this.consumer.connect();
         this.predecessors = await this.removePredecessors();
+        await this.deleteStaleControlGroups();
         this.connectError = undefined;
         break;
       } catch (error) {
@@ -201,14 +206,19 @@ export class IngestPipeline extends EventEmitter {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
+      // The revocation contract: before this member joins the group again (so before another one
+      // is given its partitions), every worker finishes or abandons its flush and commits nothing.
+      beforeRejoin: () => this.settleWorkers('rebalance'),
       // Decoding one partition's records overlaps with writing another's (the engine still runs one write at a time).
       partitionsConsumedConcurrently: 3,
       eachBatch: async (payload: EachBatchPayload) => {
         const { batch } = payload;
-        if (!payload.isRunning() || payload.isStale() || this.fatal) return;
+        if (!payload.isRunning() || payload.isStale() || this.fatal || this.stopped) return;
         this.metrics.consumed.inc({ topic: batch.topic }, batch.messages.length);
         if (batch.messages.length === 0) return;
         const worker = await this.worker(batch.topic, batch.partition, Number(batch.messages[0]!.offset));
+        // Stopping (or revoked) while the worker was made: its records come back to the next owner.
+        if (this.stopped || worker.isRevoked) return;
         await worker.add(
           batch.messages.map((message) => ({
             topic: batch.topic,
@@ -294,15 +304,71 @@ export class IngestPipeline extends EventEmitter {
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
     await this.lagRefreshing;
-    const workers = await Promise.allSettled(this.workers.values());
-    await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
+    await this.drainWorkers(graceMs);
     await this.consumer.disconnect();
+    // A worker made by a batch that was being handled while the first drain ran.
+    await this.drainWorkers(graceMs);
     await this.control.disconnect();
+    await this.deleteControlGroup();
     await this.producer.disconnect();
     await this.admin.disconnect();
     // No partition is owned any more: nothing to report a lag for.
     this.countedThrough.retain(new Set());
     this.log.info('ingest stopped');
+  }
+
+  private async drainWorkers(graceMs: number): Promise<void> {
+    const workers = await Promise.allSettled(this.workers.values());
+    await Promise.all(workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value.drain(graceMs)] : [])));
+  }
+
+  /**
+   * The revocation contract, run before this member joins its group again (a rebalance gives every
+   * partition out anew): every worker starts no new flush, abandons the one in flight if its insert
+   * has not started and waits for it if it has, and commits nothing; then the workers are
+   * forgotten, and whoever is given a partition reads it again from its committed offset (records
+   * an earlier batch wrote are skipped by the written mark). The wait stays within half a session
+   * so that the group does not drop this member (and give its partitions out) meanwhile.
+   */
+  private async settleWorkers(why: string): Promise<void> {
+    const workers = [...this.workers.values()];
+    this.workers.clear();
+    if (workers.length === 0) return;
+    const timeoutMs = Math.max(1000, Math.floor(this.deps.config.ingest.sessionTimeoutMs / 2));
+    const settled = await Promise.allSettled(workers.map(async (worker) => (await worker).join(timeoutMs)));
+    const unsettled = settled.filter((result) => result.status === 'fulfilled' && !result.value).length;
+    if (unsettled > 0)
+      this.log.error({ why, unsettled, timeoutMs }, 'partition workers still writing when the member joins its group again');
+    else this.log.info({ why, workers: workers.length }, 'partition workers settled before joining the group again');
+  }
+
+  /** The control reader's group is this process's alone: deleted when it stops (best effort). */
+  private async deleteControlGroup(): Promise<void> {
+    try {
+      await this.admin.deleteGroups([this.controlGroupId]);
+    } catch (error) {
+      this.log.debug({ err: error, groupId: this.controlGroupId }, 'cannot delete the control reader group');
+    }
+  }
+
+  /**
+   * Deletes the control reader groups that earlier processes left behind (a crash, a kill): those
+   * of this ingest group that have no member. A group with members belongs to a running process.
+   */
+  private async deleteStaleControlGroups(): Promise<void> {
+    try {
+      const prefix = `${this.deps.config.ingest.groupId}.control.`;
+      const { groups } = await this.admin.listGroups();
+      const candidates = groups.map((group) => group.groupId).filter((id) => id.startsWith(prefix) && id !== this.controlGroupId);
+      if (candidates.length === 0) return;
+      const described = await this.admin.describeGroups(candidates);
+      const empty = described.groups.filter((group) => group.members.length === 0).map((group) => group.groupId);
+      if (empty.length === 0) return;
+      await this.admin.deleteGroups(empty);
+      this.log.info({ groups: empty }, 'deleted the control reader groups of earlier processes');
+    } catch (error) {
+      this.log.debug({ err: error }, 'cannot delete the control reader groups of earlier processes');
+    }
   }
 
   /**
@@ -500,6 +566,18 @@ export class IngestPipeline extends EventEmitter {
     return worker;
   }
 
+  /**
+   * How far the partition is written (ingest_written), used only while the group has a committed
+   * offset for it: without one (a new group, a topic deleted and created again, offsets expired)
+   * the offsets may name other records, and the eventId window and batch tokens apply as before.
+   */
+  private async writtenThrough(topic: string, partition: number): Promise<number> {
+    const [entry] = await this.admin.fetchOffsets({ groupId: this.deps.config.ingest.groupId, topics: [topic] });
+    const committed = Number(entry?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+    if (committed < 0) return -1;
+    return this.written.writtenThrough(topic, partition);
+  }
+
   private async createWorker(topic: string, partition: number, firstOffset: number): Promise<PartitionWorker> {
     const { config, clickhouse } = this.deps;
     const kind = eventTypeOfTopic(this.topics, topic);
@@ -511,8 +589,9 @@ export class IngestPipeline extends EventEmitter {
       seen.remember(tenant, id, offset),
     );
     const intents = await this.intents.pending(topic, partition, firstOffset);
+    const writtenThrough = await this.writtenThrough(topic, partition);
     const log = this.log.child({ topic, partition });
-    log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length }, 'partition worker ready');
+    log.info({ firstOffset, knownEventIds: seen.size, pendingBatches: intents.length, writtenThrough }, 'partition worker ready');
     const plainWrite = createWriteStep(clickhouse, writeOptionsOf(config));
     // INGEST_DEDUP_MAX_IDS=0 turns duplicate detection off, across partitions too.
     const writeRows =
@@ -535,6 +614,7 @@ export class IngestPipeline extends EventEmitter {
       batchMaxRows: config.ingest.batchMaxRows,
       batchMaxMs: config.ingest.batchMaxMs,
       intents,
+      writtenThrough,
       metrics: this.metrics,
       logger: log,
       steps: {
@@ -551,7 +631,12 @@ export class IngestPipeline extends EventEmitter {
             format: 'JSONEachRow',
           });
         },
-        commit: (lastOffset) => commit(topic, partition, lastOffset),
+        recordWritten: (lastOffset) => this.written.record(topic, partition, lastOffset),
+        commit: async (lastOffset) => {
+          // Never commit a partition this member no longer owns: the owner may be past this offset.
+          if (!this.owned.has(`${topic}/${partition}`)) throw new Error(`${topic}[${partition}] is no longer assigned to this member`);
+          await commit(topic, partition, lastOffset);
+        },
         guard: (invalid) => this.paused?.reason ?? this.guard.observe(invalid),
       },
       onWriteHealth: (ok, detail) => {

@@ -147,6 +147,8 @@ describe('the translation', () => {
       'alert_rules',
       'alert_events',
       'ingest_skipped',
+      'ingest_written',
+      'download_submissions',
     ]);
     const views = all.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW')).map((s) => parseStatement(s));
     expect(views).toHaveLength(11);

@@ -398,3 +398,30 @@ SELECT kafka_topic, xxHash64(concat(tenant_id, '\0', event_id)), tenant_id, even
 FROM ingest_event_ids
 WHERE ingested_at >= now() - INTERVAL 25 HOUR
 SETTINGS insert_distributed_sync = 1;
+
+-- 012_ingest_written.sql
+CREATE TABLE IF NOT EXISTS ingest_written ON CLUSTER 'c'
+(
+    group_id    String,
+    topic       String,
+    partition   UInt32,
+    last_offset UInt64,
+    written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', written_at)
+ORDER BY (group_id, topic, partition);
+
+-- 013_download_submissions.sql
+CREATE TABLE IF NOT EXISTS download_submissions ON CLUSTER 'c'
+(
+    tenant_id    String,
+    id           String,
+    request_key  String,
+    submitted_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    decision     LowCardinality(String),
+    job_id       String,
+    version      UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)
+ORDER BY (tenant_id, id)
+TTL toDateTime(submitted_at) + INTERVAL 2 DAY;

@@ -464,3 +464,46 @@ SELECT kafka_topic, xxHash64(concat(tenant_id, '\0', event_id)), tenant_id, even
 FROM ingest_event_ids
 WHERE ingested_at >= now() - INTERVAL 25 HOUR
 SETTINGS insert_distributed_sync = 1;
+
+-- 012_ingest_written.sql
+-- How far each partition is written, per consumer group: after a batch's rows are inserted (and its
+-- dead letters and duplicates recorded), and before its offsets are committed, the ingest records
+-- the batch's last offset here. A record at or below it was counted by an earlier batch, so when
+-- it is read again — a `replay` of any age, records fetched again after a rebalance or a crash —
+-- it is skipped (and its offset committed), never written again. The insert deduplication token
+-- alone protects a batch written again only while ClickHouse remembers it (the last 1,000 blocks).
+-- One row per batch until merges keep the latest per partition (readers take argMax by
+-- written_at); no TTL: a replay may go back as far as the topic's retention.
+CREATE TABLE IF NOT EXISTS ingest_written
+(
+    group_id    String,
+    topic       String,
+    partition   UInt32,
+    last_offset UInt64,
+    written_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(written_at)
+ORDER BY (group_id, topic, partition);
+
+-- 013_download_submissions.sql
+-- Every POST /v1/downloads that got past the quick checks, and what was decided for it. The
+-- hourly quota and identical requests are decided from this table, the same way by every replica:
+-- a submission is inserted (decision ''), then the tenant's submissions of the last hour are read
+-- back in (submitted_at, id) order — submitted_at is the server's clock at the insert — and walked:
+-- an identical request (same request_key) to an earlier accepted or undecided one is its duplicate,
+-- the next ones are accepted while fewer than the quota were, the rest refused. The decision
+-- (accepted, duplicate, refused, or withdrawn when an accepted job could not be handed to Kafka) is
+-- a new row with a higher version; readers take the latest version.
+CREATE TABLE IF NOT EXISTS download_submissions
+(
+    tenant_id    String,
+    id           String,
+    request_key  String,
+    submitted_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    decision     LowCardinality(String),
+    job_id       String,
+    version      UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant_id, id)
+TTL toDateTime(submitted_at) + INTERVAL 2 DAY;

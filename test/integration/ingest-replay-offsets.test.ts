@@ -9,6 +9,9 @@ import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { diffTruth, generateEvents, groundTruth } from '../../fixtures/events.js';
 import { runCli } from '../support/cli.js';
+import { verifyOffsets } from '../../services/operations/offsets.js';
+import { verifyRollups } from '../../services/operations/rollups.js';
+import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import { countRaw, groupProgress, openIngestBed, readAggregates, waitFor, type IngestBed } from '../support/ingest.js';
 
 /** `replay --from-time / --to-offsets`: records read again by a restarted ingest are counted once. */
@@ -124,4 +127,82 @@ describe('replay', () => {
     expect(forward.stderr).toMatch(/moving forward would skip \d+ records/);
     expect((await progress()).end).toBe(before.end);
   });
+
+  it('counts once a replay of records older than what the insert deduplication remembers', async () => {
+    await restarted?.stop();
+    restarted = undefined;
+    await waitFor('the group to be empty', async () => {
+      const { groups } = await bed.admin.describeGroups([bed.config.ingest.groupId]);
+      return (groups[0]?.members.length ?? 0) === 0;
+    });
+    // More inserts than the tables' deduplication window (lowered to 3 blocks, from 1,000, so that
+    // the test needs 4 inserts instead of 1,001): the tokens of the first writes are forgotten.
+    await forgetInsertTokens(bed.clickhouse.client, 3);
+    const file = path.join(env.DATA_DIR!, 'from-start.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        Object.fromEntries(
+          [topics.assignments, topics.deliveries].map((topic) => [
+            topic,
+            Object.fromEntries(Array.from({ length: bed.config.topicPartitions }, (_, partition) => [String(partition), 0])),
+          ]),
+        ),
+      ),
+    );
+    const applied = await runCli(['replay', '--to-offsets', file, '--yes'], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await progress()).committed).toBe(0);
+
+    restarted = new IngestPipeline({
+      config: bed.config,
+      kafka: bed.kafka,
+      clickhouse: bed.clickhouse.client,
+      logger: createLogger('error'),
+      registry: new Registry(),
+    });
+    await restarted.start();
+    await waitFor('the records read again', async () => {
+      const p = await progress();
+      return p.committed === p.end;
+    });
+    expect(await countRaw(bed.clickhouse.client)).toBe(events.length + FILLER_ROWS);
+    const counted = new Map([...(await readAggregates(bed.clickhouse.client))].filter(([key]) => !key.includes('|filler|')));
+    expect(diffTruth(groundTruth(events), counted)).toEqual([]);
+    const offsets = await verifyOffsets(bed.clickhouse.client, bed.admin, bed.config.ingest.groupId, [
+      { topic: topics.assignments, table: 'assignment_events' },
+      { topic: topics.deliveries, table: 'delivery_events' },
+    ]);
+    expect(offsets.missing).toBe(0);
+    const rollups = await verifyRollups(bed.clickhouse.client, Date.UTC(2026, 9, 1), Date.now());
+    expect(rollups.differences).toEqual([]);
+  });
 });
+
+/** Rows the filler inserts add (tenant "filler", a partition no topic has). */
+const FILLER_ROWS = 8;
+
+/**
+ * Lowers every deduplicating table's window to `window` blocks and inserts window + 1 blocks
+ * through the raw tables (their views fill the rollups and id tables): what more than 1,000
+ * inserts of other batches do with the default window.
+ */
+async function forgetInsertTokens(client: ClickHouseClient, window: number): Promise<void> {
+  const tables = await client.query({
+    query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'
+              AND create_table_query LIKE '%non_replicated_deduplication_window%'`,
+    format: 'JSONEachRow',
+  });
+  for (const { name } of await tables.json<{ name: string }>())
+    await client.command({ query: `ALTER TABLE ${name} MODIFY SETTING non_replicated_deduplication_window = ${window}` });
+  for (let block = 0; block <= window; block += 1) {
+    await client.command({
+      query: `INSERT INTO assignment_events (tenant_id, occurred_at, event_id, customer_id, playbook_id, playbook_name, campaign_id, campaign_name, action, kafka_partition, kafka_offset)
+              VALUES ('filler', now64(3), 'filler-a-${block}', 'c', 'pb', 'P', 'cm', 'C', 'entered', 999, ${block})`,
+    });
+    await client.command({
+      query: `INSERT INTO delivery_events (tenant_id, occurred_at, event_id, customer_id, message_id, channel, status, playbook_id, campaign_id, reason, kafka_partition, kafka_offset)
+              VALUES ('filler', now64(3), 'filler-d-${block}', 'c', 'm-${block}', 'sms', 'sent', 'pb', 'cm', NULL, 999, ${block})`,
+    });
+  }
+}
