@@ -62,7 +62,7 @@ export async function startPipeline({
     const versions = new TenantDataVersions();
     const answers =
       clickhouse.mode === 'embedded' && config.api.answerCacheEntries > 0
-        ? new AnswerCache({ versions, maxEntries: config.api.answerCacheEntries })
+        ? new AnswerCache({ versions, maxEntries: config.api.answerCacheEntries, maxBytes: config.api.answerCacheBytes })
         : undefined;
     // The campaign answers join names kept per tenant data version instead of reading them in every query.
     const names = clickhouse.mode === 'embedded' ? new CampaignNames(versions) : undefined;

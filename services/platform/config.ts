@@ -76,6 +76,12 @@ export interface Config {
     rateMinimumVolume: number;
     /** Metrics answers kept per tenant data version on the embedded engine (API_ANSWER_CACHE_ENTRIES; 0: none). */
     answerCacheEntries: number;
+    /** Bytes of answers that cache keeps (API_ANSWER_CACHE_BYTES, approximate JSON size); an answer over a quarter of it is not kept. */
+    answerCacheBytes: number;
+    /** Most rows one answer of /v1/metrics/campaigns and /v1/metrics/outreach/campaigns holds, and its default `limit` (API_MAX_ANSWER_ROWS). */
+    maxAnswerRows: number;
+    /** The reporting queries' execution time limit (API_QUERY_TIMEOUT_MS; ClickHouse max_execution_time); past it: 503 QUERY_TIMEOUT. */
+    queryTimeoutMs: number;
   };
   alerts: {
     /** The evaluators' consumer group (ALERTS_GROUP_ID). */
@@ -496,6 +502,9 @@ export function loadConfig(env: Env = process.env): Config {
       freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
       rateMinimumVolume: integer(env, 'RATE_MINIMUM_VOLUME', 100, 1, 1_000_000_000),
       answerCacheEntries: integer(env, 'API_ANSWER_CACHE_ENTRIES', 1000, 0, 1_000_000),
+      answerCacheBytes: integer(env, 'API_ANSWER_CACHE_BYTES', 64 * 1024 ** 2, 1024, 64 * 1024 ** 3),
+      maxAnswerRows: integer(env, 'API_MAX_ANSWER_ROWS', 10_000, 1, 1_000_000),
+      queryTimeoutMs: integer(env, 'API_QUERY_TIMEOUT_MS', 10_000, 1, 3_600_000),
     },
     alerts: {
       groupId: env.ALERTS_GROUP_ID ?? 'sending-metrics-alerts',

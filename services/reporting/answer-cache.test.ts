@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerCache, TenantDataVersions, cachedAnswer } from './answer-cache.js';
+import { AnswerCache, TenantDataVersions, approximateJsonBytes, cachedAnswer } from './answer-cache.js';
 
 function counter() {
   let calls = 0;
@@ -79,5 +79,31 @@ describe('AnswerCache', () => {
     await cachedAnswer(undefined, 'a', 'q', work.compute(1));
     await cachedAnswer(undefined, 'a', 'q', work.compute(1));
     expect(work.calls).toBe(2);
+  });
+
+  it('is bounded in bytes: an answer larger than a quarter of maxBytes is not kept, older answers go to make room', async () => {
+    const cache = new AnswerCache({ versions: new TenantDataVersions(), maxEntries: 100, maxBytes: 4_000 });
+    const work = counter();
+    const big = { rows: Array.from({ length: 100 }, (_, i) => ({ id: `campaign-${i}`, entries: i })) };
+    expect(approximateJsonBytes(big)).toBeGreaterThan(1_000);
+    expect(await cache.get('a', ['big'], work.compute(big))).toBe(big);
+    expect(await cache.get('a', ['big'], work.compute(big))).toBe(big);
+    expect(work.calls).toBe(2);
+    // Small answers are kept, up to maxBytes in all (least recently used dropped first).
+    const small = (n: number) => ({ rows: Array.from({ length: 10 }, (_, i) => ({ id: `c-${n}-${i}`, entries: i })) });
+    for (let n = 0; n < 40; n += 1) await cache.get('a', ['small', n], work.compute(small(n)));
+    expect(cache.bytes).toBeLessThanOrEqual(4_000);
+    expect(cache.bytes).toBeGreaterThan(2_000);
+    const before = work.calls;
+    await cache.get('a', ['small', 39], work.compute(small(39)));
+    expect(work.calls).toBe(before);
+    await cache.get('a', ['small', 0], work.compute(small(0)));
+    expect(work.calls).toBe(before + 1);
+  });
+
+  it('approximateJsonBytes is close to the JSON length', () => {
+    const value = { a: 'x'.repeat(100), b: [1, 2.5, null, true, { c: 'é' }], d: undefined };
+    const exact = JSON.stringify(value).length;
+    expect(Math.abs(approximateJsonBytes(value) - exact)).toBeLessThanOrEqual(exact * 0.2);
   });
 });

@@ -33,6 +33,44 @@ export class TenantDataVersions {
 interface Entry {
   version: number;
   answer: Promise<unknown>;
+  /** Approximate JSON size of the answer; 1 while it is computed. */
+  bytes: number;
+}
+
+/** The default of AnswerCacheOptions.maxBytes (API_ANSWER_CACHE_BYTES). */
+export const DEFAULT_ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * About the length of `JSON.stringify(value)` (in UTF-16 units), counted without building the
+ * text: strings, numbers and the punctuation of arrays and objects.
+ */
+export function approximateJsonBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+      return Number.isInteger(value) && Math.abs(value) < 1e6 ? String(value).length : 18;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let bytes = 2 + Math.max(0, value.length - 1);
+        for (const item of value) bytes += item === undefined ? 4 : approximateJsonBytes(item);
+        return bytes;
+      }
+      let bytes = 2;
+      let first = true;
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        if (item === undefined || typeof item === 'function') continue;
+        bytes += (first ? 0 : 1) + key.length + 3 + approximateJsonBytes(item);
+        first = false;
+      }
+      return bytes;
+    }
+    default:
+      return 0;
+  }
 }
 
 export interface AnswerCacheOptions {
@@ -41,6 +79,11 @@ export interface AnswerCacheOptions {
   maxEntries: number;
   /** Longest an answer is kept even without a write (default 60 s). */
   maxAgeMs?: number;
+  /**
+   * Bytes of answers kept at most, by their approximate JSON size (API_ANSWER_CACHE_BYTES,
+   * default 64 MiB); an answer larger than a quarter of it is not kept (computed per request).
+   */
+  maxBytes?: number;
 }
 
 export interface AnswerCacheStats {
@@ -52,8 +95,22 @@ export class AnswerCache {
   private readonly entries: LRUCache<string, Entry>;
   readonly stats: AnswerCacheStats = { hits: 0, misses: 0 };
 
+  private readonly maxEntryBytes: number;
+
   constructor(private readonly options: AnswerCacheOptions) {
-    this.entries = new LRUCache<string, Entry>({ max: options.maxEntries, ttl: options.maxAgeMs ?? 60_000 });
+    const maxBytes = options.maxBytes ?? DEFAULT_ANSWER_CACHE_BYTES;
+    this.maxEntryBytes = Math.floor(maxBytes / 4);
+    this.entries = new LRUCache<string, Entry>({
+      max: options.maxEntries,
+      ttl: options.maxAgeMs ?? 60_000,
+      maxSize: maxBytes,
+      sizeCalculation: (entry) => entry.bytes,
+    });
+  }
+
+  /** Approximate bytes of the answers kept now. */
+  get bytes(): number {
+    return this.entries.calculatedSize;
   }
 
   /**
@@ -70,11 +127,21 @@ export class AnswerCache {
     }
     this.stats.misses += 1;
     const answer = compute();
-    this.entries.set(key, { version, answer });
-    // A failed computation is not kept: the next request tries again.
-    answer.catch(() => {
-      if (this.entries.peek(key)?.answer === answer) this.entries.delete(key);
-    });
+    this.entries.set(key, { version, answer, bytes: 1 });
+    answer.then(
+      (value) => {
+        // Filed again with its size (the identical requests that joined it keep their promise).
+        const entry = this.entries.peek(key);
+        if (entry?.answer !== answer) return;
+        const bytes = approximateJsonBytes(value);
+        if (bytes > this.maxEntryBytes) this.entries.delete(key);
+        else this.entries.set(key, { ...entry, bytes: Math.max(1, bytes) }, { noUpdateTTL: true });
+      },
+      () => {
+        // A failed computation is not kept: the next request tries again.
+        if (this.entries.peek(key)?.answer === answer) this.entries.delete(key);
+      },
+    );
     return answer;
   }
 }

@@ -81,5 +81,13 @@ export { DEFAULT_PAGE_ROWS, eventExportQuery, eventPageQuery, type CsvChunk, typ
 export { outreachRows, toCsv } from './metric-tables.js';
 export { openExport, exportCsvChunks, validateExportRequest, type ExportProgress, type OpenedExport } from './export-source.js';
 export { scanCsvPage, PageFormatError, type PageScan, type RowKey } from './page-scan.js';
-export { AnswerCache, TenantDataVersions, cachedAnswer, type AnswerCacheOptions, type AnswerCacheStats } from './answer-cache.js';
+export {
+  AnswerCache,
+  TenantDataVersions,
+  cachedAnswer,
+  approximateJsonBytes,
+  DEFAULT_ANSWER_CACHE_BYTES,
+  type AnswerCacheOptions,
+  type AnswerCacheStats,
+} from './answer-cache.js';
 export { CampaignNames, type CampaignNamesStats } from './campaign-names.js';
