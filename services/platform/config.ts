@@ -145,6 +145,12 @@ export interface Config {
 export interface TenantWebhookSecrets {
   /** The Twilio account's Auth Token: the HMAC-SHA1 key of X-Twilio-Signature. */
   twilioAuthToken?: string;
+  /**
+   * Twilio SharedKeys (Webhook Settings), key id → secret: a callback whose
+   * X-Twilio-Webhooks-Signature-Settings names a key (`key=<id>,algorithm=HMAC_SHA256`) is
+   * checked with that key's secret and algorithm. More than one while a key is rotated.
+   */
+  twilioSharedKeys?: ReadonlyMap<string, string>;
   /** The SendGrid Signed Event Webhook's verification key: base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. */
   sendgridPublicKey?: crypto.KeyObject;
 }
@@ -364,7 +370,15 @@ function downloadsUrl(env: Env): URL | undefined {
   return parsed;
 }
 
-const SECRETS_FORM = 'a JSON object of tenant → {"twilioAuthToken": "…", "sendgridPublicKey": "<base64 DER>"} (either key may be left out)';
+const SECRETS_FORM =
+  'a JSON object of tenant → {"twilioAuthToken": "…", "twilioSharedKeys": {"<key id>": "…"}, "sendgridPublicKey": "<base64 DER>"} (any key may be left out)';
+
+/**
+ * What a tenant id may be: the ids a bearer token can name (services/api/auth/tokens.ts checks
+ * the same rule when it signs and verifies a token). Secrets for any other id could never be used.
+ */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
+export const TENANT_ID_RULE = 'letters, digits, ".", "_", ":", "-"; 1-200 characters';
 
 /**
  * WEBHOOK_SECRETS_FILE (a path) or WEBHOOK_SECRETS (the JSON itself): each tenant's provider
@@ -404,10 +418,9 @@ function webhookSecrets(env: Env): Map<string, TenantWebhookSecrets> {
   const secrets = new Map<string, TenantWebhookSecrets>();
   for (const [tenant, entry] of Object.entries(parsed as Record<string, unknown>)) {
     const where = `tenant ${JSON.stringify(tenant.slice(0, 100))}`;
-    // eslint-disable-next-line no-control-regex -- a tenant id has no control characters (as validate.ts requires)
-    if (!/^[^\u0000-\u001f\u007f]{1,200}$/.test(tenant) || tenant.trim() === '') refuse(`${where} is not a tenant id`);
+    if (!TENANT_ID_PATTERN.test(tenant)) refuse(`${where} is not a tenant id (${TENANT_ID_RULE}, as in a token)`);
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) refuse(`${where} is not an object`);
-    const { twilioAuthToken, sendgridPublicKey, ...rest } = entry as Record<string, unknown>;
+    const { twilioAuthToken, twilioSharedKeys, sendgridPublicKey, ...rest } = entry as Record<string, unknown>;
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) refuse(`${where} has an unknown key ${JSON.stringify(unknown.slice(0, 100))}`);
     const tenantSecrets: TenantWebhookSecrets = {};
@@ -415,6 +428,17 @@ function webhookSecrets(env: Env): Map<string, TenantWebhookSecrets> {
       if (typeof twilioAuthToken !== 'string' || twilioAuthToken.trim() === '')
         refuse(`${where}: twilioAuthToken is not a non-empty string`);
       tenantSecrets.twilioAuthToken = twilioAuthToken as string;
+    }
+    if (twilioSharedKeys !== undefined) {
+      if (typeof twilioSharedKeys !== 'object' || twilioSharedKeys === null || Array.isArray(twilioSharedKeys))
+        refuse(`${where}: twilioSharedKeys is not an object of key id → secret`);
+      const shared = new Map<string, string>();
+      for (const [id, value] of Object.entries(twilioSharedKeys as Record<string, unknown>)) {
+        if (id.trim() === '' || typeof value !== 'string' || value.trim() === '')
+          refuse(`${where}: twilioSharedKeys[${JSON.stringify(id.slice(0, 100))}] is not a non-empty string`);
+        shared.set(id, value as string);
+      }
+      tenantSecrets.twilioSharedKeys = shared;
     }
     if (sendgridPublicKey !== undefined) {
       if (typeof sendgridPublicKey !== 'string') refuse(`${where}: sendgridPublicKey is not a string`);

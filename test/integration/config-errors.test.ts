@@ -63,6 +63,16 @@ describe('a wrong configuration value stops the process with one line naming the
     });
   }
 
+  it('WEBHOOK_SECRETS naming a tenant id no token can name: exit 78, one line naming it, no secret', async () => {
+    const secrets = JSON.stringify({ acme: { twilioAuthToken: 'tok-acme-1' }, 'acme corp/eu': { twilioAuthToken: 'tok-hunter2' } });
+    const result = await runCli(['run'], { WEBHOOK_SECRETS: secrets, DATA_DIR: '/tmp/sm-config-test' });
+    expect(result.code).toBe(78);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^configuration error: WEBHOOK_SECRETS: tenant "acme corp\/eu" is not a tenant id \(letters, digits/);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
   it('a password in CLICKHOUSE_URL never appears in the error', async () => {
     const result = await runCli(['run'], { CLICKHOUSE_URL: 'ftp://user:s3cret@host:9000' });
     expect(result.code).not.toBe(0);
