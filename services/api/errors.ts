@@ -44,12 +44,20 @@ export const API_ERRORS = {
   INTERNAL: 500,
   /** A dependency is not available (or the feature is not enabled in this process). */
   UNAVAILABLE: 503,
+  /** A reporting query ran past its time limit (API_QUERY_TIMEOUT_MS) and was stopped. */
+  QUERY_TIMEOUT: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Codes that only an ApiError names; their status names a more general code. */
-const NAMED_BY_ERROR_ONLY: readonly ApiErrorCode[] = ['BAD_URL', 'TOO_MANY_EVENTS', 'UNSUPPORTED_CHARSET', 'UNSUPPORTED_CONTENT_ENCODING'];
+const NAMED_BY_ERROR_ONLY: readonly ApiErrorCode[] = [
+  'BAD_URL',
+  'TOO_MANY_EVENTS',
+  'UNSUPPORTED_CHARSET',
+  'UNSUPPORTED_CONTENT_ENCODING',
+  'QUERY_TIMEOUT',
+];
 
 const CODE_OF_STATUS = new Map<number, ApiErrorCode>(
   (Object.entries(API_ERRORS) as [ApiErrorCode, number][])
