@@ -33,6 +33,8 @@ const body = (file: string, extra: Record<string, unknown> = {}) => {
   });
 };
 
+const whole = () => body('delivery.v1.avsc');
+
 function refused(reader: ConfluentReader, bytes: Buffer): EventDecodeError {
   try {
     reader.decode(bytes);
@@ -127,6 +129,43 @@ describe('ConfluentReader', () => {
     expect(refused(reader, confluentFrame(9, whole))).toMatchObject({
       code: 'unknown-schema',
       message: expect.stringMatching(/has not been looked up/),
+    });
+  });
+
+  it('reads JSON-Schema-framed records (schemaType JSON) as JSON events, validated as the plain JSON ones', () => {
+    const reader = new ConfluentReader();
+    const jsonSchema = fs.readFileSync(path.join(SCHEMA_DIR, '../json/delivery.schema.json'), 'utf8');
+    reader.learn(6, { kind: 'found', schema: jsonSchema, schemaType: 'JSON' });
+    reader.learn(7, { kind: 'found', schema: 'syntax = "proto3"; message M {}', schemaType: 'PROTOBUF' });
+    reader.learn(8, { kind: 'found', schema: '{"type": ', schemaType: 'JSON' });
+    const json = (value: unknown) => confluentFrame(6, Buffer.from(JSON.stringify(value)));
+    expect(reader.missingIds([json(delivery)])).toEqual([]);
+    const read = reader.decode(json(delivery));
+    expect(read.eventType).toBe('delivery');
+    expect(eventOfRecord(read.eventType, read.record)).toEqual(delivery);
+
+    expect(refused(reader, confluentFrame(6, Buffer.from('{"type":"delivery",')))).toMatchObject({
+      code: 'corrupt-body',
+      message: expect.stringMatching(/schema id 6 \(JSON Schema\): not a valid JSON event/),
+    });
+    expect(refused(reader, confluentFrame(6, Buffer.from([0x7b, 0xff, 0x7d])))).toMatchObject({ code: 'corrupt-body' });
+    // What the plain JSON path refuses is refused here too, naming the problem: no field is dropped unseen.
+    expect(refused(reader, json({ ...delivery, extra: 1 }))).toMatchObject({
+      code: 'corrupt-body',
+      message: expect.stringMatching(/schema id 6 \(JSON Schema\): invalid event: .*extra/),
+    });
+    expect(refused(reader, json({ ...delivery, channel: 'sms', status: 'delivered' }))).toMatchObject({
+      message: expect.stringMatching(/invalid event: status: "delivered" is an email-only status/),
+    });
+    const { type: _type, ...untyped } = delivery;
+    expect(refused(reader, json(untyped))).toMatchObject({ message: expect.stringMatching(/invalid event: type: is required/) });
+    expect(refused(reader, confluentFrame(7, whole()))).toMatchObject({
+      code: 'unreadable-schema',
+      message: expect.stringMatching(/schema id 7: is a PROTOBUF schema, not Avro or JSON Schema/),
+    });
+    expect(refused(reader, json(delivery).fill(8, 4, 5))).toMatchObject({
+      code: 'unreadable-schema',
+      message: expect.stringMatching(/schema id 8: not a valid JSON Schema/),
     });
   });
 

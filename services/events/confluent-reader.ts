@@ -2,9 +2,14 @@ import avro from 'avsc';
 import { CURRENT_VERSIONS, EventDecodeError } from './codec.js';
 import { CONFLUENT_HEADER_BYTES, confluentSchemaId } from './encodings.js';
 import { loadSchemaRegistry, RECORD_NAMES, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
+import { validateEvent } from './validate.js';
 
 /**
- * Reads Confluent-framed Avro (0x00, schema id, body) into this build's reader schemas. The
+ * Reads Confluent-framed records (0x00, schema id, body). Avro bodies are read into this build's
+ * reader schemas. A JSON Schema id (what Confluent's JSON serializers register, schemaType JSON)
+ * frames a JSON event of the event JSON contract: it is parsed and validated as the plain JSON
+ * events are (the registered JSON Schema itself is not applied: the event validation is the
+ * contract, and is stricter), and one that fails is refused with its problems named. The
  * writer schema of each id comes from a schema registry, asynchronously and before decoding
  * (see `learn`); decoding itself is synchronous. Ids are immutable in a registry, so a schema
  * found is kept for the life of the process. A failed answer (404, a schema that is not ours) is
@@ -22,7 +27,8 @@ export type WriterSchemaAnswer =
   | { kind: 'unusable'; problem: string };
 
 type Learnt =
-  | { ok: true; eventType: EventType; writer: string; reader: avro.Type; resolver: avro.Resolver | undefined }
+  | { ok: true; json?: false; eventType: EventType; writer: string; reader: avro.Type; resolver: avro.Resolver | undefined }
+  | { ok: true; json: true }
   | { ok: false; code: 'unknown-schema' | 'unreadable-schema'; problem: string };
 
 export class ConfluentReader {
@@ -84,6 +90,7 @@ export class ConfluentReader {
     const learnt = this.byId.get(id) ?? this.failed.get(id)?.learnt;
     if (!learnt) throw new EventDecodeError('unknown-schema', `schema id ${id} has not been looked up in the schema registry`);
     if (!learnt.ok) throw new EventDecodeError(learnt.code, learnt.problem);
+    if (learnt.json) return jsonEvent(id, bytes);
     let decoded: { value: unknown; offset: number };
     try {
       decoded = learnt.reader.decode(bytes, CONFLUENT_HEADER_BYTES, learnt.resolver);
@@ -101,9 +108,17 @@ export class ConfluentReader {
     }
     if (answer.kind === 'unusable') return { ok: false, code: 'unreadable-schema', problem: `schema id ${id}: ${answer.problem}` };
     const unreadable = (problem: string): Learnt => ({ ok: false, code: 'unreadable-schema', problem: `schema id ${id}: ${problem}` });
-    if (answer.schemaType && answer.schemaType.toUpperCase() !== 'AVRO') {
-      return unreadable(`is a ${answer.schemaType} schema, not Avro`);
+    const schemaType = answer.schemaType?.toUpperCase() ?? 'AVRO';
+    if (schemaType === 'JSON') {
+      try {
+        const schema: unknown = JSON.parse(answer.schema);
+        if (typeof schema !== 'object' && typeof schema !== 'boolean') throw new Error(`a JSON Schema is an object or a boolean`);
+      } catch (error) {
+        return unreadable(`not a valid JSON Schema: ${(error as Error).message}`);
+      }
+      return { ok: true, json: true };
     }
+    if (schemaType !== 'AVRO') return unreadable(`is a ${answer.schemaType} schema, not Avro or JSON Schema`);
     let writer: avro.Type;
     try {
       writer = avro.Type.forSchema(JSON.parse(answer.schema) as avro.Schema, { logicalTypes: {} });
@@ -123,6 +138,24 @@ export class ConfluentReader {
       return unreadable(`its ${writer.name} cannot be read as ${eventType}.v${reader.version}: ${(error as Error).message}`);
     }
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON event of a JSON-Schema-framed record: parsed and validated as the plain JSON events are. */
+function jsonEvent(id: number, bytes: Buffer): { eventType: EventType; record: Record<string, unknown> } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(UTF8.decode(bytes.subarray(CONFLUENT_HEADER_BYTES)));
+  } catch (error) {
+    throw new EventDecodeError('corrupt-body', `schema id ${id} (JSON Schema): not a valid JSON event: ${(error as Error).message}`);
+  }
+  const validation = validateEvent(parsed);
+  if (!validation.ok) {
+    throw new EventDecodeError('corrupt-body', `schema id ${id} (JSON Schema): invalid event: ${validation.errors.join('; ')}`);
+  }
+  const { type: eventType, ...record } = validation.event;
+  return { eventType, record };
 }
 
 function corrupt(id: number, writer: string, problem: string): EventDecodeError {

@@ -6,9 +6,13 @@ import type { Config } from './config.js';
  * A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL: Confluent Schema Registry,
  * Apicurio's /apis/ccompat/v7, Karapace, ...) through @kafkajs/confluent-schema-registry, which
  * caches schemas by id. Only what this project needs: a writer schema by id, and registering
- * a schema under a subject with its compatibility level.
+ * a schema under a subject with its compatibility level. A schema found by id carries its
+ * `schemaType` as the registry names it (JSON, PROTOBUF), absent for Avro (the registry's default).
  */
-export type SchemaLookup = { kind: 'found'; schema: string } | { kind: 'not-found' } | { kind: 'unusable'; problem: string };
+export type SchemaLookup =
+  | { kind: 'found'; schema: string; schemaType?: string }
+  | { kind: 'not-found' }
+  | { kind: 'unusable'; problem: string };
 
 export interface SchemaRegistryClient {
   /** The schema registered under `id`; throws when the registry cannot be asked (unreachable, 5xx, refused credentials). */
@@ -45,6 +49,34 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
   });
   const unavailable = (what: string, error: unknown): SchemaRegistryUnavailableError =>
     new SchemaRegistryUnavailableError(`the schema registry at ${address} failed ${what}: ${(error as Error).message}`);
+  const authorization =
+    settings.username === undefined
+      ? undefined
+      : `Basic ${Buffer.from(`${settings.username}:${settings.password ?? ''}`).toString('base64')}`;
+
+  /**
+   * A schema that is not Avro (JSON Schema, Protobuf) or that the client could not build: its text
+   * and schemaType as the registry holds them (GET /schemas/ids/{id}), for the reader to judge;
+   * `problem` when it is Avro after all.
+   */
+  async function registered(id: number, problem: string): Promise<SchemaLookup> {
+    let response: Response;
+    let body: { schema?: unknown; schemaType?: unknown };
+    try {
+      response = await fetch(`${address}/schemas/ids/${id}`, {
+        headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json', ...(authorization ? { authorization } : {}) },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.status === 404) return { kind: 'not-found' };
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      body = (await response.json()) as typeof body;
+    } catch (error) {
+      throw unavailable(`to return schema id ${id}`, error);
+    }
+    const schemaType = typeof body.schemaType === 'string' ? body.schemaType.toUpperCase() : 'AVRO';
+    if (schemaType === 'AVRO' || typeof body.schema !== 'string') return { kind: 'unusable', problem };
+    return { kind: 'found', schema: body.schema, schemaType };
+  }
 
   return {
     address,
@@ -55,11 +87,12 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
       } catch (error) {
         const code = status(error);
         if (code === 404) return { kind: 'not-found' };
-        // A schema the client cannot build (not Avro it can parse, broken references): a property of the id.
-        if (code === undefined && !isTransport(error)) return { kind: 'unusable', problem: (error as Error).message };
+        // A schema the client cannot build (a JSON Schema of a draft its validator lacks, broken
+        // references): a property of the id; what it is, the registry's own answer says.
+        if (code === undefined && !isTransport(error)) return registered(id, (error as Error).message);
         throw unavailable(`to return schema id ${id}`, error);
       }
-      if (!avro.Type.isType(schema)) return { kind: 'unusable', problem: 'is not an Avro schema' };
+      if (!avro.Type.isType(schema)) return registered(id, 'is not an Avro schema');
       return { kind: 'found', schema: JSON.stringify((schema as avro.Type).schema({ exportAttrs: true })) };
     },
     async register(subject, schema, compatibility) {
