@@ -9,7 +9,8 @@ import type { Logger } from '../platform/logger.js';
 import { ensureTopics } from '../platform/kafka.js';
 import { LocalDownloadStorage, type DownloadStorage } from './download-storage.js';
 import { S3DownloadStorage } from './s3-storage.js';
-import { DownloadStore, type DownloadJob } from './download-store.js';
+import { DownloadStore, requestKey, type DownloadJob, type DownloadSubmissionRow } from './download-store.js';
+import { admission } from './download-admission.js';
 
 /**
  * Queued CSV downloads: a job is written to DATA_DIR/downloads/<tenant>/<id>.csv by the same
@@ -129,6 +130,16 @@ export class TooManyDownloadsError extends Error {
 
 const HOUR_MS = 3_600_000;
 const secondsUntil = (ms: number) => Math.max(1, Math.ceil((ms - Date.now()) / 1000));
+/** How long a duplicate waits for another replica's decision on the identical submission. */
+const DUPLICATE_WAIT_MS = 10_000;
+
+function hourlyLimit(count: number, perHour: number, oldestMs: number | undefined): TooManyDownloadsError {
+  const freesAt = (oldestMs ?? Date.now()) + HOUR_MS;
+  return new TooManyDownloadsError(
+    `${count} downloads were queued in the last hour; at most ${perHour} per hour — the next one can be queued at ${new Date(freesAt).toISOString()}`,
+    secondsUntil(freesAt),
+  );
+}
 
 interface RunningJob {
   job: DownloadJob;
@@ -179,6 +190,8 @@ export class DownloadService extends EventEmitter {
   private retryTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Per tenant: the end of its latest submit in this process (submits of one tenant run one at a time). */
+  private readonly submitting = new Map<string, Promise<void>>();
   private finished: Counter | undefined;
 
   static fromConfig(
@@ -392,46 +405,25 @@ export class DownloadService extends EventEmitter {
     this.log.info({ abandoned: running.length }, 'download worker stopped');
   }
 
-  /** Queues a job; throws TooManyDownloadsError when the tenant has too many waiting. */
   /**
    * Queues a download, or answers with the tenant's queued, running or ready job of the same
    * export, range and filters. Refuses (TooManyDownloadsError) past the tenant's limits: jobs
-   * waiting, jobs queued in the last hour, bytes of files kept.
+   * waiting, jobs queued in the last hour, bytes of files kept. The decision is atomic per tenant:
+   * one at a time per tenant in this process, and across replicas by the submissions table (see
+   * download-admission.ts). A job that could not be handed to Kafka is withdrawn (failed, and not
+   * counted against the quota) and DownloadsUnavailableError thrown.
    */
   async submit(submission: DownloadSubmission): Promise<DownloadJob> {
-    const same = await this.store.findSame(submission.tenantId, submission.export, submission.fromMs, submission.toMs, submission.filters);
-    if (same) return this.withProgress(same);
-    const waiting = this.options.kafka
-      ? await this.store.countWithStatus(submission.tenantId, 'queued')
-      : this.queue.filter((job) => job.tenantId === submission.tenantId).length;
-    if (waiting >= this.maxQueuedPerTenant) {
-      throw new TooManyDownloadsError(
-        `${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`,
-        60,
-      );
-    }
-    await this.checkQuotas(submission.tenantId);
-    const now = Date.now();
-    const job: DownloadJob = {
-      id: randomUUID(),
-      ...submission,
-      status: 'queued',
-      rows: 0,
-      bytes: 0,
-      error: '',
-      file: '',
-      createdAt: now,
-      updatedAt: now,
-      version: now * 1000,
-    };
-    await this.store.save(job);
-    this.emit('job', job);
+    const admitted = await this.serialized(submission.tenantId, () => this.admit(submission));
+    if (!admitted.fresh) return admitted.job;
+    const { job, row } = admitted;
     if (this.options.kafka) {
       try {
         await this.publish(this.options.kafka, job);
       } catch (error) {
         this.log.warn({ err: error, download: job.id }, 'download request could not be published');
         await this.transition(job, { status: 'failed', error: 'could not be queued: Kafka unreachable' }).catch(() => undefined);
+        await this.store.decideSubmission(job.tenantId, { ...row, version: row.version + 1 }, 'withdrawn', job.id).catch(() => undefined);
         throw new DownloadsUnavailableError('downloads cannot be queued now: Kafka cannot be reached; retry later');
       }
       return job;
@@ -439,6 +431,108 @@ export class DownloadService extends EventEmitter {
     this.queue.push(job);
     this.pump();
     return job;
+  }
+
+  /** Runs `work` after the tenant's earlier submissions in this process settled. */
+  private serialized<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.submitting.get(tenantId) ?? Promise.resolve();
+    const result = previous.then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.submitting.set(tenantId, tail);
+    void tail.then(() => {
+      if (this.submitting.get(tenantId) === tail) this.submitting.delete(tenantId);
+    });
+    return result;
+  }
+
+  private async admit(
+    submission: DownloadSubmission,
+  ): Promise<{ fresh: false; job: DownloadJob } | { fresh: true; job: DownloadJob; row: DownloadSubmissionRow }> {
+    const { tenantId } = submission;
+    const same = await this.store.findSame(tenantId, submission.export, submission.fromMs, submission.toMs, submission.filters);
+    if (same) return { fresh: false, job: this.withProgress(same) };
+    const waiting = this.options.kafka
+      ? await this.store.countWithStatus(tenantId, 'queued')
+      : this.queue.filter((job) => job.tenantId === tenantId).length;
+    if (waiting >= this.maxQueuedPerTenant) {
+      throw new TooManyDownloadsError(
+        `${waiting} downloads are already waiting; at most ${this.maxQueuedPerTenant} may wait at once — retry when some are ready`,
+        60,
+      );
+    }
+    await this.checkStoredBytes(tenantId);
+    const perHour = this.options.maxJobsPerHourPerTenant;
+    if (perHour !== undefined) {
+      // Past the quota already: refused without recording anything.
+      const { count, oldestMs } = await this.store.acceptedSubmissions(tenantId, HOUR_MS);
+      if (count >= perHour) throw hourlyLimit(count, perHour, oldestMs);
+    }
+    const id = randomUUID();
+    await this.store.recordSubmission(tenantId, id, requestKey(submission.export, submission.fromMs, submission.toMs, submission.filters));
+    let row: DownloadSubmissionRow | undefined;
+    try {
+      const rows = await this.store.submissions(tenantId, HOUR_MS);
+      row = rows.find((candidate) => candidate.id === id);
+      const outcome = admission(rows, id, perHour);
+      if (outcome.kind === 'refused') {
+        await this.store.decideSubmission(tenantId, row!, 'refused', '');
+        throw hourlyLimit(outcome.accepted, perHour!, outcome.oldestMs);
+      }
+      if (outcome.kind === 'duplicate') {
+        await this.store.decideSubmission(tenantId, row!, 'duplicate', outcome.jobId);
+        return { fresh: false, job: await this.jobOf(tenantId, outcome.jobId, outcome.pending) };
+      }
+      const now = Date.now();
+      const job: DownloadJob = {
+        id,
+        ...submission,
+        status: 'queued',
+        rows: 0,
+        bytes: 0,
+        error: '',
+        file: '',
+        createdAt: now,
+        updatedAt: now,
+        version: now * 1000,
+      };
+      // The job first: whoever reads the submission as accepted finds its job.
+      await this.store.save(job);
+      await this.store.decideSubmission(tenantId, row!, 'accepted', id);
+      this.emit('job', job);
+      return { fresh: true, job, row: { ...row!, version: row!.version + 1, decision: 'accepted', jobId: id } };
+    } catch (error) {
+      if (!(error instanceof TooManyDownloadsError) && row && row.decision === '') {
+        // Not decided: withdrawn, so that it holds no place in the quota.
+        await this.store.decideSubmission(tenantId, { ...row, version: row.version + 1 }, 'withdrawn', '').catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The job a duplicate submission is answered with. When it is another replica's submission
+   * being decided now, waits (briefly) for that decision and answers as it was answered.
+   */
+  private async jobOf(tenantId: string, jobId: string, pending: boolean): Promise<DownloadJob> {
+    const deadline = Date.now() + DUPLICATE_WAIT_MS;
+    while (pending) {
+      const [other] = await this.store.submissions(tenantId, HOUR_MS, jobId);
+      if (other?.decision === 'accepted') break;
+      if (other?.decision === 'refused') {
+        const { count, oldestMs } = await this.store.acceptedSubmissions(tenantId, HOUR_MS);
+        throw hourlyLimit(count, this.options.maxJobsPerHourPerTenant ?? count, oldestMs);
+      }
+      if (!other || other.decision !== '' || Date.now() > deadline) {
+        throw new DownloadsUnavailableError('an identical download could not be queued just now; retry later');
+      }
+      await sleep(20);
+    }
+    const job = await this.store.get(tenantId, jobId);
+    if (!job) throw new DownloadsUnavailableError('an identical download could not be queued just now; retry later');
+    return this.withProgress(job);
   }
 
   private async publish(options: DownloadKafkaOptions, job: DownloadJob): Promise<void> {
@@ -460,19 +554,11 @@ export class DownloadService extends EventEmitter {
     });
   }
 
-  private async checkQuotas(tenantId: string): Promise<void> {
-    const perHour = this.options.maxJobsPerHourPerTenant;
+  private async checkStoredBytes(tenantId: string): Promise<void> {
     const maxBytes = this.options.maxStoredBytesPerTenant;
-    if (perHour === undefined && maxBytes === undefined) return;
+    if (maxBytes === undefined) return;
     const usage = await this.store.usage(tenantId, Date.now() - HOUR_MS);
-    if (perHour !== undefined && usage.recentJobs >= perHour && usage.oldestRecentMs !== undefined) {
-      const freesAt = usage.oldestRecentMs + HOUR_MS;
-      throw new TooManyDownloadsError(
-        `${usage.recentJobs} downloads were queued in the last hour; at most ${perHour} per hour — the next one can be queued at ${new Date(freesAt).toISOString()}`,
-        secondsUntil(freesAt),
-      );
-    }
-    if (maxBytes !== undefined && usage.storedBytes >= maxBytes) {
+    if (usage.storedBytes >= maxBytes) {
       const freesAt = usage.oldestReadyMs === undefined ? undefined : usage.oldestReadyMs + this.ttlMs;
       throw new TooManyDownloadsError(
         `the tenant's ready downloads hold ${usage.storedBytes} bytes; at most ${maxBytes} may be kept — ` +

@@ -110,6 +110,65 @@ describe('download quotas', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(config.downloads.ttlHours * 3600 - 120);
   });
 
+  it('45 distinct downloads at once: exactly the hourly quota (30) is accepted, the rest 429 naming the limit', async () => {
+    const api = await setUp({ maxQueuedPerTenant: 100 });
+    const quota = config.downloads.maxJobsPerHourPerTenant;
+    expect(quota).toBe(30);
+    const answers = await Promise.all(
+      Array.from({ length: 45 }, (_, i) => submit(api, 'tenant-burst', { filters: { playbookId: `pb-burst-${i}` } })),
+    );
+    const codes = answers.map((answer) => answer.statusCode);
+    expect(codes.filter((code) => code === 202)).toHaveLength(30);
+    expect(codes.filter((code) => code === 429)).toHaveLength(15);
+    for (const refused of answers.filter((answer) => answer.statusCode === 429)) {
+      expect(refused.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+        code: 'RATE_LIMITED',
+        message: expect.stringMatching(/^30 downloads were queued in the last hour; at most 30 per hour — the next one can be queued at /),
+      });
+    }
+    const ids = new Set(answers.filter((answer) => answer.statusCode === 202).map((answer) => answer.json<{ id: string }>().id));
+    expect(ids.size).toBe(30);
+    const listed = (await api.inject({ url: '/v1/downloads', headers: bearer('tenant-burst') })).json<{ downloads: { id: string }[] }>();
+    expect(listed.downloads.map((job) => job.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('10 identical downloads at once: one job, and all 10 answers carry its id', async () => {
+    const api = await setUp({ maxQueuedPerTenant: 100 });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => submit(api, 'tenant-same', { filters: { playbookId: 'pb-1', campaignId: 'cm-1-1' } })),
+    );
+    expect(answers.map((answer) => answer.statusCode)).toEqual(Array(10).fill(202));
+    const ids = new Set(answers.map((answer) => answer.json<{ id: string }>().id));
+    expect(ids.size).toBe(1);
+    const listed = (await api.inject({ url: '/v1/downloads', headers: bearer('tenant-same') })).json<{ downloads: { id: string }[] }>();
+    expect(listed.downloads.map((job) => job.id)).toEqual([...ids]);
+  });
+
+  it('two replicas (two services and apps on one ClickHouse) at once: the quota and identical requests hold across them', async () => {
+    const logger = createLogger('silent');
+    const services = [0, 1].map(() => DownloadService.fromConfig(config, clickhouse.client, logger, { maxQueuedPerTenant: 100 }));
+    const apps = await Promise.all(services.map((downloads) => buildTestApp(config, clickhouse.client, {}, logger, { downloads })));
+    try {
+      const distinct = await Promise.all(
+        Array.from({ length: 45 }, (_, i) => submit(apps[i % 2]!, 'tenant-replicas', { filters: { playbookId: `pb-r-${i}` } })),
+      );
+      expect(distinct.filter((answer) => answer.statusCode === 202)).toHaveLength(30);
+      expect(distinct.filter((answer) => answer.statusCode === 429)).toHaveLength(15);
+      const same = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => submit(apps[i % 2]!, 'tenant-replicas-same', { filters: { campaignId: 'cm-2-2' } })),
+      );
+      expect(same.map((answer) => answer.statusCode)).toEqual(Array(10).fill(202));
+      expect(new Set(same.map((answer) => answer.json<{ id: string }>().id)).size).toBe(1);
+      const listed = (await apps[0]!.inject({ url: '/v1/downloads', headers: bearer('tenant-replicas-same') })).json<{
+        downloads: { id: string }[];
+      }>();
+      expect(listed.downloads).toHaveLength(1);
+    } finally {
+      for (const built of apps) await built.close();
+      for (const downloads of services) await downloads.stop();
+    }
+  });
+
   it('answers a download identical to a queued, running or ready one with that job (filters in any order)', async () => {
     const api = await setUp({ maxJobsPerHourPerTenant: 10 });
     const first = await submit(api, 'tenant-1', { filters: { playbookId: 'pb-1', campaignId: 'cm-1-1' } });
