@@ -3,6 +3,7 @@ import { loadSchemaRegistry, SchemaRegistryError, type EventType, type KnownSche
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC } from './encodings.js';
 import { recordWriter, type RecordWriter } from './record-writer.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
+import { invalidUtf8Problems } from './validate.js';
 
 /**
  * Avro single-object encoding of the event records: 0xC3 0x01, the 8-byte little-endian
@@ -20,7 +21,7 @@ const MAGIC_0 = 0xc3;
 const MAGIC_1 = 0x01;
 const HEADER_BYTES = 10;
 
-export type EventDecodeErrorCode = 'bad-header' | 'unknown-schema' | 'unreadable-schema' | 'corrupt-body';
+export type EventDecodeErrorCode = 'bad-header' | 'unknown-schema' | 'unreadable-schema' | 'corrupt-body' | 'invalid-utf8';
 
 export class EventDecodeError extends Error {
   override name = 'EventDecodeError';
@@ -108,6 +109,70 @@ function resolver(reader: KnownSchema, writer: KnownSchema): avro.Resolver {
       `${writer.eventType}.v${writer.version} cannot be read as ${reader.eventType}.v${reader.version}: ${(error as Error).message}`,
     );
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Lenient: only to say where invalid bytes are, never to keep what it reads. */
+const UTF8_LENIENT = new TextDecoder('utf-8');
+
+/** A JSON value read from bytes: the value, or why not (`json`: not JSON; `utf8`: JSON, but not valid UTF-8). */
+export type ParsedJson = { ok: true; value: unknown } | { ok: false; kind: 'json' | 'utf8'; problem: string };
+
+/**
+ * Reads one JSON document (a record's value, a line of NDJSON). Bytes that are not valid UTF-8
+ * are refused, never read with U+FFFD in their place (ids that differ only in invalid bytes would
+ * become one): the problem names the fields that hold them, e.g. `eventId: invalid UTF-8`.
+ */
+export function parseJsonEvent(bytes: Uint8Array): ParsedJson {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    let value: unknown;
+    try {
+      value = JSON.parse(UTF8_LENIENT.decode(bytes));
+    } catch (error) {
+      return { ok: false, kind: 'json', problem: `not valid UTF-8, nor JSON (${(error as Error).message.slice(0, 100)})` };
+    }
+    return { ok: false, kind: 'utf8', problem: invalidUtf8Problems(value).join('; ') };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, kind: 'json', problem: (error as Error).message.slice(0, 100) };
+  }
+}
+
+/** Whether a decoded record holds a U+FFFD, which avsc also puts where a string's bytes are not valid UTF-8. */
+function hasReplacement(record: Record<string, unknown>): boolean {
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'string' && value.indexOf('\ufffd') !== -1) return true;
+  }
+  return false;
+}
+
+/**
+ * The string fields of an Avro record body (from `offset`, written with `writer`) whose bytes are
+ * not valid UTF-8. avsc reads such bytes as U+FFFD; a field's string re-encoded must be its bytes.
+ * Also for readers of other framings (the Confluent wire format).
+ */
+export function invalidUtf8Fields(writer: avro.Type, bytes: Buffer, offset: number): string[] {
+  const fields = (writer as avro.types.RecordType).fields;
+  const invalid: string[] = [];
+  let position = offset;
+  for (const field of fields) {
+    const read = field.type.decode(bytes, position);
+    if (read.offset < 0) break;
+    const value: unknown = read.value;
+    if (typeof value === 'string' && value.indexOf('\ufffd') !== -1) {
+      const encoded = Buffer.from(value, 'utf8');
+      const start = read.offset - encoded.length;
+      if (start < position || !encoded.equals(bytes.subarray(start, read.offset))) invalid.push(field.name);
+    }
+    position = read.offset;
+  }
+  return invalid;
 }
 
 function hexPrefix(bytes: Buffer, length: number): string {
@@ -265,6 +330,16 @@ export class EventCodec {
     }
     if (decoded.offset === -1) throw this.corrupt(reading, 'the body ends early');
     if (decoded.offset !== bytes.length) throw this.corrupt(reading, `${bytes.length - decoded.offset} bytes follow the record`);
+    if (hasReplacement(decoded.value as Record<string, unknown>)) {
+      const invalid = invalidUtf8Fields(reading.writer.type, bytes, HEADER_BYTES);
+      if (invalid.length > 0) {
+        const article = reading.writer.eventType === 'assignment' ? 'an' : 'a';
+        throw new EventDecodeError(
+          'invalid-utf8',
+          `${invalid.map((field) => `${field}: invalid UTF-8`).join('; ')} (${article} ${reading.writer.eventType}.v${reading.writer.version} record)`,
+        );
+      }
+    }
     return { eventType: reading.writer.eventType, writerVersion: reading.writer.version, record: decoded.value as Record<string, unknown> };
   }
 

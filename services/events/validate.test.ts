@@ -148,6 +148,29 @@ describe('validateEvent', () => {
   });
 });
 
+describe('validateEvent: problems never echo a long value', () => {
+  const long = 'z'.repeat(100_000);
+  const cut = `"${'z'.repeat(40)}…"`;
+
+  it('quotes at most 40 characters of any value', () => {
+    expect(errorsOf({ ...assignment, action: long })).toEqual([`action: ${cut} is not one of entered, exited`]);
+    expect(errorsOf({ ...assignment, occurredAt: long })).toEqual([
+      `occurredAt: ${cut} is not an ISO-8601 instant with an offset (Z or ±hh:mm)`,
+    ]);
+    expect(errorsOf({ ...assignment, type: long })).toEqual([`type: ${cut} is not an event type; expected "assignment" or "delivery"`]);
+    expect(errorsOf({ ...assignment, eventId: long })).toEqual(['eventId: is 100000 characters long; at most 200 are allowed']);
+    expect(errorsOf({ ...assignment, [long]: 1 })).toEqual([`${cut}: is not a field of an assignment event`]);
+  });
+
+  it('names the first five unknown fields and counts the others', () => {
+    const extra = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, i]));
+    const errors = errorsOf({ ...assignment, ...extra });
+    expect(errors).toHaveLength(6);
+    expect(errors[0]).toBe('f0: is not a field of an assignment event');
+    expect(errors[5]).toBe('and 995 more fields that are not fields of an assignment event');
+  });
+});
+
 describe('checkDeliveryRule', () => {
   it.each(EMAIL_ONLY_STATUSES)('refuses an sms that is %s', (status) => {
     expect(checkDeliveryRule({ channel: 'sms', status })).toMatch(/^status: ".+" is an email-only status/);

@@ -48,22 +48,51 @@ const DELIVERY_FIELDS = new Set<string>([
 const EMAIL_ONLY: ReadonlySet<string> = new Set(EMAIL_ONLY_STATUSES);
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (UTF-16 code units). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Characters of a value quoted in a problem; longer values are cut (a reason never echoes a long value). */
+export const QUOTED_CHARACTERS = 40;
+/** Unknown fields named one by one in the problems of one event; the rest are counted. */
+const UNKNOWN_FIELDS_NAMED = 5;
 /** Rules of a text field, as bit flags. */
 const SINGLE_LINE = 1;
 const OPTIONAL = 2;
 
+/** Whether the text is Unicode: no lone surrogate (String.prototype.isWellFormed, Node 20+). */
+export function isWellFormedText(value: string): boolean {
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** `\ud800`: the first lone surrogate of text that is not well formed, as a JSON escape. */
+export function loneSurrogate(value: string): string {
+  const found = LONE_SURROGATE.exec(value);
+  return found ? `\\u${found[0].charCodeAt(0).toString(16).padStart(4, '0')}` : '(none)';
+}
+
+/** A value as quoted in a problem: JSON, cut to QUOTED_CHARACTERS characters (then `…`). */
+export function quote(value: string): string {
+  return JSON.stringify(value.length > QUOTED_CHARACTERS ? `${value.slice(0, QUOTED_CHARACTERS)}…` : value);
+}
+
+/** A field name as it starts a problem: as is when plain, else quoted (and cut). */
+function fieldName(name: string): string {
+  return /^[A-Za-z0-9_$.-]{1,40}$/.test(name) ? name : quote(name);
+}
+
 /**
- * Whether the text is certainly not blank and, when singleLine, has no control character: true
- * for nearly every value, checked without a regular expression. False says only "look closer".
+ * Whether the text is certainly not blank, is Unicode and, when singleLine, has no control
+ * character: true for nearly every value, checked without a regular expression. False says
+ * only "look closer".
  */
 function isPlainText(value: string, singleLine: boolean): boolean {
   const first = value.charCodeAt(0);
   // A printable ASCII character other than the space is not white space: the value is not blank.
   if (!(first > 0x20 && first < 0x7f)) return false;
-  if (!singleLine) return true;
+  if (!singleLine) return isWellFormedText(value);
   for (let i = 1; i < value.length; i++) {
     const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return false;
+    // Surrogates (pairs or lone ones) are looked at closer.
+    if (code < 0x20 || code === 0x7f || (code >= 0xd800 && code <= 0xdfff)) return false;
   }
   return true;
 }
@@ -80,7 +109,7 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
+  if (typeof value === 'string') return `a string (${quote(value)})`;
   return `a ${typeof value} (${String(value as number | boolean | bigint | symbol)})`;
 }
 
@@ -116,7 +145,7 @@ class FieldReader {
     if (canonicalMillis(value) >= INSTANT_MIN_MS) return value;
     const normalised = normaliseInstant(value);
     if (normalised.ok) return normalised.instant;
-    this.errors.push(`${field}: ${JSON.stringify(value)} ${normalised.problem}`);
+    this.errors.push(`${field}: ${quote(value)} ${normalised.problem}`);
     return '';
   }
 
@@ -124,15 +153,20 @@ class FieldReader {
     const value = this.input[field];
     if (typeof value !== 'string') return this.wrongType(field, `one of ${allowed.join(', ')}`) as T;
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    this.errors.push(`${field}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+    this.errors.push(`${field}: ${quote(value)} is not one of ${allowed.join(', ')}`);
     return allowed[0] as T;
   }
 
-  /** Every field not in `known` is reported; the contract is closed. */
+  /** Every field not in `known` is reported (the first few by name); the contract is closed. */
   noOtherFields(known: ReadonlySet<string>, eventType: string): void {
+    let unknown = 0;
     for (const field in this.input) {
-      if (!known.has(field)) this.errors.push(`${field}: is not a field of ${eventType} event`);
+      if (known.has(field)) continue;
+      unknown += 1;
+      if (unknown <= UNKNOWN_FIELDS_NAMED) this.errors.push(`${fieldName(field)}: is not a field of ${eventType} event`);
     }
+    if (unknown > UNKNOWN_FIELDS_NAMED)
+      this.errors.push(`and ${unknown - UNKNOWN_FIELDS_NAMED} more fields that are not fields of ${eventType} event`);
   }
 
   private text(field: string, limit: number, rules: number): string {
@@ -144,6 +178,8 @@ class FieldReader {
       this.errors.push(`${field}: must not be empty${optional ? ' (use null when there is none)' : ''}`);
     } else if (value.length > limit) {
       this.errors.push(`${field}: is ${value.length} characters long; at most ${limit} are allowed`);
+    } else if (!isWellFormedText(value)) {
+      this.errors.push(`${field}: lone surrogate ${loneSurrogate(value)}`);
     } else if ((rules & SINGLE_LINE) !== 0 && CONTROL_CHARACTER.test(value)) {
       this.errors.push(`${field}: must not contain control characters such as line breaks or tabs`);
     }
@@ -200,11 +236,30 @@ export function validateEvent(input: unknown): ValidationResult {
   const type = record.type;
   if (type !== 'assignment' && type !== 'delivery') {
     const problem =
-      type === undefined ? 'is required' : `${typeof type === 'string' ? JSON.stringify(type) : describeValue(type)} is not an event type`;
+      type === undefined ? 'is required' : `${typeof type === 'string' ? quote(type) : describeValue(type)} is not an event type`;
     return { ok: false, errors: [`type: ${problem}; expected "assignment" or "delivery"`] };
   }
   const fields = new FieldReader(record);
   const event = type === 'assignment' ? readAssignment(fields) : readDelivery(fields, record);
   fields.noOtherFields(type === 'assignment' ? ASSIGNMENT_FIELDS : DELIVERY_FIELDS, type === 'assignment' ? 'an assignment' : 'a delivery');
   return fields.errors.length === 0 ? { ok: true, event } : { ok: false, errors: fields.errors };
+}
+
+/**
+ * Where a JSON event read from bytes that are not valid UTF-8 holds them. The caller decoded the
+ * bytes leniently (each invalid sequence became U+FFFD) only to say where they are; the event is
+ * refused, never kept with its text rewritten. Names each field whose value (or name) holds a
+ * U+FFFD: with invalid bytes around, a U+FFFD written as such may be named too.
+ */
+export function invalidUtf8Problems(value: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    let badNames = false;
+    for (const [field, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+      if (field.includes('\ufffd')) badNames = true;
+      else if (typeof fieldValue === 'string' && fieldValue.includes('\ufffd')) problems.push(`${fieldName(field)}: invalid UTF-8`);
+    }
+    if (badNames) problems.push('a field name: invalid UTF-8');
+  }
+  return problems.length > 0 ? problems : ['event: invalid UTF-8'];
 }
