@@ -14,6 +14,7 @@ import { resolveJwtSecret } from '../api/auth/secret.js';
 import { signToken } from '../api/auth/tokens.js';
 import { topicNames } from '../events/topics.js';
 import { createConnectingPublisher } from '../producer/connecting-publisher.js';
+import { FatalSignal } from './fatal-signal.js';
 
 export type Role = 'all' | 'ingest' | 'api' | 'alerts' | 'downloads';
 export const ROLES: readonly Role[] = ['all', 'ingest', 'api', 'alerts', 'downloads'];
@@ -43,7 +44,8 @@ export async function startPipeline({
   const roleText = roles.join(',');
   const clickhouse = await openClickHouse(config, logger);
   const closers: (() => Promise<void>)[] = [() => clickhouse.close()];
-  const fatalListeners: ((reason: string) => void)[] = [];
+  // Parts fail in the background, also before the caller can listen (while the API still starts).
+  const fatal = new FatalSignal();
   const close = async () => {
     for (const closer of closers.splice(0).reverse()) await closer();
   };
@@ -95,12 +97,12 @@ export async function startPipeline({
         instanceClientId,
         onWritten: (tenants) => versions.bump(tenants),
       });
-      ingest.on('fatal', (reason: string) => fatalListeners.forEach((listener) => listener(reason)));
+      ingest.on('fatal', (reason: string) => fatal.raise(reason));
       readiness.register('ingest', async () => ingest.health());
       if (config.schemaRegistry) readiness.register('schema-registry', async () => ingest.schemaRegistryHealth() ?? { ok: true });
       closers.push(() => ingest.stop());
       // In the background: while Kafka is unreachable the API still answers, and /readyz says why.
-      ingest.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`ingest could not start: ${error.message}`)));
+      ingest.start().catch((error: Error) => fatal.raise(`ingest could not start: ${error.message}`));
     }
     if (runs('alerts')) {
       const kafka = createKafka(config, logger, `sending-metrics-alerts.${config.ingest.instanceId}`);
@@ -114,7 +116,7 @@ export async function startPipeline({
       });
       readiness.register('alerts', async () => evaluator.health());
       closers.push(() => evaluator.stop());
-      evaluator.start().catch((error: Error) => fatalListeners.forEach((listener) => listener(`alerts could not start: ${error.message}`)));
+      evaluator.start().catch((error: Error) => fatal.raise(`alerts could not start: ${error.message}`));
     }
     let downloads: DownloadService | undefined;
     if (runs('api') || runs('downloads')) {
@@ -137,7 +139,7 @@ export async function startPipeline({
       closers.push(() => service.stop());
       // In the background: while Kafka is unreachable the API still answers (POST /v1/downloads 503), and /readyz says why.
       service.start().catch((error: Error) => {
-        if (runs('downloads')) fatalListeners.forEach((listener) => listener(`download worker could not start: ${error.message}`));
+        if (runs('downloads')) fatal.raise(`download worker could not start: ${error.message}`);
       });
     }
     let url: string | undefined;
@@ -186,7 +188,7 @@ export async function startPipeline({
         `sending-metrics ready (${roleText}; ClickHouse ${clickhouse.mode}; Kafka ${config.kafkaBrokers.join(',')})\n  readiness: ${ops.url}/readyz\n`,
       );
     }
-    return { url, close, onFatal: (listener) => fatalListeners.push(listener) };
+    return { url, close, onFatal: (listener) => fatal.listen(listener) };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;
