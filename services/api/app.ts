@@ -8,6 +8,7 @@ import type { Config } from '../platform/config.js';
 import type { Readiness } from '../platform/health.js';
 import type { Logger } from '../platform/logger.js';
 import { authPlugin } from './plugins/auth.js';
+import { bodyEncodingPlugin } from './plugins/body-encoding.js';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
@@ -81,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     perTenant: deps.config.api.rateLimitPerTenantPerMinute,
     replicas: deps.config.api.replicas,
   });
+  // Bodies are UTF-8 and unencoded: any other charset or a Content-Encoding is 415, before the body is read.
+  await app.register(bodyEncodingPlugin);
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(webRoutes);
   await app.register(metricsRoutes, {
@@ -90,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     freshness: deps.freshness ?? freshnessSource(deps.clickhouse, deps.config),
     answers: deps.answers,
     names: deps.names,
+    maxAnswerRows: deps.config.api.maxAnswerRows,
+    queryTimeoutMs: deps.config.api.queryTimeoutMs,
   });
   await app.register(exportsRoutes, {
     clickhouse: deps.clickhouse,
@@ -107,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publisher: deps.publisher,
     maxBodyBytes: deps.config.events.maxBodyBytes,
     publishTimeoutMs: deps.config.events.publishTimeoutMs,
+    maxItems: deps.config.events.maxItems,
   });
   await app.register(webhooksRoutes, {
     publisher: deps.publisher,

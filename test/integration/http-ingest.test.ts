@@ -112,7 +112,7 @@ describe('POST /v1/events', () => {
     const events = Array.from({ length: 10_000 }, (_, i) => assignment('ndjson-t', i));
     const response = await postEvents('ndjson-t', ndjson(events));
     expect(response.statusCode).toBe(202);
-    expect(response.json()).toEqual({ accepted: 10_000, rejected: [] });
+    expect(response.json()).toEqual({ accepted: 10_000, rejected: [], rejectedCount: 0 });
     // Rate limited per token like every /v1 route.
     expect(response.headers['x-ratelimit-limit']).toBe(String(config.api.rateLimitPerMinute));
     await caughtUp();
@@ -124,11 +124,11 @@ describe('POST /v1/events', () => {
     const events = Array.from({ length: 50 }, (_, i) => assignment('retry-t', i));
     for (let attempt = 0; attempt < 2; attempt++) {
       const response = await postEvents('retry-t', JSON.stringify(events), 'application/json');
-      expect(response.json()).toEqual({ accepted: 50, rejected: [] });
+      expect(response.json()).toEqual({ accepted: 50, rejected: [], rejectedCount: 0 });
     }
     const { tenantId: _, ...withoutTenant } = assignment('retry-t', 50);
     const single = await postEvents('retry-t', JSON.stringify(withoutTenant), 'application/json; charset=utf-8');
-    expect(single.json()).toEqual({ accepted: 1, rejected: [] });
+    expect(single.json()).toEqual({ accepted: 1, rejected: [], rejectedCount: 0 });
     await caughtUp();
     const counted = await entriesAndExits('retry-t');
     expect(counted.entries + counted.exits).toBe(51);
@@ -146,8 +146,9 @@ describe('POST /v1/events', () => {
     lines.push(...events.slice(51));
     const response = await postEvents('bad-line-t', ndjson(lines));
     expect(response.statusCode).toBe(202);
-    const answer = response.json() as { accepted: number; rejected: { index: number; reason: string }[] };
+    const answer = response.json() as { accepted: number; rejected: { index: number; reason: string }[]; rejectedCount: number };
     expect(answer.accepted).toBe(99);
+    expect(answer.rejectedCount).toBe(2);
     expect(answer.rejected).toEqual([
       { index: 10, reason: expect.stringMatching(/^line is not JSON/) },
       { index: 52, reason: 'tenantId: "other" is not the tenant of the token' },

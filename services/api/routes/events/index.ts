@@ -1,11 +1,12 @@
+import diagnostics from 'node:diagnostics_channel';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { SendingEvent } from '../../../events/types.js';
-import { validateEvent } from '../../../events/validate.js';
+import { quote, validateEvent } from '../../../events/validate.js';
 import { ApiError, badRequest } from '../../errors.js';
 import { publishAcknowledged, type EventPublisher } from '../../shared/publishing.js';
 import { errorResponses } from '../../shared/schemas.js';
-import { jsonItems, ndjsonItems, type BodyItem } from './parse.js';
+import { BodyError, jsonItems, ndjsonItems, type BodyItem, type ItemReader } from './parse.js';
 import { EventsAnswer, EventsBody, EventsQuerystring, type Rejection } from './schemas.js';
 
 export interface EventsRoutesOptions {
@@ -15,42 +16,77 @@ export interface EventsRoutesOptions {
   maxBodyBytes: number;
   /** Longest wait for the broker's acknowledgement (EVENTS_PUBLISH_TIMEOUT_MS). */
   publishTimeoutMs: number;
+  /** Most events one request may hold (EVENTS_MAX_ITEMS; more: 413, nothing published); default 10 000. */
+  maxItems?: number;
 }
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 const ACCEPTED = `application/json or ${NDJSON_TYPES.join(', ')}`;
 /** Rejections quoted in the message of an atomic request's 400. */
 const QUOTED = 5;
+/** Rejections listed in an answer (the first ones); `rejectedCount` counts them all. */
+export const LISTED_REJECTIONS = 100;
+/** Longest reason in an answer, in characters (a reason quotes at most 40 characters of a value). */
+const REASON_CHARS = 1000;
+const DEFAULT_MAX_ITEMS = 10_000;
+/** Characters of the body read and validated between two turns of the event loop. */
+const SLICE_CHARS = 64 * 1024;
 
-/** The body as parsed by this route's content-type parsers. */
-type ParsedBody = { kind: 'json'; value: unknown } | { kind: 'ndjson'; text: string };
+/**
+ * Told `{ slice, items }` after each slice of a request's body is read and validated, before
+ * the event loop is let go (node:diagnostics_channel; nothing is published without a subscriber).
+ */
+export const EVENTS_SLICE_CHANNEL = 'sending-metrics:events:slice';
+const sliceChannel = diagnostics.channel(EVENTS_SLICE_CHANNEL);
 
-function itemsOf(body: unknown): BodyItem[] {
-  const parsed = body as ParsedBody;
-  return parsed.kind === 'json' ? jsonItems(parsed.value) : ndjsonItems(parsed.text);
+/** The body as read by this route's content-type parsers: bytes, parsed in the handler, in slices. */
+type RawBody = { kind: 'json' | 'ndjson'; bytes: Buffer };
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What the items of a body came to: the valid events, and the rejections (the first LISTED_REJECTIONS kept, all counted). */
+class Screening {
+  readonly valid: SendingEvent[] = [];
+  readonly rejected: Rejection[] = [];
+  rejectedCount = 0;
+  items = 0;
+
+  constructor(private readonly tenantId: string) {}
+
+  /** Validates each item as an event of the token's tenant (an absent tenantId is the token's). */
+  add(items: BodyItem[]): void {
+    const tenantId = this.tenantId;
+    this.items += items.length;
+    for (const item of items) {
+      if ('problem' in item) {
+        this.reject(item.index, item.problem);
+        continue;
+      }
+      let value = item.value;
+      if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('tenantId' in value)) value = { ...value, tenantId };
+      const result = validateEvent(value);
+      if (!result.ok) this.reject(item.index, result.errors.join('; '));
+      else if (result.event.tenantId !== tenantId)
+        this.reject(item.index, `tenantId: ${quote(result.event.tenantId)} is not the tenant of the token`);
+      else this.valid.push(result.event);
+    }
+  }
+
+  private reject(index: number, reason: string): void {
+    this.rejectedCount += 1;
+    if (this.rejected.length < LISTED_REJECTIONS) {
+      this.rejected.push({ index, reason: reason.length > REASON_CHARS ? `${reason.slice(0, REASON_CHARS)}…` : reason });
+    }
+  }
 }
 
-/** Validates every item as an event of the token's tenant (an absent tenantId is the token's). */
-function screen(items: BodyItem[], tenantId: string): { valid: SendingEvent[]; rejected: Rejection[] } {
-  const valid: SendingEvent[] = [];
-  const rejected: Rejection[] = [];
-  for (const item of items) {
-    if ('problem' in item) {
-      rejected.push({ index: item.index, reason: item.problem });
-      continue;
-    }
-    let value = item.value;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('tenantId' in value)) value = { ...value, tenantId };
-    const result = validateEvent(value);
-    if (!result.ok) rejected.push({ index: item.index, reason: result.errors.join('; ') });
-    else if (result.event.tenantId !== tenantId)
-      rejected.push({
-        index: item.index,
-        reason: `tenantId: ${JSON.stringify(result.event.tenantId.slice(0, 40))} is not the tenant of the token`,
-      });
-    else valid.push(result.event);
+function readerOf(body: RawBody): ItemReader {
+  try {
+    return body.kind === 'json' ? jsonItems(body.bytes) : ndjsonItems(body.bytes);
+  } catch (error) {
+    if (error instanceof BodyError) throw badRequest(error.message);
+    throw error;
   }
-  return { valid, rejected };
 }
 
 /**
@@ -59,19 +95,17 @@ function screen(items: BodyItem[], tenantId: string): { valid: SendingEvent[]; r
  */
 export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.addHook('preHandler', app.authenticate);
+  const maxItems = options.maxItems ?? DEFAULT_MAX_ITEMS;
+  // Before the body is read: a request without a valid token costs no reading, parsing or memory.
+  api.addHook('onRequest', app.authenticate);
 
-  // This plugin's own parsers (encapsulated): JSON and NDJSON as this route reads them, anything else 415.
+  // This plugin's own parsers (encapsulated): JSON and NDJSON kept as bytes (read in the handler, in slices), anything else 415.
   api.removeAllContentTypeParsers();
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    try {
-      done(null, { kind: 'json', value: JSON.parse(text as string) as unknown } satisfies ParsedBody);
-    } catch (error) {
-      done(badRequest(`body: is not valid JSON (${(error as Error).message})`), undefined);
-    }
+  api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, bytes, done) => {
+    done(null, { kind: 'json', bytes: bytes as Buffer } satisfies RawBody);
   });
-  api.addContentTypeParser(NDJSON_TYPES, { parseAs: 'string' }, (_request, text, done) => {
-    done(null, { kind: 'ndjson', text: text as string } satisfies ParsedBody);
+  api.addContentTypeParser(NDJSON_TYPES, { parseAs: 'buffer' }, (_request, bytes, done) => {
+    done(null, { kind: 'ndjson', bytes: bytes as Buffer } satisfies RawBody);
   });
   api.addContentTypeParser('*', (request: FastifyRequest, _payload, done) => {
     const type = request.headers['content-type'] ?? '';
@@ -91,9 +125,11 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
         tags: ['ingest'],
         summary: 'Publish events',
         description:
-          `JSON (one event or an array) or NDJSON (one event per line), at most ${options.maxBodyBytes} bytes (EVENTS_MAX_BODY_BYTES; larger: 413). ` +
+          `JSON (one event or an array) or NDJSON (one event per line), UTF-8, at most ${options.maxBodyBytes} bytes (EVENTS_MAX_BODY_BYTES; larger: 413) ` +
+          `and ${maxItems} events (EVENTS_MAX_ITEMS; more: 413 TOO_MANY_EVENTS, nothing published). ` +
           'Every event is validated; the valid ones are published with acks=all and the answer (202) comes once the broker acknowledged them, ' +
-          'listing the rejected ones by index. With atomic=true one invalid event refuses the request (400) and nothing is published. ' +
+          `listing the first ${LISTED_REJECTIONS} rejected ones by index and counting them all (rejectedCount). ` +
+          'Text that is not valid UTF-8 or holds a lone surrogate is rejected, never rewritten (a JSON body that is not UTF-8: 400). With atomic=true one invalid event refuses the request (400) and nothing is published. ' +
           'A retried request counts once: an eventId published again within 24 hours is not counted again. ' +
           'Kafka unavailable or not acknowledging in time: 503 (retry the same request).',
         querystring: EventsQuerystring,
@@ -103,16 +139,37 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
     },
     async (request, reply) => {
       if (request.body === undefined || request.body === null) throw badRequest(`body: is required (${ACCEPTED})`);
-      const items = itemsOf(request.body);
-      if (items.length === 0) throw badRequest('body: holds no events');
-      const { valid, rejected } = screen(items, request.principal.tenantId);
-      if (request.query.atomic && rejected.length > 0) {
+      const reader = readerOf(request.body as RawBody);
+      const screening = new Screening(request.principal.tenantId);
+      // Read and validated a slice at a time, letting the event loop run in between (other requests, /healthz).
+      for (let slice = 1; !reader.done; slice++) {
+        if (slice > 1) await nextTurn();
+        if (request.raw.destroyed) return reply; // the client went away: no one to answer, nothing published
+        let items: BodyItem[];
+        try {
+          items = reader.read(SLICE_CHARS);
+        } catch (error) {
+          if (error instanceof BodyError) throw badRequest(error.message);
+          throw error;
+        }
+        if (screening.items + items.length > maxItems) {
+          throw new ApiError(
+            'TOO_MANY_EVENTS',
+            `the body holds more than ${maxItems} events (EVENTS_MAX_ITEMS); send at most ${maxItems} per request. Nothing was published`,
+          );
+        }
+        screening.add(items);
+        if (sliceChannel.hasSubscribers) sliceChannel.publish({ slice, items: screening.items });
+      }
+      if (screening.items === 0) throw badRequest('body: holds no events');
+      const { valid, rejected, rejectedCount } = screening;
+      if (request.query.atomic && rejectedCount > 0) {
         const quoted = rejected.slice(0, QUOTED).map(({ index, reason }) => `event ${index}: ${reason}`);
-        const more = rejected.length > QUOTED ? `; and ${rejected.length - QUOTED} more` : '';
-        throw badRequest(`${rejected.length} of ${items.length} events are invalid, none published (atomic): ${quoted.join('; ')}${more}`);
+        const more = rejectedCount > QUOTED ? `; and ${rejectedCount - QUOTED} more` : '';
+        throw badRequest(`${rejectedCount} of ${screening.items} events are invalid, none published (atomic): ${quoted.join('; ')}${more}`);
       }
       await publishAcknowledged(options.publisher, valid, options.publishTimeoutMs, request.log);
-      return reply.code(202).send({ accepted: valid.length, rejected });
+      return reply.code(202).send({ accepted: valid.length, rejected, rejectedCount });
     },
   );
 }

@@ -18,13 +18,16 @@ export const Rejection = Type.Object({
     minimum: 0,
     description: 'the position of the event: in the JSON array (0 for a single object), or the 0-based line number of NDJSON',
   }),
-  reason: Type.String({ description: 'every problem found, as `field: problem`, separated by "; "' }),
+  reason: Type.String({
+    description: 'every problem found, as `field: problem`, separated by "; " (values quoted at most 40 characters long)',
+  }),
 });
 export type Rejection = Static<typeof Rejection>;
 
 export const EventsAnswer = Type.Object({
   accepted: Type.Integer({ minimum: 0, description: 'events published and acknowledged by the broker (acks=all)' }),
-  rejected: Type.Array(Rejection, { description: 'events refused, none of them published' }),
+  rejected: Type.Array(Rejection, { description: 'events refused, none of them published: the first 100 (by index)' }),
+  rejectedCount: Type.Integer({ minimum: 0, description: 'how many events were refused in all (rejected lists the first 100)' }),
 });
 export type EventsAnswer = Static<typeof EventsAnswer>;
 
