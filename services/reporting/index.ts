@@ -90,4 +90,5 @@ export {
   type AnswerCacheOptions,
   type AnswerCacheStats,
 } from './answer-cache.js';
-export { CampaignNames, type CampaignNamesStats } from './campaign-names.js';
+export { CampaignNames, compareUtf8, type CampaignNamesStats } from './campaign-names.js';
+export { withQueryTimeLimit, isQueryTimeout } from './query-limits.js';

@@ -233,4 +233,62 @@ describe('metrics API over HTTP', () => {
     );
     expect(response.body).toContain('reported as spam');
   });
+
+  it('per-campaign answers are bounded: limit (default and most API_MAX_ANSWER_ROWS), truncated and a keyset cursor to page on', async () => {
+    const range = 'from=2026-11-01T00:00:00Z&to=2026-11-06T00:00:00Z';
+    for (const path of ['/v1/metrics/campaigns', '/v1/metrics/outreach/campaigns']) {
+      for (const extra of ['', '&compare=previous']) {
+        const whole = (await get(`${path}?${range}${extra}`)).json() as { rows: unknown[]; truncated?: boolean; next?: string };
+        expect(whole.rows.length, path).toBeGreaterThan(5);
+        expect(whole.truncated).toBeUndefined();
+        expect(whole.next).toBeUndefined();
+        const pages: unknown[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const response = await get(`${path}?${range}${extra}&limit=4${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+          expect(response.statusCode, response.body).toBe(200);
+          const page = response.json() as { rows: unknown[]; truncated?: boolean; next?: string; freshness: unknown };
+          expect(page.freshness).toBeDefined();
+          pages.push(page.rows);
+          if (!page.truncated) {
+            expect(page.next).toBeUndefined();
+            break;
+          }
+          expect(page.rows).toHaveLength(4);
+          expect(typeof page.next).toBe('string');
+          after = page.next;
+        }
+        expect(pages.flat(), `${path}${extra}`).toEqual(whole.rows);
+      }
+    }
+    // The default limit is the most: API_MAX_ANSWER_ROWS.
+    const small = await buildTestApp(config, clickhouse.client, { maxAnswerRows: 3 });
+    const capped = await small.inject({ method: 'GET', url: `/v1/metrics/campaigns?${range}`, headers: bearer('tenant-0') });
+    expect(capped.json()).toMatchObject({ truncated: true, next: expect.any(String) });
+    expect((capped.json() as { rows: unknown[] }).rows).toHaveLength(3);
+    const over = await small.inject({ method: 'GET', url: `/v1/metrics/outreach/campaigns?${range}&limit=4`, headers: bearer('tenant-0') });
+    expect(over.statusCode).toBe(400);
+    expect(over.json()).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/limit .*at most 3/) } });
+    await small.close();
+    for (const after of ['garbage', Buffer.from('[1,2]').toString('base64url'), 'x'.repeat(3000)]) {
+      const bad = await get(`/v1/metrics/campaigns?${range}&after=${after}`);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toMatch(/after/);
+      expect(bad.body.length).toBeLessThan(400);
+    }
+  });
+
+  it('a reporting query past API_QUERY_TIMEOUT_MS is stopped by the engine: 503 QUERY_TIMEOUT, and the next query runs', async () => {
+    const hasty = await buildTestApp(config, clickhouse.client, { queryTimeoutMs: 1 });
+    const response = await hasty.inject({
+      method: 'GET',
+      url: '/v1/metrics/outreach/campaigns?from=2026-11-01T00:00:00.001Z&to=2026-11-05T23:59:59.999Z&compare=previous',
+      headers: bearer('tenant-0'),
+    });
+    expect(response.statusCode, response.body).toBe(503);
+    expect(response.json()).toEqual({ error: { code: 'QUERY_TIMEOUT', message: expect.stringMatching(/1 ms.*API_QUERY_TIMEOUT_MS/) } });
+    await hasty.close();
+    // The limit was the query's own: the same question without it answers.
+    expect((await get('/v1/metrics/outreach/campaigns?from=2026-11-01T00:00:00.001Z&to=2026-11-05T23:59:59.999Z')).statusCode).toBe(200);
+  });
 });

@@ -9,6 +9,7 @@ import {
   type AnswerCache,
   type CampaignNames,
   compareOutreachCampaignRows,
+  compareUtf8,
   describeRates,
   emptyOutreachCampaignRow,
   previousRange,
@@ -18,17 +19,20 @@ import {
   queryOutreachPeriods,
   queryTimeseries,
   ratesOf,
+  withQueryTimeLimit,
   type CampaignRow,
   type Freshness,
   type MetricsRange,
   type OutreachCampaignRow,
 } from '../../../reporting/index.js';
+import { ApiError, badRequest } from '../../errors.js';
 import { parseRange } from '../../shared/range-params.js';
 import { errorResponses } from '../../shared/schemas.js';
 import {
   CampaignsResponse,
   OutreachCampaignsResponse,
   OutreachResponse,
+  PagedRangeQuerystring,
   RangeQuerystring,
   RatesResponse,
   TimeseriesQuerystring,
@@ -54,6 +58,10 @@ export interface MetricsRoutesOptions {
   answers?: AnswerCache;
   /** Playbook and campaign names kept per tenant data version (embedded engine only; see campaign-names.ts). */
   names?: CampaignNames;
+  /** Most rows of a per-campaign answer, and its default limit (API_MAX_ANSWER_ROWS; default 10,000). */
+  maxAnswerRows?: number;
+  /** Execution time limit of each reporting query (API_QUERY_TIMEOUT_MS; default 10 s). */
+  queryTimeoutMs?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -80,17 +88,88 @@ function lineUp<R extends { playbookId: string | null; campaignId: string | null
   });
 }
 
-const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** The order of the campaigns answer: UTF-8 byte order of the names, then the ids (as the engine and queryCampaigns sort). */
 const campaignOrder = (a: CampaignRow, b: CampaignRow) =>
-  compareText(a.playbookName, b.playbookName) ||
-  compareText(a.campaignName, b.campaignName) ||
-  compareText(a.playbookId, b.playbookId) ||
-  compareText(a.campaignId, b.campaignId);
+  compareUtf8(a.playbookName, b.playbookName) ||
+  compareUtf8(a.campaignName, b.campaignName) ||
+  compareUtf8(a.playbookId, b.playbookId) ||
+  compareUtf8(a.campaignId, b.campaignId);
+
+type RowKey = Pick<OutreachCampaignRow, 'playbookId' | 'playbookName' | 'campaignId' | 'campaignName'>;
+const AFTER_PROBLEM =
+  'query parameter after is not the next of an earlier answer (pass it as it was answered, with the same other parameters)';
+
+/** A row's place in its answer's order, as an opaque cursor (base64url JSON of the sort key). */
+const cursorOf = (row: RowKey): string =>
+  Buffer.from(JSON.stringify([row.playbookName, row.campaignName, row.playbookId, row.campaignId])).toString('base64url');
+
+function rowKeyOf(cursor: string): RowKey {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw badRequest(AFTER_PROBLEM);
+  }
+  const text = (value: unknown) => typeof value === 'string';
+  const id = (value: unknown) => value === null || typeof value === 'string';
+  if (!Array.isArray(key) || key.length !== 4 || !text(key[0]) || !text(key[1]) || !id(key[2]) || !id(key[3])) {
+    throw badRequest(AFTER_PROBLEM);
+  }
+  const [playbookName, campaignName, playbookId, campaignId] = key as [string, string, string | null, string | null];
+  return { playbookId, playbookName, campaignId, campaignName };
+}
+
+/**
+ * The page of `rows` (sorted by `order`) after the row `after` names: at most `limit` rows, and
+ * `truncated` with the cursor of its last row when more follow. A keyset, not an offset: a page
+ * answered after new campaigns appeared starts right after the last row seen, skipping none.
+ */
+function pageOf<R extends RowKey>(
+  rows: R[],
+  order: (a: RowKey, b: RowKey) => number,
+  after: RowKey | undefined,
+  limit: number,
+): { rows: R[]; truncated?: true; next?: string } {
+  let start = 0;
+  if (after) {
+    // The first row ordered after `after` (binary search: the rows are sorted by `order`).
+    let high = rows.length;
+    while (start < high) {
+      const middle = (start + high) >>> 1;
+      if (order(rows[middle]!, after) <= 0) start = middle + 1;
+      else high = middle;
+    }
+  }
+  const page = rows.slice(start, start + limit);
+  if (start + limit >= rows.length) return { rows: page };
+  return { rows: page, truncated: true, next: cursorOf(page.at(-1)!) };
+}
 
 /** /v1/metrics/*: exact range metrics of the token's tenant. */
 export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.addHook('preHandler', app.authenticate);
+  const maxRows = options.maxAnswerRows ?? 10_000;
+  const timeoutMs = options.queryTimeoutMs ?? 10_000;
+  // Every reporting query of these routes runs under the engine's execution time limit; one it
+  // stops answers 503 QUERY_TIMEOUT.
+  const clickhouse = withQueryTimeLimit(
+    options.clickhouse,
+    timeoutMs,
+    () =>
+      new ApiError(
+        'QUERY_TIMEOUT',
+        `the query ran longer than the limit of ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${timeoutMs / 1000} s`} (API_QUERY_TIMEOUT_MS) and was stopped; ask for a shorter range or a filter (playbookId, campaignId), or retry later`,
+        { 'retry-after': '10' },
+      ),
+  );
+  /** The page a per-campaign request asks for: its limit (at most maxRows) and where to start. */
+  const pageParams = (query: { limit?: number; after?: string }) => {
+    if (query.limit !== undefined && query.limit > maxRows) {
+      throw badRequest(`query parameter limit is ${query.limit}; at most ${maxRows} rows per answer (page on with after)`);
+    }
+    return { limit: query.limit ?? maxRows, after: query.after === undefined ? undefined : rowKeyOf(query.after) };
+  };
 
   const rangeOf = (
     tenantId: string,
@@ -104,15 +183,15 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   /** [current, previous] (previous undefined without compare). */
   const outreachOf = (range: MetricsRange, before: MetricsRange | undefined) =>
     cachedAnswer(options.answers, range.tenantId, ['outreach', range, before ?? null], async () => {
-      if (!before) return [await queryOutreach(options.clickhouse, range), undefined] as const;
-      const [previous, current] = await queryOutreachPeriods(options.clickhouse, [before, range]);
+      if (!before) return [await queryOutreach(clickhouse, range), undefined] as const;
+      const [previous, current] = await queryOutreachPeriods(clickhouse, [before, range]);
       return [current!, previous] as const;
     });
   const campaignsOf = (range: MetricsRange) =>
-    cachedAnswer(options.answers, range.tenantId, ['campaigns', range], () => queryCampaigns(options.clickhouse, range, options.names));
+    cachedAnswer(options.answers, range.tenantId, ['campaigns', range], () => queryCampaigns(clickhouse, range, options.names));
   const outreachCampaignsOf = (range: MetricsRange) =>
     cachedAnswer(options.answers, range.tenantId, ['outreach-campaigns', range], () =>
-      queryOutreachCampaigns(options.clickhouse, range, options.minimumVolume, options.names),
+      queryOutreachCampaigns(clickhouse, range, options.minimumVolume, options.names),
     );
 
   api.get(
@@ -124,18 +203,20 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         description:
           'Customers who entered and exited each campaign in the range (non-unique: enter, exit and re-enter counts two entries).' +
           FRESHNESS_DESCRIPTION,
-        querystring: RangeQuerystring,
+        querystring: PagedRangeQuerystring,
         response: { 200: CampaignsResponse, ...errors },
       },
     },
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { limit, after } = pageParams(request.query);
       const [rows, previous, freshness] = await Promise.all([
         campaignsOf(range),
         before ? campaignsOf(before) : undefined,
         options.freshness(),
       ]);
-      if (!before || !previous) return { ...window(range), rows, freshness };
+      const order = campaignOrder as (a: RowKey, b: RowKey) => number;
+      if (!before || !previous) return { ...window(range), ...pageOf(rows, order, after, limit), freshness };
       const compared = lineUp(
         rows,
         previous,
@@ -143,7 +224,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         (row) => ({ entries: row.entries, exits: row.exits }),
         campaignOrder,
       );
-      return { ...window(range), rows: compared, previous: window(before), freshness };
+      return { ...window(range), ...pageOf(compared, order, after, limit), previous: window(before), freshness };
     },
   );
 
@@ -198,18 +279,19 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         description:
           'One row per playbook + campaign (names as in /v1/metrics/campaigns); messages without a campaign are one row of their own (campaignId null). Rates as in /v1/metrics/rates.' +
           FRESHNESS_DESCRIPTION,
-        querystring: RangeQuerystring,
+        querystring: PagedRangeQuerystring,
         response: { 200: OutreachCampaignsResponse, ...errors },
       },
     },
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { limit, after } = pageParams(request.query);
       const [rows, previous, freshness] = await Promise.all([
         outreachCampaignsOf(range),
         before ? outreachCampaignsOf(before) : undefined,
         options.freshness(),
       ]);
-      if (!before || !previous) return { ...window(range), rows, freshness };
+      if (!before || !previous) return { ...window(range), ...pageOf(rows, compareOutreachCampaignRows, after, limit), freshness };
       const compared = lineUp<OutreachCampaignRow, Pick<OutreachCampaignRow, 'sms' | 'email' | 'rates'>>(
         rows,
         previous,
@@ -217,7 +299,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         (row) => ({ sms: row.sms, email: row.email, rates: row.rates }),
         compareOutreachCampaignRows,
       );
-      return { ...window(range), rows: compared, previous: window(before), freshness };
+      return { ...window(range), ...pageOf(compared, compareOutreachCampaignRows, after, limit), previous: window(before), freshness };
     },
   );
 
@@ -239,7 +321,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       const tz = request.query.tz ?? 'UTC';
       const series = (r: MetricsRange) => {
         const query = { ...r, metric: request.query.metric, interval: request.query.interval, tz };
-        return cachedAnswer(options.answers, r.tenantId, ['timeseries', query], () => queryTimeseries(options.clickhouse, query));
+        return cachedAnswer(options.answers, r.tenantId, ['timeseries', query], () => queryTimeseries(clickhouse, query));
       };
       const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, options.freshness()]);
       const head = { metric: request.query.metric, interval: request.query.interval, tz };

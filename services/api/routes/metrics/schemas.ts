@@ -14,6 +14,37 @@ const compare = oneOf(
 export const RangeQuerystring = Type.Object({ ...BaseRange.properties, compare: Type.Optional(compare) }, { additionalProperties: false });
 export type RangeQuerystring = Static<typeof RangeQuerystring>;
 
+/** The range, and the page of rows to answer (the per-campaign answers). */
+export const PagedRangeQuerystring = Type.Object(
+  {
+    ...RangeQuerystring.properties,
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description: 'rows to answer at most; the default and the largest allowed is API_MAX_ANSWER_ROWS (10,000 unless configured)',
+      }),
+    ),
+    after: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description: 'the `next` of the previous answer: answers the rows after its last one, in the same order',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PagedRangeQuerystring = Static<typeof PagedRangeQuerystring>;
+
+/** What a per-campaign answer adds when it holds only the first `limit` rows. */
+const pageFields = {
+  truncated: Type.Optional(Type.Literal(true, { description: 'present (true) when more rows exist than this answer holds' })),
+  next: Type.Optional(
+    Type.String({ description: 'present with truncated: pass it as `after` (with the same other parameters) for the rows that follow' }),
+  ),
+};
+
 export const Freshness = Type.Object(
   {
     countedThrough: Type.Union([Type.String(), Type.Null()], {
@@ -67,6 +98,7 @@ export const CampaignsResponse = Type.Object({
     { description: 'with compare=previous: every campaign with entries or exits in either period' },
   ),
   previous: Type.Optional(Type.Object(previousWindow)),
+  ...pageFields,
   freshness: Freshness,
 });
 
@@ -184,6 +216,7 @@ export const OutreachCampaignsResponse = Type.Object({
     },
   ),
   previous: Type.Optional(Type.Object(previousWindow)),
+  ...pageFields,
   freshness: Freshness,
 });
 
