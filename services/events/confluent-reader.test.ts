@@ -149,6 +149,12 @@ describe('ConfluentReader', () => {
       message: expect.stringMatching(/schema id 6 \(JSON Schema\): not a valid JSON event/),
     });
     expect(refused(reader, confluentFrame(6, Buffer.from([0x7b, 0xff, 0x7d])))).toMatchObject({ code: 'corrupt-body' });
+    const badBytes = Buffer.from(JSON.stringify({ ...delivery, eventId: 'e-\u0001' }).replace('\\u0001', '\u0001'));
+    badBytes[badBytes.indexOf(1)] = 0xff;
+    expect(refused(reader, confluentFrame(6, badBytes))).toMatchObject({
+      code: 'invalid-utf8',
+      message: expect.stringMatching(/schema id 6 \(JSON Schema\): eventId: invalid UTF-8/),
+    });
     // What the plain JSON path refuses is refused here too, naming the problem: no field is dropped unseen.
     expect(refused(reader, json({ ...delivery, extra: 1 }))).toMatchObject({
       code: 'corrupt-body',

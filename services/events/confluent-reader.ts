@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { CURRENT_VERSIONS, EventDecodeError } from './codec.js';
+import { CURRENT_VERSIONS, EventDecodeError, parseJsonEvent } from './codec.js';
 import { CONFLUENT_HEADER_BYTES, confluentSchemaId } from './encodings.js';
 import { loadSchemaRegistry, RECORD_NAMES, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
 import { validateEvent } from './validate.js';
@@ -140,17 +140,15 @@ export class ConfluentReader {
   }
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 /** The JSON event of a JSON-Schema-framed record: parsed and validated as the plain JSON events are. */
 function jsonEvent(id: number, bytes: Buffer): { eventType: EventType; record: Record<string, unknown> } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(UTF8.decode(bytes.subarray(CONFLUENT_HEADER_BYTES)));
-  } catch (error) {
-    throw new EventDecodeError('corrupt-body', `schema id ${id} (JSON Schema): not a valid JSON event: ${(error as Error).message}`);
+  const parsed = parseJsonEvent(bytes.subarray(CONFLUENT_HEADER_BYTES));
+  if (!parsed.ok) {
+    throw parsed.kind === 'utf8'
+      ? new EventDecodeError('invalid-utf8', `schema id ${id} (JSON Schema): ${parsed.problem}`)
+      : new EventDecodeError('corrupt-body', `schema id ${id} (JSON Schema): not a valid JSON event: ${parsed.problem}`);
   }
-  const validation = validateEvent(parsed);
+  const validation = validateEvent(parsed.value);
   if (!validation.ok) {
     throw new EventDecodeError('corrupt-body', `schema id ${id} (JSON Schema): invalid event: ${validation.errors.join('; ')}`);
   }
