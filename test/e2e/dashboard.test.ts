@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../services/api/app.js';
@@ -849,6 +849,77 @@ describe('the Assignments and Sending page', () => {
     await expect(page.locator('#alerts-active').isVisible()).resolves.toBe(false);
     await expect(page.locator('#alerts').getAttribute('data-active')).resolves.toBe('0');
     await expect(page.locator('#alert-events tbody').textContent()).resolves.toBe('No state changes in this range.');
+    await context.close();
+  });
+
+  it('shows the newest range when the answers of an older one arrive after it', async () => {
+    const context = await browser.newContext({ timezoneId: ZONE, locale: 'en-IN', viewport: { width: 1280, height: 1800 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    const ended = new Set<Request>();
+    page.on('requestfinished', (request) => ended.add(request));
+    page.on('requestfailed', (request) => ended.add(request));
+    const charts: string[] = [];
+    page.on('request', (request) => request.url().includes('/v1/metrics/timeseries') && charts.push(request.url()));
+    // The metric answers of the first range (the last 7 days, on opening) are held back.
+    let holding = true;
+    const held: Route[] = [];
+    await page.route('**/v1/metrics/**', (route) => (holding ? held.push(route) : route.continue()));
+    await page.goto(`${url}/#token=${token}`);
+    await waitFor('the first range to ask for its four tables', async () => held.length === 4, 30_000, 50);
+    holding = false;
+    const asked = new URL(held[0]!.request().url()).searchParams;
+    const older = `${asked.get('from')}|${asked.get('to')}`;
+
+    // Meanwhile the user picks today: it is answered and shown.
+    const wall = (ms: number) => new Date(ms + 5.5 * 3_600_000).toISOString().slice(0, 19); // Kolkata wall clock
+    const today = new Date(`${wall(Date.now()).slice(0, 10)}T00:00:00+05:30`).toISOString();
+    expect(older.startsWith(today)).toBe(false);
+    await page.click('[data-preset="today"]');
+    await page.waitForFunction((from) => document.body.dataset.loaded?.startsWith(from), today);
+    const [from, to] = (await page.evaluate(() => document.body.dataset.loaded!)).split('|') as [string, string];
+
+    // Then the older range's answers arrive (or find their requests abandoned).
+    await Promise.all(held.map((route) => route.continue().catch(() => undefined)));
+    await waitFor('the held requests to end', async () => held.every((route) => ended.has(route.request())), 30_000, 50);
+    // Both loads are over: the page counts them. (A page that lets the old answers through draws
+    // them, then asks for the old range's chart: a second chart request.)
+    await waitFor(
+      'both loads to end',
+      async () => charts.length >= 2 || (await page.evaluate(() => document.body.dataset.viewLoads)) === '2',
+      30_000,
+      50,
+    );
+    expect((await page.evaluate(() => document.body.dataset.loaded!)).split('|')).toEqual([from, to]);
+
+    // The numbers on show are today's.
+    const query = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    const campaigns = (await api(`/v1/metrics/campaigns?${query}`)) as { rows: { campaignId: string; entries: number; exits: number }[] };
+    const shown = await page.$$eval('#campaigns tbody tr[data-campaign-id]', (rows) =>
+      rows.map((row) => [
+        (row as HTMLElement).dataset.campaignId,
+        row.querySelector('.entries')?.textContent,
+        row.querySelector('.exits')?.textContent,
+      ]),
+    );
+    expect(shown.map(([id, entries, exits]) => [id, count(entries), count(exits)])).toEqual(
+      campaigns.rows.map((row) => [row.campaignId, row.entries, row.exits]),
+    );
+    const outreach = (await api(`/v1/metrics/outreach?${query}`)) as { sms: Record<string, number>; email: Record<string, number> };
+    for (const channel of ['sms', 'email'] as const) {
+      const statuses = await page.$$eval(`#${channel} tbody tr`, (rows) =>
+        rows.map((row) => [(row as HTMLElement).dataset.status!, row.querySelector('.count')?.textContent ?? '']),
+      );
+      expect(Object.fromEntries(statuses.map(([status, text]) => [status, count(text)])), channel).toEqual(outreach[channel]);
+    }
+    const rates = (await api(`/v1/metrics/rates?${query}`)) as { email: Record<string, JudgedRate> };
+    await expect(page.locator('#email-rates tr[data-rate="email.deliveryRate"] .value').getAttribute('data-denominator')).resolves.toBe(
+      String(rates.email.deliveryRate!.denominator),
+    );
+    await expect(page.locator('#status').textContent()).resolves.toMatch(/^Showing /);
+    await expect(page.locator('#apply').isDisabled()).resolves.toBe(false);
+    expect(problems).toEqual([]);
     await context.close();
   });
 

@@ -59,7 +59,23 @@ const EXPORT_NAMES = {
 };
 
 let token = null;
+/** The range on show: { from, to }, ISO-8601 instants as the API takes them. */
 let range = null;
+/** The playbook and campaign the view is limited to (from a link): { playbookId?, campaignId? }. */
+let filters = {};
+/**
+ * The exact range a link asked for, kept while the inputs still show it: they hold whole seconds,
+ * an alert's window is exact to the millisecond. { from, to, fromInput, toInput }.
+ */
+let pinned = null;
+/** Whether the address follows the view: once it held one, or the user changed the view. */
+let viewInUrl = false;
+/** The load of the view on show; a newer one aborts it, and an older one's answers are never drawn. */
+let viewLoad = null;
+/** The chart's load; a newer one (another metric, another view) aborts it. */
+let chartLoad = null;
+/** View loads ended, drawn or not (tests wait for this). */
+let viewLoadsEnded = 0;
 let chart = null;
 let downloadsTimer = null;
 /** The last rates answer: the chart draws a rate's warning and critical lines from it. */
@@ -162,6 +178,7 @@ function offsetLabel(date) {
 }
 
 function preset(name) {
+  pinned = null;
   const now = new Date();
   const start = new Date(now);
   start.setHours(0, 0, 0, 0);
@@ -172,6 +189,8 @@ function preset(name) {
 }
 
 function readRange() {
+  if (pinned && $('#from').value === pinned.fromInput && $('#to').value === pinned.toInput) return { from: pinned.from, to: pinned.to };
+  pinned = null;
   const from = fromLocalInput($('#from').value);
   const to = fromLocalInput($('#to').value);
   if (!from || !to) return { error: 'Enter both a start and an end.' };
@@ -180,8 +199,129 @@ function readRange() {
   return { from: from.toISOString(), to: toInclusive.toISOString() };
 }
 
-function query(extra = {}) {
-  return new URLSearchParams({ from: range.from, to: range.to, ...extra }).toString();
+/** The query string of a view ({ from, to, playbookId?, campaignId? }) with `extra`; `filtered: false` leaves the filters out. */
+function viewQuery(view, extra = {}, { filtered = true } = {}) {
+  const params = new URLSearchParams({ from: view.from, to: view.to });
+  if (filtered) for (const name of FILTERS) if (view[name]) params.set(name, view[name]);
+  for (const [name, value] of Object.entries(extra)) params.set(name, value);
+  return params.toString();
+}
+
+/** The view on show now. */
+const currentView = () => ({ ...range, ...filters });
+
+// ---- the view in the address ---------------------------------------------------------------
+// A link (an alert notification's, or one copied from the address bar) opens a view:
+// ?from&to (ISO-8601 instants with an offset, as the API takes them) [&playbookId][&campaignId].
+// Everything in it is untrusted: checked here, only ever shown as text.
+
+const FILTERS = ['playbookId', 'campaignId'];
+const VIEW_PARAMS = ['from', 'to', ...FILTERS];
+const FILTER_WORDS = { playbookId: 'playbook', campaignId: 'campaign' };
+/** The instants the API takes (services/events/instant.ts): an offset, at most milliseconds, 2000-2099. */
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const INSTANT_MIN_MS = Date.UTC(2000, 0, 1);
+const INSTANT_MAX_MS = Date.UTC(2100, 0, 1) - 1;
+
+/** Epoch milliseconds of an instant the API would take, or null. Date.parse alone would take 30 February as 2 March. */
+function instantMs(text) {
+  const match = INSTANT.exec(text);
+  if (!match) return null;
+  const [y, mo, d, h, mi, sec] = match.slice(1, 7).map(Number);
+  const [fraction = '', sign, offsetHours = '0', offsetMinutes = '0'] = match.slice(7);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  if (h > 23 || mi > 59 || sec > 59 || Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return null;
+  const offset = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  const ms = Date.UTC(y, mo - 1, d, h, mi, sec, Number(fraction.padEnd(3, '0'))) - offset * 60_000;
+  return ms >= INSTANT_MIN_MS && ms <= INSTANT_MAX_MS ? ms : null;
+}
+
+/** An id as the API takes it (1-200 characters), without control characters. */
+const validId = (text) => text.length <= 200 && !/[\u0000-\u001f\u007f]/.test(text);
+
+/**
+ * The view the address asks for: { view: { from?, to?, playbookId?, campaignId? }, notes } —
+ * only the parts that are valid (instants normalised to UTC), and a sentence for each part
+ * that is not (never repeating what the link holds).
+ */
+function readViewFromUrl(search = location.search) {
+  const params = new URLSearchParams(search);
+  const view = {};
+  const notes = [];
+  const fromText = params.get('from') ?? '';
+  const toText = params.get('to') ?? '';
+  if (fromText || toText) {
+    const fallback = 'so the last 7 days are shown.';
+    const from = fromText ? instantMs(fromText) : null;
+    const to = toText ? instantMs(toText) : null;
+    const bad = [...(fromText && from === null ? ['start (from)'] : []), ...(toText && to === null ? ['end (to)'] : [])];
+    if (bad.length)
+      notes.push(
+        `The link’s ${bad.join(' and ')} ${bad.length > 1 ? 'are not dates and times' : 'is not a date and time'} with an offset between 2000 and 2099 (like 2026-11-27T10:15:00.000Z), ${fallback}`,
+      );
+    else if (!fromText) notes.push(`The link has an end (to) but no start (from), ${fallback}`);
+    else if (!toText) notes.push(`The link has a start (from) but no end (to), ${fallback}`);
+    else if (from > to) notes.push(`The link’s range starts after it ends, ${fallback}`);
+    else Object.assign(view, { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+  }
+  for (const name of FILTERS) {
+    const value = params.get(name) ?? '';
+    if (!value) continue;
+    if (validId(value)) view[name] = value;
+    else notes.push(`The link’s ${FILTER_WORDS[name]} (${name}) is not a valid id; every ${FILTER_WORDS[name]} is shown.`);
+  }
+  return { view, notes };
+}
+
+/** Puts the view in the address, in place (no new history entry); other parameters and the fragment stay. */
+function writeViewToUrl(view) {
+  const params = new URLSearchParams(location.search);
+  for (const name of VIEW_PARAMS) {
+    if (view[name]) params.set(name, view[name]);
+    else params.delete(name);
+  }
+  const search = params.toString();
+  history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}${location.hash}`);
+}
+
+/** Shows a view's range in the inputs (to the second) and keeps the exact range while they show it. */
+function pinRange(view) {
+  $('#from').value = toLocalInput(new Date(view.from));
+  $('#to').value = toLocalInput(new Date(view.to));
+  // Read back: the input may shorten the value (no seconds when they are 0).
+  pinned = { from: view.from, to: view.to, fromInput: $('#from').value, toInput: $('#to').value };
+}
+
+/** "Campaign Welcome (Onboarding)", "Playbook Onboarding"; ids while the names are unknown. */
+function filterText(view) {
+  const playbook = view.playbookId ? (playbookTitles.get(view.playbookId) ?? view.playbookId) : null;
+  if (!view.campaignId) return `Playbook ${playbook}`;
+  const campaign = campaignTitles.get(view.campaignId) ?? view.campaignId;
+  return playbook ? `Campaign ${campaign} (${playbook})` : `Campaign ${campaign}`;
+}
+
+function renderFilter() {
+  const limited = FILTERS.some((name) => filters[name]);
+  $('#view-filter').hidden = !limited;
+  $('#view-filter-text').textContent = limited ? `Only ${filterText(filters)}.` : '';
+}
+
+/** The range for the status line; to the millisecond when it does not fall on whole seconds (a link's). */
+function rangeText(view) {
+  const exact = [view.from, view.to].some((iso, index) => new Date(iso).getMilliseconds() !== (index === 0 ? 0 : 999));
+  const options = exact
+    ? {
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        fractionalSecondDigits: 3,
+      }
+    : undefined;
+  return `${new Date(view.from).toLocaleString(undefined, options)} to ${new Date(view.to).toLocaleString(undefined, options)}`;
 }
 
 // ---- numbers --------------------------------------------------------------------------------
@@ -686,9 +826,15 @@ function renderAlertHistory(events) {
   );
 }
 
-/** Starts reading the alerts of the range; never rejects (a failure is shown in the alert areas). */
-function fetchAlerts() {
-  return Promise.all([api('/v1/alerts/rules').then((r) => r.json()), api(`/v1/alerts/events?${query()}`).then((r) => r.json())]).then(
+/**
+ * Starts reading the alerts of the view's range (rules watch their own scopes: not filtered); never
+ * rejects (a failure is shown in the alert areas).
+ */
+function fetchAlerts(view, signal) {
+  return Promise.all([
+    api('/v1/alerts/rules', { signal }).then((r) => r.json()),
+    api(`/v1/alerts/events?${viewQuery(view, {}, { filtered: false })}`, { signal }).then((r) => r.json()),
+  ]).then(
     ([rules, history]) => ({ rules, history }),
     (error) => ({ error }),
   );
@@ -749,7 +895,13 @@ function renderChartTable(body, isRate, word) {
   );
 }
 
+/** Draws the chart of the view on show; a newer call aborts this one, whose answer is then dropped. */
 async function loadChart() {
+  chartLoad?.abort();
+  const load = new AbortController();
+  chartLoad = load;
+  const stale = () => chartLoad !== load;
+  const view = currentView();
   const metric = $('#metric').value;
   const interval = $('#interval').value;
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -757,7 +909,8 @@ async function loadChart() {
   const isRate = Boolean(rateOf);
   $('#chart-status').textContent = 'Loading the chart…';
   try {
-    const body = await (await api(`/v1/metrics/timeseries?${query({ metric, interval, tz })}`)).json();
+    const body = await (await api(`/v1/metrics/timeseries?${viewQuery(view, { metric, interval, tz })}`, { signal: load.signal })).json();
+    if (stale()) return;
     noteFreshness(body);
     const xs = body.points.map((p) => Date.parse(p.start) / 1000);
     const ys = body.points.map((p) => p.value);
@@ -858,6 +1011,7 @@ async function loadChart() {
     host.dataset.metric = metric;
     host.dataset.kind = isRate ? 'line' : 'bars';
   } catch (error) {
+    if (stale()) return;
     if (error.status !== 401) $('#chart-status').textContent = `The chart could not be loaded: ${error.message}`;
   }
 }
@@ -940,6 +1094,11 @@ async function loadDownloads() {
 
 // ---- loading -------------------------------------------------------------------------------
 
+/**
+ * Loads and draws the view picked in the form (and the filters): the tables, the alerts, then the
+ * chart. A newer call aborts this one's requests, and nothing of this one is drawn after that, so
+ * a slow answer of an older range never replaces a newer one.
+ */
 async function show(event) {
   event?.preventDefault();
   const picked = readRange();
@@ -950,17 +1109,28 @@ async function show(event) {
     status.classList.add('error');
     return;
   }
+  viewLoad?.abort();
+  chartLoad?.abort();
+  const load = new AbortController();
+  viewLoad = load;
+  const { signal } = load;
+  const stale = () => viewLoad !== load;
   range = picked;
+  const view = currentView();
+  if (viewInUrl) writeViewToUrl(view);
+  delete document.body.dataset.loaded;
+  renderFilter();
   $('#apply').disabled = true;
   status.textContent = 'Loading metrics…';
-  const alerts = fetchAlerts();
+  const alerts = fetchAlerts(view, signal);
   try {
     const [campaigns, outreach, rates, perCampaign] = await Promise.all([
-      api(`/v1/metrics/campaigns?${query()}`).then((r) => r.json()),
-      api(`/v1/metrics/outreach?${query({ compare: 'previous' })}`).then((r) => r.json()),
-      api(`/v1/metrics/rates?${query({ compare: 'previous' })}`).then((r) => r.json()),
-      api(`/v1/metrics/outreach/campaigns?${query()}`).then((r) => r.json()),
+      api(`/v1/metrics/campaigns?${viewQuery(view)}`, { signal }).then((r) => r.json()),
+      api(`/v1/metrics/outreach?${viewQuery(view, { compare: 'previous' })}`, { signal }).then((r) => r.json()),
+      api(`/v1/metrics/rates?${viewQuery(view, { compare: 'previous' })}`, { signal }).then((r) => r.json()),
+      api(`/v1/metrics/outreach/campaigns?${viewQuery(view)}`, { signal }).then((r) => r.json()),
     ]);
+    if (stale()) return;
     lastRates = rates;
     noteFreshness(perCampaign);
     renderCampaigns(campaigns.rows);
@@ -969,24 +1139,40 @@ async function show(event) {
     renderRates('#sms-rates', 'sms', rates);
     renderRates('#email-rates', 'email', rates);
     renderOutreachCampaigns(perCampaign.rows);
+    renderFilter(); // with the names the tables brought
     // After the tables: an alert's scope is named with their playbook and campaign names.
-    const alertsSaid = renderAlerts(await alerts);
+    const alertsAnswer = await alerts;
+    if (stale()) return;
+    const alertsSaid = renderAlerts(alertsAnswer);
     const before = outreach.previous
       ? `, compared with ${new Date(outreach.previous.from).toLocaleString()} to ${new Date(outreach.previous.to).toLocaleString()}`
       : '';
-    status.textContent = `Showing ${new Date(range.from).toLocaleString()} to ${new Date(range.to).toLocaleString()}${before}.${freshnessSummary()}${alertsSaid}`;
+    const only = FILTERS.some((name) => view[name]) ? ` for ${filterText(view)}` : '';
+    status.textContent = `Showing ${rangeText(view)}${only}${before}.${freshnessSummary()}${alertsSaid}`;
     await loadChart();
+    if (stale()) return;
     // Tables and chart drawn (tests wait for this).
-    document.body.dataset.loaded = `${range.from}|${range.to}`;
+    document.body.dataset.loaded = `${view.from}|${view.to}`;
   } catch (error) {
+    if (stale()) return;
     if (error.status !== 401) {
       status.textContent = `The metrics could not be loaded: ${error.message}`;
       status.classList.add('error');
     }
-    renderAlerts(await alerts);
+    const alertsAnswer = await alerts;
+    if (!stale()) renderAlerts(alertsAnswer);
   } finally {
-    $('#apply').disabled = false;
+    if (!stale()) $('#apply').disabled = false;
+    viewLoadsEnded += 1;
+    document.body.dataset.viewLoads = String(viewLoadsEnded);
   }
+}
+
+/** The user changed the view: from now on the address follows it. */
+function userShow(event) {
+  viewInUrl = true;
+  $('#view-note').hidden = true; // it was about the link
+  return show(event);
 }
 
 function start() {
@@ -1001,15 +1187,27 @@ function start() {
   $('#metric').replaceChildren(group('Counts per bucket (bars)', COUNT_METRICS), group('Rates (line)', RATE_METRICS));
   renderStatuses('#sms', SMS_STATUSES, {});
   renderStatuses('#email', EMAIL_STATUSES, {});
-  preset('7d');
-  $('#range-form').addEventListener('submit', show);
+  // The view a link asks for (an alert notification's: its window and scope), or the last 7 days.
+  const asked = readViewFromUrl();
+  if (asked.view.from) pinRange(asked.view);
+  else preset('7d');
+  filters = Object.fromEntries(FILTERS.filter((name) => asked.view[name]).map((name) => [name, asked.view[name]]));
+  viewInUrl = VIEW_PARAMS.some((name) => new URLSearchParams(location.search).has(name));
+  $('#view-note').textContent = asked.notes.join(' ');
+  $('#view-note').hidden = asked.notes.length === 0;
+  $('#range-form').addEventListener('submit', userShow);
   for (const button of document.querySelectorAll('[data-preset]'))
     button.addEventListener('click', () => {
       preset(button.dataset.preset);
-      show();
+      userShow();
     });
+  $('#clear-filter').addEventListener('click', () => {
+    filters = {};
+    userShow();
+  });
   for (const button of document.querySelectorAll('[data-export]'))
-    button.addEventListener('click', () => queueDownload(button.dataset.export));
+    // The table's own button queues it as on show (filtered too); "all assignments" and "all outreach events" are all.
+    button.addEventListener('click', () => queueDownload(button.dataset.export, 'followsView' in button.dataset ? { ...filters } : {}));
   $('#metric').addEventListener('change', () => range && loadChart());
   $('#interval').addEventListener('change', () => range && loadChart());
   $('#sign-out').addEventListener('click', () => signOut());
