@@ -18,6 +18,7 @@ const now = () => Math.floor(Date.now() / 1000);
 /** A correctly signed HS256 token with exactly these claims (no defaults added, any value allowed). */
 function signed(claims: Record<string, unknown>): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  // A claim given as undefined is left out (JSON.stringify drops it).
   const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ iss: TOKEN_ISSUER, tenant: 'tenant-0', sub: 'tester', ...claims })}`;
   return `${unsigned}.${crypto.createHmac('sha256', TEST_SECRET).update(unsigned).digest('base64url')}`;
 }
@@ -57,6 +58,17 @@ describe('bearer tokens: exp required, bounded lifetime, no times in the future'
       ['nbf an hour in the future', { iat: t, nbf: t + 3600, exp: t + 7200 }, /not valid yet \(nbf is in the future\)/],
       ['exp an hour ago', { iat: t - 7200, exp: t - 3600 }, /has expired/],
       ['exp not a number', { iat: t, exp: 'tomorrow' }, /claim/],
+      // Times beyond what a Date holds (±8.64e15 ms): refused, never a RangeError (500).
+      ['exp past the end of time', { iat: t, exp: 8.64e12 + 1 }, /lifetime .* longer|exp|claims are not valid/],
+      ['exp before the start of time', { iat: t, exp: -8.64e12 - 1 }, /exp is out of range/],
+      ['exp 1e300', { iat: t, exp: 1e300 }, /lifetime .* longer|exp|claims are not valid/],
+      ['nbf past the end of time', { iat: t, nbf: 8.64e12 + 1, exp: t + 3600 }, /not valid yet|nbf|claims are not valid/],
+      ['nbf -1e300', { iat: t, nbf: -1e300, exp: t + 3600 }, /nbf|claims are not valid/],
+      ['iat past the end of time', { iat: 8.64e12 + 1, exp: t + 3600 }, /issued in the future|iat|claims are not valid/],
+      ['exp NaN-like', { iat: t, exp: 1e400 }, /claim|exp/],
+      // The issuer is required: a token without iss, or another issuer's, is not ours.
+      ['no iss', { iss: undefined, iat: t, exp: t + 3600 }, /no issuer \(iss\); expected "sending-metrics"/],
+      ['another issuer', { iss: 'someone-else', iat: t, exp: t + 3600 }, /issuer \(iss\) is not "sending-metrics"/],
     ];
     for (const [what, claims, message] of cases) {
       const token = signed(claims);

@@ -14,6 +14,9 @@ export const MAX_TOKEN_TTL_MS = 30 * 86_400_000;
 export const MAX_TOKEN_TTL_TEXT = '30 days';
 /** How far the issuer's clock may be ahead of or behind ours (iat, nbf, exp). */
 export const CLOCK_SKEW_MS = 60_000;
+/** The largest time claim (seconds since 1970, either sign) a token may carry: what a JavaScript Date holds (±8.64e15 ms). */
+const MAX_TIME_CLAIM_S = 8.64e12;
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
 export function signToken(secret: string, principal: Principal, ttlMs: number): string {
   if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
@@ -33,17 +36,20 @@ export class AuthError extends Error {
 }
 
 /**
- * Verifies a bearer token: HS256 with our secret, our issuer, a tenant, an expiry (exp) at most
+ * Verifies a bearer token: HS256 with our secret, our issuer (iss required), a tenant, time claims
+ * within what a Date holds, an expiry (exp) at most
  * MAX_TOKEN_TTL_MS after its issue (iat, or now when it has none), and no iat or nbf in the
  * future beyond CLOCK_SKEW_MS. Each refusal is an AuthError saying what was wrong; none quotes the token.
  */
 export function createTokenVerifier(secret: string, clock: () => number = Date.now): (token: string) => Principal {
+  // The signature only: the claims are checked below, in order, each refusal saying which (fast-jwt's
+  // own time checks build a Date of the claim, which throws a RangeError past ±8.64e15 ms).
   const verify = createVerifier({
     key: secret,
     algorithms: ['HS256'],
-    allowedIss: TOKEN_ISSUER,
     requiredClaims: ['exp'],
-    clockTolerance: CLOCK_SKEW_MS,
+    ignoreExpiration: true,
+    ignoreNotBefore: true,
     cache: 1000,
   });
   return (token) => {
@@ -54,7 +60,22 @@ export function createTokenVerifier(secret: string, clock: () => number = Date.n
       if (error instanceof TokenError) throw new AuthError(refusal(error));
       throw error;
     }
+    if (claims.iss === undefined) throw new AuthError(`the token has no issuer (iss); expected "${TOKEN_ISSUER}"`);
+    if (claims.iss !== TOKEN_ISSUER) throw new AuthError(`the token's issuer (iss) is not "${TOKEN_ISSUER}"`);
+    for (const claim of TIME_CLAIMS) {
+      const value = claims[claim];
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw new AuthError(`the token's claims are not valid: ${claim} is not a number`);
+      if (Math.abs(value) > MAX_TIME_CLAIM_S) {
+        throw new AuthError(`the token's claims are not valid: ${claim} is out of range (at most ±${MAX_TIME_CLAIM_S} seconds)`);
+      }
+    }
     const nowMs = clock();
+    if ((claims.exp as number) * 1000 < nowMs - CLOCK_SKEW_MS) throw new AuthError('the token has expired');
+    if (typeof claims.nbf === 'number' && claims.nbf * 1000 > nowMs + CLOCK_SKEW_MS) {
+      throw new AuthError("the token is not valid yet (nbf is in the future); check the issuer's clock");
+    }
     const exp = (claims.exp as number) * 1000;
     const iat = typeof claims.iat === 'number' ? claims.iat * 1000 : undefined;
     if (iat !== undefined && iat > nowMs + CLOCK_SKEW_MS) {
