@@ -14,6 +14,26 @@ import { checked, CUSTOM_FIELDS, customValue, providerEventId, type ProviderOutc
 export const SENDGRID_SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
 export const SENDGRID_TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
 
+/**
+ * How far the signed timestamp may be from our clock, either way: a request signed longer ago is
+ * a replay (or held back) and is refused, so a captured request cannot be sent again once the
+ * ingest's 24-hour eventId deduplication has forgotten it. Within it a replay counts once.
+ */
+export const SENDGRID_TIMESTAMP_TOLERANCE_SECONDS = 600;
+
+/**
+ * Whether the timestamp header is Unix seconds within `toleranceSeconds` of `now`: a signed
+ * request older (or newer) than that is refused whatever its signature.
+ */
+export function sendgridTimestampFresh(
+  timestamp: string | undefined,
+  now: Date,
+  toleranceSeconds = SENDGRID_TIMESTAMP_TOLERANCE_SECONDS,
+): boolean {
+  if (timestamp === undefined || !/^[0-9]{1,12}$/.test(timestamp)) return false;
+  return Math.abs(Number(timestamp) - now.getTime() / 1000) <= toleranceSeconds;
+}
+
 /** Whether the signature header signs timestamp + body under this key. */
 export function verifySendgridSignature(
   publicKey: crypto.KeyObject,
@@ -37,15 +57,19 @@ export function verifySendgridSignature(
 /**
  * SendGrid event → our email status (README, "Provider webhooks"); bounce is `bounced`, or
  * `blocked` when its type is "blocked". Every other event (deferred, open, click,
- * unsubscribe, group_unsubscribe, group_resubscribe, and any SendGrid adds) is ignored.
+ * unsubscribe, group_unsubscribe, group_resubscribe, and any SendGrid adds — `constructor` and
+ * `__proto__` included: a Map has no inherited keys) is ignored.
  */
-export const SENDGRID_EVENT_MAP: Readonly<Record<string, DeliveryStatus>> = {
-  processed: 'sent',
-  dropped: 'rejected',
-  delivered: 'delivered',
-  bounce: 'bounced',
-  spamreport: 'spam_reported',
-};
+export const SENDGRID_EVENT_MAP: ReadonlyMap<string, DeliveryStatus> = new Map([
+  ['processed', 'sent'],
+  ['dropped', 'rejected'],
+  ['delivered', 'delivered'],
+  ['bounce', 'bounced'],
+  ['spamreport', 'spam_reported'],
+]);
+
+/** The latest instant a Date holds, in ms from the epoch (ECMAScript's time value range). */
+const MAX_TIME_MS = 8.64e15;
 
 function text(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value : null;
@@ -59,20 +83,23 @@ function text(value: unknown): string | null {
 export function sendgridOutcome(tenantId: string, item: unknown): ProviderOutcome {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return { kind: 'rejected', reason: 'event: is not a JSON object' };
   const record = item as Record<string, unknown>;
-  const name = text(record.event);
+  const field = (key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);
+  const name = text(field('event'));
   if (!name) return { kind: 'rejected', reason: 'event: is required' };
-  let status = SENDGRID_EVENT_MAP[name];
+  let status = SENDGRID_EVENT_MAP.get(name);
   if (!status) return { kind: 'ignored', reason: `event ${JSON.stringify(name.slice(0, 40))} is not counted` };
-  if (status === 'bounced' && record.type === 'blocked') status = 'blocked';
-  const eventId = text(record.sg_event_id);
+  if (status === 'bounced' && field('type') === 'blocked') status = 'blocked';
+  const eventId = text(field('sg_event_id'));
   if (!eventId) return { kind: 'rejected', reason: 'sg_event_id: is required' };
-  const messageId = text(record.sg_message_id) ?? text(record['smtp-id']);
+  const messageId = text(field('sg_message_id')) ?? text(field('smtp-id'));
   if (!messageId) return { kind: 'rejected', reason: 'sg_message_id: is required' };
-  const timestamp = record.timestamp;
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return { kind: 'rejected', reason: 'timestamp: must be Unix seconds' };
-  const customerId = customValue(record[CUSTOM_FIELDS.customerId]);
+  const timestamp = field('timestamp');
+  // Seconds that no Date holds (1e13 s is 316,000 years) cannot be an instant: the event is rejected, not thrown on.
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || Math.abs(timestamp * 1000) > MAX_TIME_MS)
+    return { kind: 'rejected', reason: `timestamp: must be Unix seconds (got ${JSON.stringify(timestamp)?.slice(0, 40) ?? 'nothing'})` };
+  const customerId = customValue(field(CUSTOM_FIELDS.customerId));
   if (!customerId) return { kind: 'rejected', reason: 'customerId: is required in the custom_args of the message' };
-  const reason = text(record.reason) ?? (status === 'delivered' ? null : text(record.response));
+  const reason = text(field('reason')) ?? (status === 'delivered' ? null : text(field('response')));
   return checked({
     type: 'delivery',
     eventId: providerEventId('sendgrid', eventId, status),
@@ -82,8 +109,8 @@ export function sendgridOutcome(tenantId: string, item: unknown): ProviderOutcom
     messageId,
     channel: 'email',
     status,
-    playbookId: customValue(record[CUSTOM_FIELDS.playbookId]),
-    campaignId: customValue(record[CUSTOM_FIELDS.campaignId]),
+    playbookId: customValue(field(CUSTOM_FIELDS.playbookId)),
+    campaignId: customValue(field(CUSTOM_FIELDS.campaignId)),
     reason: reason === null ? null : reason.slice(0, TEXT_LIMITS.reason),
   });
 }
