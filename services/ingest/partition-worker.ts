@@ -20,8 +20,16 @@ export interface PartitionSteps {
   recordIntent(intent: BatchIntent): Promise<void>;
   /** Publishes the letters; may say how many had to be truncated to fit the broker's limit. */
   deadLetter(letters: { record: SourceRecord; reason: string }[]): Promise<{ truncated: number } | void>;
-  /** Inserts the rows; may drop some whose eventId was already written from elsewhere (and say how many, and which). */
-  write(rows: WritableEvent[], token: string): Promise<{ duplicates: number; droppedOffsets?: number[] } | void>;
+  /**
+   * Inserts the rows; may drop some whose eventId was already written from elsewhere (and say how
+   * many, and which). `cancelled` is asked just before the insert starts: when true, nothing is
+   * inserted and the answer says `abandoned`.
+   */
+  write(
+    rows: WritableEvent[],
+    token: string,
+    cancelled: () => boolean,
+  ): Promise<{ duplicates: number; droppedOffsets?: number[]; abandoned?: boolean } | void>;
   /** Records the offsets of the batch that became no row (dead letters, duplicates), before the commit. */
   recordSkipped?(skipped: { offset: number; kind: 'dead_letter' | 'duplicate' }[]): Promise<void>;
   /** Records that the partition is written through `lastOffset` (ingest_written), before the commit. */
@@ -312,7 +320,8 @@ export class PartitionWorker {
         if (this.revoked) return;
         truncated = (await steps.deadLetter(letters))?.truncated ?? 0;
         if (this.revoked) return;
-        const written = await steps.write(rows, token);
+        const written = await steps.write(rows, token, () => this.revoked);
+        if (written?.abandoned) return;
         droppedAcross = written?.duplicates ?? 0;
         const skipped = [
           ...letters.map((letter) => ({ offset: letter.record.offset, kind: 'dead_letter' as const })),

@@ -596,11 +596,14 @@ export class IngestPipeline extends EventEmitter {
     // INGEST_DEDUP_MAX_IDS=0 turns duplicate detection off, across partitions too.
     const writeRows =
       config.ingest.dedupMaxIds === 0
-        ? (rows: WritableEvent[], token: string) => plainWrite(table, rows, token)
-        : (rows: WritableEvent[], token: string) => this.uniqueWrite(kind, rows, token);
-    const write = async (rows: WritableEvent[], token: string) => {
+        ? async (rows: WritableEvent[], token: string, cancelled: () => boolean) => {
+            if (cancelled()) return { duplicates: 0, abandoned: true };
+            await plainWrite(table, rows, token);
+          }
+        : (rows: WritableEvent[], token: string, cancelled: () => boolean) => this.uniqueWrite(kind, rows, token, cancelled);
+    const write = async (rows: WritableEvent[], token: string, cancelled: () => boolean) => {
       try {
-        return await writeRows(rows, token);
+        return await writeRows(rows, token, cancelled);
       } finally {
         // Also after a failure: part of the batch may be in (answers cached before it are dropped).
         this.deps.onWritten?.(new Set(rows.map((row) => row.event.tenantId)));

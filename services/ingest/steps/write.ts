@@ -285,7 +285,8 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
     kind: EventKind,
     rows: WritableEvent[],
     token: string,
-  ): Promise<{ duplicates: number; droppedOffsets: number[] }> {
+    cancelled: () => boolean = () => false,
+  ): Promise<{ duplicates: number; droppedOffsets: number[]; abandoned?: boolean }> {
     const number = entered++;
     // Every insert that ended before the lookup starts is in its answer; later ones come from memory.
     missedFrom.set(number, ended);
@@ -293,6 +294,8 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
     lookup.catch(() => undefined); // awaited below, after the inserts before this batch
     const run = queue.then(async () => {
       try {
+        // Revoked while waiting for the inserts before it: abandoned before its insert started.
+        if (cancelled()) return { duplicates: 0, droppedOffsets: [], abandoned: true };
         const written = await lookup;
         const indexes: LocationIndex[] = [written];
         for (let earlier = missedFrom.get(number)!; earlier < number; earlier += 1) {
