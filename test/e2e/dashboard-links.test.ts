@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
@@ -14,6 +15,7 @@ import { createSimulator } from '../../services/producer/simulator.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { TEST_SECRET } from '../support/api.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
+import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { AlertEvaluator, AlertStore, alertTopic } from '../../services/alerts/index.js';
@@ -255,6 +257,7 @@ describe('the page opened from a link', () => {
     );
     await expect(page.locator('#view-note').isVisible()).resolves.toBe(false);
     await axe(page);
+    await page.screenshot({ path: path.join(ROOT, 'test-results/dashboard-link.png') });
 
     // The per-campaign table's download is of the table as on show: the alert's window and campaign.
     await page.locator('#outreach-campaigns-card').getByRole('button', { name: 'Queue this table for download' }).click();
@@ -330,6 +333,7 @@ describe('the page opened from a link', () => {
     );
     await expect(page.locator('#view-filter').isVisible()).resolves.toBe(false);
     await axe(page);
+    await page.screenshot({ path: path.join(ROOT, 'test-results/dashboard-link-note.png') });
     expect(problems).toEqual([]);
     await expect(page.evaluate(() => (window as unknown as { __hacked?: number }).__hacked)).resolves.toBeUndefined();
     await context.close();
