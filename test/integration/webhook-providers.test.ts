@@ -532,3 +532,55 @@ describe('the SendGrid reference events, signed and checked with @sendgrid/event
     expect(email).toEqual({ sent: 1, failed: 0, rejected: 1, expired: 0, delivered: 1, bounced: 1, blocked: 1, spamReported: 1 });
   });
 });
+
+describe('careless clients', () => {
+  it('a tenant id no token can name: 400 naming the parameter; a wrong Content-Type: 415; two signature headers: 401', async () => {
+    const form = new URLSearchParams(twilioStatusCallback('sent')).toString();
+    const badTenant = await httpPost(app, '/v1/webhooks/twilio/acme%20corp?customerId=c', FORM, form);
+    expect(badTenant.statusCode).toBe(400);
+    expect(badTenant.json().error.message).toMatch(/parameter tenant/);
+    const plain = await httpPost(app, '/v1/webhooks/twilio/tw?customerId=c', { 'content-type': 'text/plain' }, form);
+    expect([plain.statusCode, plain.json().error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const path = '/v1/webhooks/twilio/tw?customerId=c';
+    const signature = twilio.getExpectedTwilioSignature(TOKEN, `${PUBLIC_URL}${path.slice(1)}`, twilioStatusCallback('sent'));
+    const twice = await new Promise<number>((resolve, reject) => {
+      const { port } = app.server.address() as net.AddressInfo;
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          headers: [
+            'host',
+            'metrics.example.com',
+            'content-type',
+            FORM['content-type'],
+            'x-twilio-signature',
+            signature,
+            'x-twilio-signature',
+            signature,
+          ],
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        },
+      );
+      request.on('error', reject);
+      request.end(form);
+    });
+    expect(twice).toBe(401);
+  });
+
+  it('SendGrid, signed: an empty batch is 200 with nothing counted; an object or broken JSON is 400', async () => {
+    const post = (body: string) =>
+      app.inject({ method: 'POST', url: '/v1/webhooks/sendgrid/sg', headers: sendgridHeaders(body), payload: body });
+    expect((await post('[]')).json()).toEqual({ accepted: 0, ignored: 0, rejected: [] });
+    const object = await post(JSON.stringify(SENDGRID_EVENTS[0]));
+    expect([object.statusCode, object.json().error.message]).toEqual([400, 'body: must be a JSON array of events']);
+    const broken = await post('[{"event":');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error.message).toMatch(/^body: is not valid JSON/);
+  });
+});
