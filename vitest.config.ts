@@ -7,11 +7,19 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const S3_TESTS = ['test/integration/download-replicas.test.ts'];
 const s3Only = process.env.TEST_S3 === '1';
+/**
+ * The tests with Confluent's Python client (a venv from PyPI under .cache/python, about 30 s the
+ * first time; the file takes about 65 s with its schema registry start-up) run in
+ * `make test-python` (TEST_PYTHON=1), after `make test`: alone, so that no other test file
+ * stops the shared test registry under it.
+ */
+const PYTHON_TESTS = ['test/integration/python-client.test.ts'];
+const pythonOnly = process.env.TEST_PYTHON === '1';
 
 export default defineConfig({
   test: {
-    include: s3Only ? S3_TESTS : ['services/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: s3Only ? configDefaults.exclude : [...configDefaults.exclude, ...S3_TESTS],
+    include: s3Only ? S3_TESTS : pythonOnly ? PYTHON_TESTS : ['services/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: s3Only || pythonOnly ? configDefaults.exclude : [...configDefaults.exclude, ...S3_TESTS, ...PYTHON_TESTS],
     // One chDB engine per process: every test file runs in its own child process.
     pool: 'forks',
     isolate: true,
