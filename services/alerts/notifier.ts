@@ -61,7 +61,7 @@ export function postWebhook(
     const literal = target.hostname.replace(/^\[(.*)\]$/, '$1');
     const literalProblem = !options.allowPrivate && isIP(literal) !== 0 ? blockedAddressReason(literal) : undefined;
     if (literalProblem) {
-      resolve({ ok: false, detail: `refused: ${literal} resolves to ${literalProblem}` });
+      resolve({ ok: false, detail: 'refused: the address is not allowed' });
       return;
     }
     let settled = false;

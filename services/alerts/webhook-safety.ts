@@ -40,14 +40,48 @@ const BLOCKED_RANGES = new Set([
   'segmentRouting',
 ]);
 
-/** Why an address may not be called, or undefined when it may. */
+/**
+ * The IPv4 address an IPv6 address carries in a form that reaches it: IPv4-compatible (::/96,
+ * deprecated, `[::127.0.0.1]` is written `[::7f00:1]`), IPv4-mapped (::ffff:0:0/96), SIIT
+ * (::ffff:0:0:0/96), NAT64 with the well-known prefix (64:ff9b::/96) and 6to4 (2002::/16).
+ */
+function embeddedIPv4(address: ipaddr.IPv6): { form: string; ipv4: ipaddr.IPv4 } | undefined {
+  const p = address.parts;
+  const last32 = () => new ipaddr.IPv4([p[6]! >> 8, p[6]! & 0xff, p[7]! >> 8, p[7]! & 0xff]);
+  const zero = (from: number, to: number) => p.slice(from, to).every((part) => part === 0);
+  // :: and ::1 are the unspecified and loopback addresses, not IPv4-compatible ones.
+  if (zero(0, 6) && !(p[6] === 0 && p[7]! <= 1)) return { form: 'IPv4-compatible', ipv4: last32() };
+  if (zero(0, 5) && p[5] === 0xffff) return { form: 'IPv4-mapped', ipv4: last32() };
+  if (zero(0, 4) && p[4] === 0xffff && p[5] === 0) return { form: 'SIIT', ipv4: last32() };
+  if (p[0] === 0x64 && p[1] === 0xff9b && zero(2, 6)) return { form: 'NAT64', ipv4: last32() };
+  if (p[0] === 0x2002) return { form: '6to4', ipv4: new ipaddr.IPv4([p[1]! >> 8, p[1]! & 0xff, p[2]! >> 8, p[2]! & 0xff]) };
+  return undefined;
+}
+
+/**
+ * Why an address may not be called, or undefined when it may (for the log: the answers to clients
+ * say only that it is not allowed). An IPv6 form that carries an IPv4 address is judged by the
+ * range of that IPv4 address; the deprecated IPv4-compatible form is refused whatever it holds.
+ */
 export function blockedAddressReason(address: string): string | undefined {
   if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6') {
+    const inside = embeddedIPv4(parsed as ipaddr.IPv6);
+    if (inside) {
+      const range = inside.ipv4.range();
+      if (BLOCKED_RANGES.has(range)) return `${address} is a ${range} address (${inside.form}, IPv4 ${inside.ipv4.toString()})`;
+      if (inside.form === 'IPv4-compatible') return `${address} is an IPv4-compatible address (deprecated)`;
+      return undefined;
+    }
+  }
   const range = parsed.range();
   return BLOCKED_RANGES.has(range) ? `${address} is a ${range} address` : undefined;
 }
+
+/** What a refused webhook URL is told: that it is not allowed, never what its host resolves to. */
+export const NOT_ALLOWED =
+  'is not allowed: its host must resolve to public addresses only (ALERTS_ALLOW_PRIVATE_WEBHOOKS=true allows others for local development)';
 
 export class WebhookUrlError extends Error {
   override name = 'WebhookUrlError';
@@ -66,21 +100,19 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
     throw new WebhookUrlError(`must use https (${url.protocol.replace(':', '')} is refused)`);
   if (allowPrivate) return url;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  // One answer whether the host does not resolve or resolves to an internal address, so that the
+  // check tells nothing of the internal network's names.
   let addresses: string[];
   if (ipaddr.isValid(host)) addresses = [host];
   else {
     try {
       addresses = (await dns.promises.lookup(host, { all: true })).map((entry) => entry.address);
     } catch {
-      throw new WebhookUrlError(`its host ${host} does not resolve`);
+      throw new WebhookUrlError(NOT_ALLOWED);
     }
   }
-  for (const address of addresses) {
-    const reason = blockedAddressReason(address);
-    if (reason)
-      throw new WebhookUrlError(
-        `its host ${host} resolves to ${reason}, which webhooks may not reach (ALERTS_ALLOW_PRIVATE_WEBHOOKS=true allows it for local development)`,
-      );
+  if (addresses.length === 0 || addresses.some((address) => blockedAddressReason(address) !== undefined)) {
+    throw new WebhookUrlError(NOT_ALLOWED);
   }
   return url;
 }
@@ -94,7 +126,7 @@ export function safeLookup(allowPrivate: boolean): LookupFunction {
       if (!allowPrivate) {
         for (const entry of list) {
           const reason = blockedAddressReason(entry.address);
-          if (reason) return callback(Object.assign(new Error(`refused: ${hostname} resolves to ${reason}`), { code: 'EBLOCKED' }), '', 0);
+          if (reason) return callback(Object.assign(new Error('refused: the address is not allowed'), { code: 'EBLOCKED' }), '', 0);
         }
       }
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);

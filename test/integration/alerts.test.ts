@@ -136,9 +136,12 @@ describe('alerts', () => {
         ['http://169.254.169.254/', /rules\[0\]\.webhookUrl: must use https/],
         [
           'https://169.254.169.254/latest',
-          /rules\[0\]\.webhookUrl: its host 169\.254\.169\.254 resolves to 169\.254\.169\.254 is a linkLocal address/,
+          /^body parameter rules\[0\]\.webhookUrl: is not allowed: its host must resolve to public addresses only/,
         ],
-        ['https://127.0.0.1/', /rules\[0\]\.webhookUrl: .*127\.0\.0\.1 is a loopback address/],
+        ['https://127.0.0.1/', /^body parameter rules\[0\]\.webhookUrl: is not allowed: [^0-9]*$/],
+        ['https://[::127.0.0.1]/', /^body parameter rules\[0\]\.webhookUrl: is not allowed: [^0-9]*$/],
+        ['https://[::7f00:1]/', /^body parameter rules\[0\]\.webhookUrl: is not allowed: [^0-9]*$/],
+        ['https://localhost/', /^body parameter rules\[0\]\.webhookUrl: is not allowed: (?!.*(127|::1|loopback))/],
       ] as const) {
         const response = await strict.inject({
           method: 'PUT',
