@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { EventEmitter } from 'node:events';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { openExport, type ExportProgress, type ExportRequest } from '../reporting/index.js';
@@ -72,6 +73,12 @@ export interface DownloadServiceOptions {
   pageRows?: number;
   /** How often a running job's rows and bytes so far are recorded, for every replica to show (default 2 s). */
   progressEveryMs?: number;
+  /**
+   * A running job whose row was not renewed for this long is taken to be abandoned by its worker
+   * and run again by another (default 60 s). A run renews it with every progress record, and at
+   * least every third of it.
+   */
+  leaseMs?: number;
   /** Where the job metrics go (sending_metrics_download_jobs_*). */
   registry?: Registry;
   /** Where files go (default: DATA_DIR/downloads). */
@@ -90,6 +97,13 @@ export interface DownloadKafkaOptions {
   sessionTimeoutMs: number;
   /** Does this process run jobs (role downloads), or only queue them (role api)? */
   worker: boolean;
+  /**
+   * How long POST /v1/downloads waits for Kafka to acknowledge a job before answering 503
+   * (DOWNLOADS_PUBLISH_TIMEOUT_MS, default 5 s); the job is then failed and not charged to the quota.
+   */
+  publishTimeoutMs?: number;
+  /** How long the group waits for a member busy with a job to rejoin at a rebalance (default 10 minutes). */
+  rebalanceTimeoutMs?: number;
 }
 
 export function downloadRequestsTopic(config: Pick<Config, 'topicPrefix'>): string {
@@ -132,6 +146,15 @@ const HOUR_MS = 3_600_000;
 const secondsUntil = (ms: number) => Math.max(1, Math.ceil((ms - Date.now()) / 1000));
 /** How long a duplicate waits for another replica's decision on the identical submission. */
 const DUPLICATE_WAIT_MS = 10_000;
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
+
+/** Kafka did not acknowledge a download request within the publish timeout. */
+class PublishTimeoutError extends Error {
+  override name = 'PublishTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`Kafka did not acknowledge within ${timeoutMs} ms`);
+  }
+}
 
 function hourlyLimit(count: number, perHour: number, oldestMs: number | undefined): TooManyDownloadsError {
   const freesAt = (oldestMs ?? Date.now()) + HOUR_MS;
@@ -143,9 +166,40 @@ function hourlyLimit(count: number, perHour: number, oldestMs: number | undefine
 
 interface RunningJob {
   job: DownloadJob;
+  /** The version the claim expects to replace (the one read before it); default `job`. */
+  expected?: DownloadJob;
   controller: AbortController;
   progress?: ExportProgress;
-  done: Promise<void>;
+  done: Promise<RunOutcome>;
+}
+
+/** done: its end recorded (or dropped: superseded); unclaimed: the claim could not be written; superseded: another worker claimed it first. */
+type RunOutcome = 'done' | 'unclaimed' | 'superseded';
+
+/** The write belongs to a run of the job that is no longer its current one, or the job changed under a claim. */
+class SupersededError extends Error {
+  override name = 'SupersededError';
+}
+
+/**
+ * Versions fence the runs of a job even when writes race: run k's versions are above every
+ * version run k-1 writes within ATTEMPT_STEP microseconds (116 days) of run k's claim, and a final
+ * state (ready, expired) is above every version of any run, so that a late write of an old run
+ * (a `failed` after its upload was aborted, a progress record) never becomes the latest.
+ * Everything stays below 2^53 (today's microseconds ~1.8e15 + FINAL_STEP + 100 runs).
+ */
+const ATTEMPT_STEP = 1e13;
+const FINAL_STEP = 2e15;
+
+function nextVersion(previous: DownloadJob, next: DownloadJob): number {
+  const final = next.status === 'ready' || next.status === 'expired' ? FINAL_STEP : 0;
+  return Math.max(previous.version + 1, next.updatedAt * 1000 + (next.attempt ?? 0) * ATTEMPT_STEP + final);
+}
+
+/** Is `current` (the job's latest version) past the run `run`: another run, another owner, or final? */
+function superseded(current: DownloadJob, run: DownloadJob): boolean {
+  if ((current.attempt ?? 0) !== (run.attempt ?? 0) || current.owner !== run.owner) return true;
+  return current.status === 'ready' || current.status === 'expired' || current.status === 'failed';
 }
 
 function exportRequest(job: DownloadJob): ExportRequest {
@@ -193,6 +247,9 @@ export class DownloadService extends EventEmitter {
   /** Per tenant: the end of its latest submit in this process (submits of one tenant run one at a time). */
   private readonly submitting = new Map<string, Promise<void>>();
   private finished: Counter | undefined;
+  /** This worker, as the owner of the runs it claims. */
+  readonly workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly leaseMs: number;
 
   static fromConfig(
     config: Config,
@@ -221,6 +278,7 @@ export class DownloadService extends EventEmitter {
     this.ttlMs = options.ttlHours * 3_600_000;
     this.concurrency = options.concurrency ?? 2;
     this.maxQueuedPerTenant = options.maxQueuedPerTenant ?? 20;
+    this.leaseMs = options.leaseMs ?? 60_000;
     if (options.registry) {
       const registers = [options.registry];
       this.finished = new Counter({
@@ -296,8 +354,8 @@ export class DownloadService extends EventEmitter {
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
-      // A member finishing a long job still rejoins in time.
-      rebalanceTimeout: 600_000,
+      // A member finishing a long job still rejoins in time (and one that does not is waited for: see runAssigned).
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 600_000,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -328,36 +386,71 @@ export class DownloadService extends EventEmitter {
     this.log.info({ storage: this.storage.description, topic: options.topic, abortedUploads: leftovers }, 'download worker started');
   }
 
-  /** Runs one job handed out by Kafka; throws (offset left uncommitted) when the job was abandoned. */
+  /**
+   * Runs one job handed out by Kafka. Returns (the offset is committed) only once the job's state
+   * is durably recorded as done: ready, failed or expired — by this worker or by another one, which
+   * is waited for while it holds the job's lease. Throws (offset left uncommitted, the message is
+   * delivered again) when the job could not be claimed or its end not recorded, or was abandoned.
+   */
   private async runAssigned(tenantId: string, id: string, heartbeat: () => Promise<void>): Promise<void> {
     if (this.crashed) await this.frozen();
     if (!this.started) throw new Error('download worker stopping');
-    let job = await this.store.get(tenantId, id);
-    if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // done already (or expired)
-    if (job.status === 'running') {
-      if (job.error === RESTARTED_NOTE) {
-        await this.transition(job, { status: 'failed', error: INTERRUPTED_TWICE, rows: 0, bytes: 0 });
-        return;
-      }
-      job = await this.transition(job, { status: 'queued', error: RESTARTED_NOTE, rows: 0, bytes: 0 });
-    }
-    const entry: RunningJob = { job, controller: new AbortController(), done: Promise.resolve() };
-    this.running.set(job.id, entry);
     const beat = setInterval(() => {
       if (!this.crashed) void heartbeat().catch(() => undefined);
     }, 1000);
     try {
-      entry.done = this.run(entry);
-      await Promise.race([entry.done, this.frozen()]);
-      if (this.crashed) await this.frozen();
-      if (this.crashed) throw new Error('download worker crashed (simulated)');
+      let waited = false;
+      for (;;) {
+        if (!this.started) throw new Error('download worker stopping');
+        const job = await this.store.get(tenantId, id);
+        if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // done already (or expired)
+        let claim = job;
+        if (job.status === 'running') {
+          const leased = Date.now() - job.updatedAt < this.leaseMs;
+          if (job.owner !== this.workerId && leased) {
+            // Another worker runs it and renews its lease (a rebalance moved the partition meanwhile): wait for its end.
+            if (!waited) this.emit('waiting', job);
+            waited = true;
+            await Promise.race([sleep(Math.min(1000, this.leaseMs / 4)), this.frozen()]);
+            if (this.crashed) await this.frozen();
+            continue;
+          }
+          // Its worker stopped renewing the lease (or is this one, which no longer runs it): run it again.
+          this.log.warn({ download: job.id, owner: job.owner, attempt: job.attempt }, 'download job left running; running it again');
+          if (job.error === RESTARTED_NOTE) {
+            try {
+              const changes = { status: 'failed', error: INTERRUPTED_TWICE, rows: 0, bytes: 0, attempt: (job.attempt ?? 0) + 1 } as const;
+              await this.transition(job, { ...changes, owner: this.workerId }, { expect: job });
+              return;
+            } catch (error) {
+              if (error instanceof SupersededError) continue;
+              throw error;
+            }
+          }
+          claim = { ...job, error: RESTARTED_NOTE, rows: 0, bytes: 0 };
+        }
+        const entry: RunningJob = { job: claim, expected: job, controller: new AbortController(), done: Promise.resolve('done') };
+        this.running.set(job.id, entry);
+        let outcome: RunOutcome;
+        try {
+          entry.done = this.run(entry);
+          await Promise.race([entry.done, this.frozen()]);
+          if (this.crashed) await this.frozen();
+          if (this.crashed) throw new Error('download worker crashed (simulated)');
+          outcome = await entry.done;
+        } finally {
+          this.running.delete(job.id);
+          this.notifyIdle();
+        }
+        if (outcome === 'unclaimed') throw new Error('could not record that the download started; left for the message to come again');
+        // Another worker claimed it meanwhile, or took it over from this one: wait for its end.
+        if (outcome === 'superseded' || entry.controller.signal.reason instanceof SupersededError) continue;
+        if (entry.controller.signal.aborted) throw new Error('download job abandoned; left for the next owner of its partition');
+        return;
+      }
     } finally {
       clearInterval(beat);
-      this.running.delete(job.id);
-      this.notifyIdle();
     }
-    if (this.crashed || entry.controller.signal.aborted)
-      throw new Error('download job abandoned; left for the next owner of its partition');
   }
 
   /**
@@ -424,7 +517,11 @@ export class DownloadService extends EventEmitter {
         this.log.warn({ err: error, download: job.id }, 'download request could not be published');
         await this.transition(job, { status: 'failed', error: 'could not be queued: Kafka unreachable' }).catch(() => undefined);
         await this.store.decideSubmission(job.tenantId, { ...row, version: row.version + 1 }, 'withdrawn', job.id).catch(() => undefined);
-        throw new DownloadsUnavailableError('downloads cannot be queued now: Kafka cannot be reached; retry later');
+        throw new DownloadsUnavailableError(
+          error instanceof PublishTimeoutError
+            ? `downloads cannot be queued now: Kafka did not take the job within ${error.timeoutMs} ms; retry later`
+            : 'downloads cannot be queued now: Kafka cannot be reached; retry later',
+        );
       }
       return job;
     }
@@ -535,7 +632,24 @@ export class DownloadService extends EventEmitter {
     return this.withProgress(job);
   }
 
+  /** Hands the job to Kafka; PublishTimeoutError when Kafka did not acknowledge it within the publish timeout. */
   private async publish(options: DownloadKafkaOptions, job: DownloadJob): Promise<void> {
+    const timeoutMs = options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishTimeoutError(timeoutMs)), timeoutMs);
+    });
+    const sent = this.send(options, job);
+    // A send that ends after the timeout is only logged (its job is failed and withdrawn by then; a worker skips it).
+    sent.catch(() => undefined);
+    try {
+      await Promise.race([sent, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(options: DownloadKafkaOptions, job: DownloadJob): Promise<void> {
     this.producing ??= (async () => {
       await ensureRequestsTopic(options);
       const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -632,11 +746,22 @@ export class DownloadService extends EventEmitter {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  /** Writes the next version of `job`; retried a few times, for a state must not be lost to a hiccup. */
-  private async transition(job: DownloadJob, changes: Partial<DownloadJob>): Promise<DownloadJob> {
+  /**
+   * Writes the next version of `job`; retried a few times, for a state must not be lost to a hiccup.
+   * With `expect`, the write is fenced: it is refused (SupersededError) when the job's latest
+   * version is no longer `expect` (a claim), or (a run's later writes) belongs to another run or is
+   * final. The version itself fences too (see nextVersion), for a write racing another run's.
+   */
+  private async transition(
+    job: DownloadJob,
+    changes: Partial<DownloadJob>,
+    fence?: { expect?: DownloadJob; run?: DownloadJob },
+  ): Promise<DownloadJob> {
     if (this.crashed) throw new Error('download worker crashed (simulated): no state is written');
-    const now = Date.now();
-    const next: DownloadJob = { ...job, ...changes, updatedAt: now, version: Math.max(job.version + 1, now * 1000) };
+    if (fence) await this.checkFence(job, fence);
+    const next: DownloadJob = { ...job, ...changes };
+    next.updatedAt = Date.now();
+    next.version = nextVersion(job, next);
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.store.save(next);
@@ -650,30 +775,45 @@ export class DownloadService extends EventEmitter {
     return next;
   }
 
+  /** Throws SupersededError when the job changed under a claim, or when the run `run` is no longer the job's current one. */
+  private async checkFence(job: DownloadJob, fence: { expect?: DownloadJob; run?: DownloadJob }): Promise<void> {
+    const current = await this.store.get(job.tenantId, job.id);
+    if (!current) return;
+    if (fence.expect && current.version !== fence.expect.version) {
+      throw new SupersededError(`download ${job.id} changed meanwhile (now ${current.status}, run ${current.attempt ?? 0})`);
+    }
+    if (fence.run && superseded(current, fence.run)) {
+      throw new SupersededError(
+        `download ${job.id} is ${current.status} by run ${current.attempt ?? 0} of ${current.owner || 'nobody'}; this was run ${fence.run.attempt ?? 0}`,
+      );
+    }
+  }
+
   /**
-   * Records `progress` as a new version of the running job every `progressEveryMs`, one record at
-   * a time; stop() waits for the one in flight and returns the job's latest version, so that the
-   * next state change gets a higher one. A failed record is only logged: the next one may work.
+   * Records `progress` as a new version of the running job every `progressEveryMs` (and at least
+   * every third of the lease, which the write renews), one record at a time; stop() waits for the
+   * one in flight and returns the job's latest version, so that the next state change gets a
+   * higher one. Each tick first checks that this run is still the job's current one; when it is
+   * not, `controller` is aborted with a SupersededError (the run stops and writes nothing more).
+   * A failed record is only logged: the next one may work.
    */
-  private recordProgress(job: DownloadJob, progress: ExportProgress): { stop(): Promise<DownloadJob> } {
+  private recordProgress(job: DownloadJob, progress: ExportProgress, controller: AbortController): { stop(): Promise<DownloadJob> } {
     let latest = job;
     let inFlight: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
       inFlight = inFlight.then(async () => {
-        if (this.crashed || (progress.rows === latest.rows && progress.bytes === latest.bytes)) return;
-        const now = Date.now();
-        const next: DownloadJob = {
-          ...latest,
-          rows: progress.rows,
-          bytes: progress.bytes,
-          updatedAt: now,
-          version: Math.max(latest.version + 1, now * 1000),
-        };
+        if (this.crashed || controller.signal.aborted) return;
+        const unchanged = progress.rows === latest.rows && progress.bytes === latest.bytes;
+        if (unchanged && Date.now() - latest.updatedAt < this.leaseMs / 3) return;
         try {
-          await this.store.save(next);
-          latest = next;
-          this.emit('progress', next);
+          latest = await this.writeProgress(latest, job, progress);
+          this.emit('progress', latest);
         } catch (error) {
+          if (error instanceof SupersededError) {
+            this.log.warn({ download: job.id, attempt: job.attempt, reason: error.message }, 'download run superseded; stopping it');
+            controller.abort(error);
+            return;
+          }
           this.log.warn({ err: error, download: job.id }, 'could not record the progress of a download');
         }
       });
@@ -686,6 +826,14 @@ export class DownloadService extends EventEmitter {
         return latest;
       },
     };
+  }
+
+  private async writeProgress(latest: DownloadJob, run: DownloadJob, progress: ExportProgress): Promise<DownloadJob> {
+    await this.checkFence(latest, { run });
+    const next: DownloadJob = { ...latest, rows: progress.rows, bytes: progress.bytes, updatedAt: Date.now() };
+    next.version = nextVersion(latest, next);
+    await this.store.save(next);
+    return next;
   }
 
   /** Starts queued jobs while there is room, oldest first, skipping tenants at their limit. */
@@ -706,31 +854,44 @@ export class DownloadService extends EventEmitter {
   }
 
   private launch(job: DownloadJob): void {
-    const entry: RunningJob = { job, controller: new AbortController(), done: Promise.resolve() };
+    const entry: RunningJob = { job, controller: new AbortController(), done: Promise.resolve('done') };
     this.running.set(job.id, entry);
     entry.done = this.run(entry)
-      .catch((error: Error) => this.log.error({ err: error, download: job.id }, 'download job could not record its state'))
+      .catch((error: Error) => {
+        this.log.error({ err: error, download: job.id }, 'download job could not record its state');
+        return 'done' as const;
+      })
       .finally(() => {
         this.running.delete(job.id);
         this.pump();
       });
   }
 
-  private async run(entry: RunningJob): Promise<void> {
+  /** Claims the job (a new run of it) and runs it to ready or failed, every write fenced by the run. */
+  private async run(entry: RunningJob): Promise<RunOutcome> {
     const { controller } = entry;
     let job: DownloadJob;
     try {
-      job = await this.transition(entry.job, { status: 'running' });
+      job = await this.transition(
+        entry.job,
+        { status: 'running', attempt: (entry.job.attempt ?? 0) + 1, owner: this.workerId },
+        { expect: entry.expected ?? entry.job },
+      );
     } catch (error) {
-      // Nothing started: wait a little and try again (the job is still queued in the table).
+      if (error instanceof SupersededError) {
+        this.log.info({ download: entry.job.id, reason: error.message }, 'download job claimed by another worker');
+        return 'superseded';
+      }
       this.log.warn({ err: error, download: entry.job.id }, 'could not start a download job; retrying');
-      if (this.started) {
+      // With Kafka the message comes again (its offset is not committed); here the job is still queued in the table.
+      if (!this.options.kafka && this.started) {
         this.queue.unshift(entry.job);
         this.retryTimer = setTimeout(() => this.pump(), 2000);
       }
-      return;
+      return 'unclaimed';
     }
     entry.job = job;
+    const runOf = job;
     const started = performance.now();
     try {
       const opened = await openExport(this.options.clickhouse, exportRequest(job), {
@@ -738,36 +899,49 @@ export class DownloadService extends EventEmitter {
         pageRows: this.options.pageRows,
       });
       entry.progress = opened.progress;
-      const recording = this.recordProgress(job, opened.progress);
+      const recording = this.recordProgress(job, opened.progress, controller);
       let size: number;
       try {
         size = await this.storage.write(job.tenantId, job.id, opened.stream, controller.signal);
       } finally {
         job = await recording.stop();
       }
-      if (this.crashed) return;
-      await this.transition(job, {
-        status: 'ready',
-        rows: opened.progress.rows,
-        bytes: size,
-        file: this.storage.locator(job.tenantId, job.id),
-        error: '',
-      });
+      if (this.crashed) return 'done';
+      controller.signal.throwIfAborted();
+      await this.transition(
+        job,
+        { status: 'ready', rows: opened.progress.rows, bytes: size, file: this.storage.locator(job.tenantId, job.id), error: '' },
+        { run: runOf },
+      );
       this.finished?.inc({ status: 'ready' });
       this.log.info(
         { download: job.id, export: job.export, rows: opened.progress.rows, bytes: size, ms: Math.round(performance.now() - started) },
         'download ready',
       );
+      return 'done';
     } catch (error) {
-      if (this.crashed) return;
-      if (controller.signal.aborted) {
-        // Abandoned by stop(): queued again, so the next start runs it from scratch.
-        await this.transition(job, { status: 'queued', rows: 0, bytes: 0 });
-        return;
+      if (this.crashed) return 'done';
+      try {
+        if (error instanceof SupersededError || controller.signal.reason instanceof SupersededError) {
+          this.log.info({ download: job.id, attempt: runOf.attempt }, 'download run superseded; its result dropped');
+          return 'done';
+        }
+        if (controller.signal.aborted) {
+          // Abandoned by stop(): queued again, so the next start runs it from scratch.
+          await this.transition(job, { status: 'queued', rows: 0, bytes: 0 }, { run: runOf });
+          return 'done';
+        }
+        this.log.warn({ err: error, download: job.id }, 'download failed');
+        await this.transition(job, { status: 'failed', error: reason(error), rows: 0, bytes: 0 }, { run: runOf });
+        this.finished?.inc({ status: 'failed' });
+        return 'done';
+      } catch (failure) {
+        if (failure instanceof SupersededError) {
+          this.log.info({ download: job.id, reason: failure.message }, 'download run superseded; its end not recorded');
+          return 'done';
+        }
+        throw failure;
       }
-      this.log.warn({ err: error, download: job.id }, 'download failed');
-      await this.transition(job, { status: 'failed', error: reason(error), rows: 0, bytes: 0 });
-      this.finished?.inc({ status: 'failed' });
     }
   }
 }

@@ -29,6 +29,13 @@ export interface DownloadJob {
   error: string;
   /** The file under DATA_DIR while it is ready; '' otherwise. */
   file: string;
+  /**
+   * Which run of the job this version belongs to: 0 until a worker claims it, then 1, 2, … (each
+   * claim adds one), and the worker that claimed it. Kept in the params JSON. A write from a run
+   * that is no longer the current one is refused (see DownloadService).
+   */
+  attempt?: number;
+  owner?: string;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -51,7 +58,7 @@ interface StoredRow {
 }
 
 function fromRow(row: StoredRow): DownloadJob {
-  const params = JSON.parse(row.params) as { from: string; to: string; filters?: ExportFilters };
+  const params = JSON.parse(row.params) as { from: string; to: string; filters?: ExportFilters; attempt?: number; owner?: string };
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -65,6 +72,8 @@ function fromRow(row: StoredRow): DownloadJob {
     bytes: Number(row.bytes),
     error: row.error,
     file: row.file,
+    attempt: params.attempt ?? 0,
+    owner: params.owner ?? '',
     createdAt: Number(row.created_ms),
     updatedAt: Number(row.updated_ms),
     version: Number(row.version),
@@ -138,7 +147,13 @@ export class DownloadStore {
           tenant_id: job.tenantId,
           user_id: job.userId,
           export: job.export,
-          params: JSON.stringify({ from: new Date(job.fromMs).toISOString(), to: new Date(job.toMs).toISOString(), filters: job.filters }),
+          params: JSON.stringify({
+            from: new Date(job.fromMs).toISOString(),
+            to: new Date(job.toMs).toISOString(),
+            filters: job.filters,
+            attempt: job.attempt ?? 0,
+            owner: job.owner ?? '',
+          }),
           status: job.status,
           rows: job.rows,
           bytes: job.bytes,
