@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -184,6 +185,71 @@ describe('POST /v1/events: bounded answers', () => {
     expect(trailing.json().error.message).toBe('body: is not valid JSON (text follows the array)');
     const empty = await post('huge-t', ' [ ] ', 'application/json');
     expect(empty.json().error.message).toBe('body: holds no events');
+    expect(await published()).toBe(before);
+  });
+});
+
+describe('POST /v1/events over a real connection', () => {
+  let base: string;
+
+  beforeAll(async () => {
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  const send = (body: string) =>
+    fetch(`${base}/v1/events`, { method: 'POST', headers: { ...bearer('wire-t'), 'content-type': 'application/x-ndjson' }, body });
+
+  it('answers once every slice is done (the request having been read is no reason to stop)', async () => {
+    const before = await published();
+    const events = Array.from({ length: 3000 }, (_, i) => JSON.stringify(assignment('wire-t', i)));
+    const response = await send(events.join('\n'));
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 3000, rejected: [], rejectedCount: 0 });
+    expect(await published()).toBe(before + 3000);
+  });
+
+  it('a client that goes away while its body is being worked on: the work stops at the next slice, nothing is published', async () => {
+    const before = await published();
+    const body = Array.from({ length: MAX_ITEMS }, (_, i) =>
+      JSON.stringify({ ...assignment('wire-t', i), campaignName: 'n'.repeat(400) }),
+    ).join('\n');
+    let slices = 0;
+    let slicesAtStop = -1;
+    let stopped: (error: Error) => void = () => undefined;
+    const stop = new Promise<Error>((resolve) => (stopped = resolve));
+    // One connection of its own (no pool), closed by the client once the work has started.
+    const request = http.request(`${base}/v1/events`, {
+      method: 'POST',
+      agent: false,
+      headers: { ...bearer('wire-t'), 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
+    });
+    const closed = new Promise<void>((resolve) => request.on('close', resolve));
+    request.on('error', () => undefined); // the client's own abort
+    const onSlice = () => {
+      slices += 1;
+      if (slices === 1) request.destroy();
+    };
+    const onError = (message: unknown) => {
+      const error = (message as { error?: Error }).error;
+      if (error?.message.startsWith('the client closed the connection')) {
+        slicesAtStop = slices;
+        stopped(error);
+      }
+    };
+    diagnostics.subscribe(EVENTS_SLICE_CHANNEL, onSlice);
+    diagnostics.subscribe('tracing:fastify.request.handler:error', onError);
+    try {
+      request.end(body);
+      await closed;
+      expect((await stop).message).toBe('the client closed the connection before the answer; nothing was published');
+    } finally {
+      diagnostics.unsubscribe(EVENTS_SLICE_CHANNEL, onSlice);
+      diagnostics.unsubscribe('tracing:fastify.request.handler:error', onError);
+    }
+    // The body is about 6 MiB, at least 90 slices of 64 KiB: the work stopped right after the abort.
+    expect(body.length).toBeGreaterThan(90 * 64 * 1024);
+    expect(slicesAtStop).toBeGreaterThanOrEqual(1);
+    expect(slicesAtStop).toBeLessThan(5);
     expect(await published()).toBe(before);
   });
 });

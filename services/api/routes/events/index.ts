@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { SendingEvent } from '../../../events/types.js';
@@ -29,8 +30,13 @@ export const LISTED_REJECTIONS = 100;
 /** Longest reason in an answer, in characters (a reason quotes at most 40 characters of a value). */
 const REASON_CHARS = 1000;
 const DEFAULT_MAX_ITEMS = 10_000;
-/** Characters of the body read and validated between two turns of the event loop. */
+/**
+ * A slice of the work between two turns of the event loop: chunks of CHUNK_CHARS characters of the
+ * body are read and validated until SLICE_MS have passed or SLICE_CHARS characters were read.
+ */
+const SLICE_MS = 10;
 const SLICE_CHARS = 64 * 1024;
+const CHUNK_CHARS = 8 * 1024;
 
 /**
  * Told `{ slice, items }` after each slice of a request's body is read and validated, before
@@ -141,24 +147,32 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
       if (request.body === undefined || request.body === null) throw badRequest(`body: is required (${ACCEPTED})`);
       const reader = readerOf(request.body as RawBody);
       const screening = new Screening(request.principal.tenantId);
+      // The response closes before it is sent only when the connection is gone (the request's own `destroyed` is set once its body was read).
+      let gone = false;
+      reply.raw.once('close', () => (gone = true));
       // Read and validated a slice at a time, letting the event loop run in between (other requests, /healthz).
       for (let slice = 1; !reader.done; slice++) {
         if (slice > 1) await nextTurn();
-        if (request.raw.destroyed) return reply; // the client went away: no one to answer, nothing published
-        let items: BodyItem[];
-        try {
-          items = reader.read(SLICE_CHARS);
-        } catch (error) {
-          if (error instanceof BodyError) throw badRequest(error.message);
-          throw error;
-        }
-        if (screening.items + items.length > maxItems) {
-          throw new ApiError(
-            'TOO_MANY_EVENTS',
-            `the body holds more than ${maxItems} events (EVENTS_MAX_ITEMS); send at most ${maxItems} per request. Nothing was published`,
-          );
-        }
-        screening.add(items);
+        if (gone) throw badRequest('the client closed the connection before the answer; nothing was published');
+        const deadline = performance.now() + SLICE_MS;
+        let chars = 0;
+        do {
+          let items: BodyItem[];
+          try {
+            items = reader.read(CHUNK_CHARS);
+          } catch (error) {
+            if (error instanceof BodyError) throw badRequest(error.message);
+            throw error;
+          }
+          if (screening.items + items.length > maxItems) {
+            throw new ApiError(
+              'TOO_MANY_EVENTS',
+              `the body holds more than ${maxItems} events (EVENTS_MAX_ITEMS); send at most ${maxItems} per request. Nothing was published`,
+            );
+          }
+          screening.add(items);
+          chars += CHUNK_CHARS;
+        } while (!reader.done && chars < SLICE_CHARS && performance.now() < deadline);
         if (sliceChannel.hasSubscribers) sliceChannel.publish({ slice, items: screening.items });
       }
       if (screening.items === 0) throw badRequest('body: holds no events');

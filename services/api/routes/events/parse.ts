@@ -20,7 +20,7 @@ export class BodyError extends Error {
 /** Longest item parsed, in characters: an event of the contract is far smaller (about 300 characters, at most a few KiB escaped). */
 export const MAX_ITEM_CHARS = 64 * 1024;
 /** Characters an item counts for in a slice's budget besides its own (its validation costs too). */
-const ITEM_COST = 64;
+const ITEM_COST = 256;
 /** Characters of a parser's message kept in a problem (V8's quote at most 10 characters of the input). */
 const MESSAGE_CHARS = 100;
 
