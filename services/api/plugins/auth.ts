@@ -9,7 +9,11 @@ declare module 'fastify' {
     principal: Principal;
   }
   interface FastifyInstance {
-    /** preHandler that requires a valid bearer token (request.principal set). */
+    /**
+     * Hook that requires a valid bearer token (request.principal set), else 401. Register it as an
+     * onRequest hook on routes that take a body, so that a request without a valid token is refused
+     * before its body is read or parsed; it needs only the headers.
+     */
     authenticate: (request: FastifyRequest) => Promise<void>;
   }
 }
@@ -22,8 +26,8 @@ const refusals = new WeakMap<FastifyRequest, ApiError>();
 /**
  * Bearer JWT (HS256). The tenant comes from the token only, never from a request parameter.
  * The token is verified in the first onRequest hook, so that every later hook (the rate
- * limiter) sees who is asking; the routes' `authenticate` preHandler then refuses a request
- * without a valid token with 401.
+ * limiter) sees who is asking; the routes' `authenticate` hook then refuses a request without
+ * a valid token with 401 (at onRequest, before any body is read, on the routes that take one).
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, options: { secret: string }) => {
