@@ -18,6 +18,14 @@ export {
 } from './rules.js';
 export { nextState, type AlertState, type Evaluation } from './state-machine.js';
 export { AlertStore, NOTIFICATION_STATUSES, alertEventId, type AlertEvent, type NotificationStatus, type StoredRules } from './store.js';
-export { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, newWebhookSecret, secretHint, signatureHeader, verifySignature } from './signature.js';
+export {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  derivedWebhookSecret,
+  newWebhookSecret,
+  secretHint,
+  signatureHeader,
+  verifySignature,
+} from './signature.js';
 export { checkWebhookUrl, blockedAddressReason, WebhookUrlError } from './webhook-safety.js';
 export { Notifier, postWebhook, retryDelayMs, MAX_RETRY_DELAY_MS, type NotifierOptions } from './notifier.js';

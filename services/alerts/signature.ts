@@ -46,6 +46,17 @@ export function verifySignature(
   return crypto.timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(given, 'hex'));
 }
 
+/**
+ * A tenant's first webhook secret, the same on every replica that derives it: HKDF-SHA256 of
+ * `seed` (the deployment's AUTH_JWT_SECRET, which every API replica shares) and the tenant id,
+ * `whsec_` + base64url of 32 bytes. So concurrent first PUTs of rules, on any replicas, store and
+ * show one secret, without a conditional write. It reveals nothing of the seed (HKDF is one-way).
+ */
+export function derivedWebhookSecret(seed: string, tenantId: string): string {
+  const key = crypto.hkdfSync('sha256', seed, 'sending-metrics alert webhook secret', `tenant:${tenantId}`, 32);
+  return `whsec_${Buffer.from(key).toString('base64url')}`;
+}
+
 /** A new webhook secret: 32 random bytes, `whsec_` + base64url. */
 export function newWebhookSecret(): string {
   return `whsec_${crypto.randomBytes(32).toString('base64url')}`;

@@ -107,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxRangeDays: deps.config.api.maxRangeDays,
     minimumVolume: deps.config.api.rateMinimumVolume,
     allowPrivateWebhooks: deps.config.alerts.allowPrivateWebhooks,
+    secretSeed: deps.jwtSecret,
   });
   await app.register(eventsRoutes, {
     publisher: deps.publisher,

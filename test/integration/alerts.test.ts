@@ -2,7 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertEvaluator, IDEMPOTENCY_HEADER, partitionOfTenant, SIGNATURE_HEADER, verifySignature } from '../../services/alerts/index.js';
+import {
+  AlertEvaluator,
+  AlertStore,
+  IDEMPOTENCY_HEADER,
+  partitionOfTenant,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  verifySignature,
+} from '../../services/alerts/index.js';
 import type { DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
@@ -189,6 +197,47 @@ describe('alerts', () => {
       rules: [{ id: 'bounce', warning: 0.02, critical: 0.05 }],
     });
     expect(after.json()).not.toHaveProperty('webhookSecret');
+  });
+
+  it('concurrent first PUTs, on one replica and on two, all show the one secret that is stored and signs', async () => {
+    const other = await buildTestApp(config, handle.client);
+    try {
+      for (const [tenant, replicas] of [
+        ['t-race-one', [app]],
+        ['t-race-two', [app, other]],
+      ] as const) {
+        const answers = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            replicas[i % replicas.length]!.inject({
+              method: 'PUT',
+              url: '/v1/alerts/rules',
+              headers: bearer(tenant),
+              payload: { rules: [{ id: `bounce-${i}`, rate: 'email.bounceRate' }] },
+            }),
+          ),
+        );
+        expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+        const shown = new Set(answers.map((answer) => answer.json().webhookSecret as string | undefined).filter(Boolean));
+        expect(shown.size, tenant).toBe(1);
+        const [secret] = [...shown] as [string];
+        const stored = await new AlertStore(handle.client).rules(tenant);
+        expect(stored?.webhookSecret).toBe(secret);
+        const body = JSON.stringify({ id: 'probe' });
+        const now = Math.floor(Date.now() / 1000);
+        expect(verifySignature(secret, signatureHeader(stored!.webhookSecret, now, body), body)).toBe(true);
+      }
+      // Another tenant's first secret is its own.
+      const third = await app.inject({
+        method: 'PUT',
+        url: '/v1/alerts/rules',
+        headers: bearer('t-race-three'),
+        payload: { rules: [{ id: 'bounce', rate: 'email.bounceRate' }] },
+      });
+      expect(third.json().webhookSecret).toMatch(/^whsec_/);
+      expect((await new AlertStore(handle.client).rules('t-race-one'))?.webhookSecret).not.toBe(third.json().webhookSecret);
+    } finally {
+      await other.close();
+    }
   });
 
   it('two evaluators share the tenants: one critical on the way up, one recovery on the way down, each delivered once, signed, retried with the same key', async () => {

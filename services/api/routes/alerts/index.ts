@@ -6,6 +6,7 @@ import {
   AlertStore,
   checkWebhookUrl,
   defaultRules,
+  derivedWebhookSecret,
   newWebhookSecret,
   parseRules,
   ruleFingerprint,
@@ -27,6 +28,11 @@ export interface AlertsRoutesOptions {
   minimumVolume: number;
   /** ALERTS_ALLOW_PRIVATE_WEBHOOKS. */
   allowPrivateWebhooks: boolean;
+  /**
+   * What a tenant's first webhook secret is derived from (the JWT secret every replica shares), so
+   * that every replica generates the same one; without it a random secret (one process only).
+   */
+  secretSeed?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -44,6 +50,23 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.addHook('preHandler', app.authenticate);
   const store = new AlertStore(options.clickhouse);
+  /** Rule replacements of one tenant, one at a time in this process (each reads what the one before stored). */
+  const replacing = new Map<string, Promise<unknown>>();
+  const oneAtATime = <T>(tenantId: string, work: () => Promise<T>): Promise<T> => {
+    const previous = replacing.get(tenantId) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    replacing.set(tenantId, tail);
+    void tail.then(() => {
+      if (replacing.get(tenantId) === tail) replacing.delete(tenantId);
+    });
+    return result;
+  };
+  const firstSecret = (tenantId: string) =>
+    options.secretSeed === undefined ? newWebhookSecret() : derivedWebhookSecret(options.secretSeed, tenantId);
 
   async function view(tenantId: string, generatedSecret?: string) {
     const stored = await store.rules(tenantId);
@@ -117,13 +140,18 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
           throw error;
         }
       }
-      const stored = await store.rules(tenantId);
-      const generated = request.body.webhookSecret === undefined && !stored?.webhookSecret ? newWebhookSecret() : undefined;
-      const secret = request.body.webhookSecret ?? stored?.webhookSecret ?? generated!;
-      // Strictly later than the stored version, also within one millisecond.
-      await store.saveRules(tenantId, rules, secret, Math.max(Date.now(), (stored?.updatedAt ?? 0) + 1));
-      request.log.info({ tenantId, rules: rules.length }, 'alert rules replaced');
-      return view(tenantId, generated);
+      // One replacement at a time per tenant here; across replicas the first secret is the same
+      // wherever it is generated (derived from the shared seed), so whichever write wins stores
+      // the secret every answer showed.
+      return oneAtATime(tenantId, async () => {
+        const stored = await store.rules(tenantId);
+        const generated = request.body.webhookSecret === undefined && !stored?.webhookSecret ? firstSecret(tenantId) : undefined;
+        const secret = request.body.webhookSecret ?? stored?.webhookSecret ?? generated!;
+        // Strictly later than the stored version, also within one millisecond.
+        await store.saveRules(tenantId, rules, secret, Math.max(Date.now(), (stored?.updatedAt ?? 0) + 1));
+        request.log.info({ tenantId, rules: rules.length }, 'alert rules replaced');
+        return view(tenantId, generated);
+      });
     },
   );
 
