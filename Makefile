@@ -3,7 +3,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: help install kafka-jars registry run stop test test-s3 test-python json-schemas test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+# The Node of every target: the version .nvmrc pins. The machine's own when it is that line at that
+# version or later, otherwise Node's own build under .cache/node (fetched by `make install` from the
+# npm registry; scripts/node.sh). Nothing global is changed.
+NODE_BIN := $(shell bash scripts/node.sh bin)
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+endif
+
+.PHONY: help install node build bench-startup kafka-jars registry run stop test test-s3 test-python json-schemas test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
@@ -15,16 +23,28 @@ help:
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
 	@echo "make stop           stop the local Kafka broker"
-	@echo "make bench-produce | bench-ingest | bench-query | bench-export | bench-recovery"
+	@echo "make build          compile services/ to dist/ (make install does it when dist/ is stale)"
+	@echo "make bench-produce | bench-ingest | bench-query | bench-export | bench-recovery | bench-startup"
 
 # `npm install` installs the versions pinned in package-lock.json (`npm ci` works too: the lock
 # records the embedded engine's optional builds for other platforms, which only the image skips).
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json .nvmrc
 	@bash scripts/require-tools.sh node
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: node_modules/.installed
+node:
+	@bash scripts/node.sh ensure
+
+# The build (scripts/build.sh): what `npx sending-metrics`, `make run` and the image run.
+BUILD_INPUTS := $(shell find services schemas/clickhouse schemas/avro -type f ! -name '*.test.ts' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build.sh
+dist/.built: node_modules/.installed $(BUILD_INPUTS)
+	@bash scripts/build.sh
+	@touch $@
+
+build: node node_modules/.installed dist/.built
+
+install: node node_modules/.installed dist/.built
 
 kafka-jars:
 	@if [ -z "$$KAFKA_BROKERS" ]; then bash scripts/require-tools.sh java mvn && bash deploy/kafka/kafka.sh fetch; fi
@@ -86,6 +106,9 @@ bench-produce: install kafka-jars
 bench-ingest: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/ingest.ts
 
+bench-startup: install kafka-jars
+	@bash scripts/with-kafka.sh npx tsx bench/startup.ts
+
 bench-recovery: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/recovery.ts
 
@@ -96,4 +119,4 @@ bench-export: install
 	@node --expose-gc --import tsx bench/export.ts
 
 clean:
-	rm -rf data .cache node_modules
+	rm -rf data .cache node_modules dist

@@ -4,7 +4,20 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '.cache/', 'services/api/web/assets/', 'deploy/', '**/*.cjs', '**/*.mjs', 'bin/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'data/',
+      '.cache/',
+      'services/api/web/assets/',
+      'deploy/',
+      'dist/',
+      'dist.new/',
+      '**/*.cjs',
+      '**/*.mjs',
+      'bin/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -36,7 +36,7 @@ const RESTARTS = Number(values.restarts);
 const FRESH_RESTARTS = Number(values['fresh-restarts']);
 const RATE = Number(values.rate);
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin/sending-metrics.js');
+const BIN = path.join(ROOT, 'scripts/cli-from-source.mjs');
 
 const stamp = Date.now();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-recovery-'));

@@ -54,6 +54,37 @@ render() { # render CHART OUT [--set ...]
 lint_chart() { "$helm" lint --strict "$1" --kube-version "$KUBE_VERSION"; }
 validate_rendered() { "$venv/kubernetes-validate" --strict --quiet -k "$KUBE_VERSION" "$1/rendered.yaml"; }
 checkov_rendered() { "$venv/checkov" --config-file deploy/policy/checkov.yaml --framework kubernetes -d "$1"; }
+# The image's policy: every base is node:<the version .nvmrc pins>-…, and only the build stage sees
+# TypeScript (no `services` or *.ts copied into a stage the images are made of, no tsx at run time).
+dockerfile_policy() {
+  "$venv/python" - "$1" "$(tr -d '[:space:]v' < .nvmrc)" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+want = sys.argv[2]
+problems = []
+stage = None
+for number, line in enumerate(text.splitlines(), 1):
+    words = line.split()
+    if not words or words[0].startswith("#"):
+        continue
+    if words[0].upper() == "FROM":
+        image = words[1]
+        stage = words[3] if len(words) > 3 and words[2].upper() == "AS" else None
+        if image.startswith("node:") and not image.startswith(f"node:{want}-"):
+            problems.append(f"line {number}: base {image} is not node:{want}-… (.nvmrc)")
+        continue
+    if stage == "build":
+        continue
+    if words[0].upper() in ("COPY", "ADD") and not any(w.startswith("--from=") for w in words):
+        sources = [w for w in words[1:-1] if not w.startswith("--")]
+        if any(re.search(r"(^|/)services(/|$)|\.ts$|tsconfig", w) for w in sources):
+            problems.append(f"line {number}: copies TypeScript sources outside the build stage: {line.strip()}")
+    if re.search(r"\btsx\b", line) and words[0].upper() in ("ENTRYPOINT", "CMD", "RUN", "ENV"):
+        problems.append(f"line {number}: runs tsx: {line.strip()}")
+print("\n".join(problems) or f"dockerfile policy: node {want} everywhere, TypeScript only in the build stage")
+sys.exit(1 if problems else 0)
+PY
+}
 compose_policy() { "$venv/python" deploy/policy/compose_policy.py "$1" "$tools/compose-spec.json" README.md; }
 config_documented() { # every ConfigMap variable is one README documents
   "$venv/python" - "$1/rendered.yaml" README.md <<'PY'
@@ -73,6 +104,7 @@ started=$SECONDS
 echo "test-deploy: tools in $tools"
 check "hadolint Dockerfile" hadolint_file Dockerfile
 check "checkov Dockerfile" checkov_dockerfile Dockerfile
+check "Dockerfile policy: the pinned Node, compiled JavaScript only" dockerfile_policy Dockerfile
 check "helm lint --strict" lint_chart "$chart"
 check "helm template (default values)" render "$chart" "$work/default"
 check "helm template (ServiceMonitor, PVC for downloads, no HPA)" render "$chart" "$work/full" \
@@ -114,8 +146,12 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   data: {}\n' > 
 must_fail "broken chart: malformed YAML -> helm lint" lint_chart "$broken/chart-yaml"
 grep -v '^USER ' Dockerfile > "$broken/Dockerfile"
 must_fail "broken Dockerfile: no USER -> checkov" checkov_dockerfile "$broken/Dockerfile"
-sed 's/^FROM node:20.20.2-bookworm-slim AS runtime/FROM node:latest AS runtime/' Dockerfile > "$broken/Dockerfile.latest"
+sed "s/^FROM node:$(cat .nvmrc)-bookworm-slim AS runtime/FROM node:latest AS runtime/" Dockerfile > "$broken/Dockerfile.latest"
 must_fail "broken Dockerfile: unpinned base -> hadolint" hadolint_file "$broken/Dockerfile.latest"
+sed "s/^FROM node:$(cat .nvmrc)-bookworm-slim AS runtime/FROM node:20.20.2-bookworm-slim AS runtime/" Dockerfile > "$broken/Dockerfile.node20"
+must_fail "broken Dockerfile: a Node 20 base -> Dockerfile policy" dockerfile_policy "$broken/Dockerfile.node20"
+sed 's|^COPY bin ./bin$|COPY bin ./bin\nCOPY services ./services|' Dockerfile > "$broken/Dockerfile.sources"
+must_fail "broken Dockerfile: TypeScript sources in the image -> Dockerfile policy" dockerfile_policy "$broken/Dockerfile.sources"
 cp -r deploy/compose "$broken/compose"
 sed -i 's/^  read_only: true$/  read_only: false/' "$broken/compose/compose.yaml"
 must_fail "broken compose: writable application containers -> compose policy" compose_policy "$broken/compose/compose.yaml"

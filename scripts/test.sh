@@ -4,6 +4,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+echo "node: $(node --version) ($(command -v node))"
 if ! command -v chromium >/dev/null 2>&1; then bash scripts/require-tools.sh chromium || echo "chromium unavailable: the browser test will fail" >&2; fi
 npx tsc --noEmit || { echo "type check failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 report="$(mktemp)"

@@ -13,7 +13,7 @@ import { createSimulator } from '../../services/producer/simulator.js';
 import { runCli } from '../support/cli.js';
 import { deleteTopics, recordsIn } from '../support/kafka.js';
 
-/** `produce --file` against the real broker, run as a user runs it (bin/sending-metrics.js). */
+/** `produce --file` against the real broker, run as a user runs it (the command line, from the sources). */
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
 const logger = createLogger('warn');
 const run = `produce-test-${Date.now()}-${process.pid}`;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const BIN = path.join(ROOT, 'bin/sending-metrics.js');
+/** The command line from the TypeScript sources (tsx): tests run the tree as it is, built or not. */
+export const BIN = path.join(ROOT, 'scripts/cli-from-source.mjs');
 
 export interface Finished {
   code: number | null;
