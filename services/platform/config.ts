@@ -252,6 +252,42 @@ function trustProxy(env: Env): boolean | string[] {
   return list;
 }
 
+const HOST_FORM = 'an IP address (IPv6 without brackets, e.g. ::) or a host name such as 0.0.0.0, ::1 or api.internal';
+
+/** HOST: where the API listens (default 127.0.0.1). An IP address or a host name, IPv6 without brackets. */
+function host(env: Env): string {
+  const raw = env.HOST ?? '127.0.0.1';
+  const value = raw.trim();
+  const name = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
+  // A zone index (fe80::1%eth0) is an address to listen on; the default PUBLIC_URL refuses it below.
+  if (isIP(value.replace(/%[A-Za-z0-9_.-]+$/, '')) === 0 && !name.test(value)) {
+    fail('HOST', raw.slice(0, 100), 'is not a host name or IP address', HOST_FORM);
+  }
+  return value;
+}
+
+/**
+ * PUBLIC_URL, or the address the API listens on: an IPv6 address in brackets, and for an
+ * unspecified address (0.0.0.0, ::), which no client can call, localhost.
+ */
+function publicUrl(env: Env, listenHost: string): string {
+  const given = url(env, 'PUBLIC_URL', ['http:', 'https:']);
+  if (given) return given.toString();
+  const port = env.PORT?.trim() || '8080';
+  const unspecified = listenHost === '0.0.0.0' || (isIP(listenHost) === 6 && /^[0:]+$/.test(listenHost));
+  const hostPart = unspecified ? 'localhost' : isIP(listenHost) === 6 ? `[${listenHost}]` : listenHost;
+  try {
+    return new URL(`http://${hostPart}:${port}/`).toString();
+  } catch {
+    return fail(
+      'HOST',
+      listenHost,
+      'cannot form the default PUBLIC_URL',
+      'PUBLIC_URL set (the address users reach), or a HOST without a zone index',
+    );
+  }
+}
+
 function topicPrefix(env: Env): string {
   const raw = env.TOPIC_PREFIX ?? '';
   if (!/^[A-Za-z0-9._-]{0,100}$/.test(raw)) {
@@ -473,6 +509,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('AUTH_JWT_SECRET is too short; expected at least 32 characters (leave it unset in development)');
   }
   const kafka = brokers(env);
+  const listenHost = host(env);
   const rateLimitPerMinute = integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000);
   const clickhouseUrl = url(env, 'CLICKHOUSE_URL', ['http:', 'https:']);
   // The database: CLICKHOUSE_DATABASE, else the URL's path (http://user:pass@host:8123/metrics), else default.
@@ -489,7 +526,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST ?? '127.0.0.1',
+    host: listenHost,
     dataDir,
     kafkaBrokers: kafka.list,
     localKafka: kafka.local,
@@ -537,9 +574,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: integer(env, 'ALERTS_RETRY_BASE_MS', 30_000, 10, 3_600_000),
       retryForMs: integer(env, 'ALERTS_RETRY_FOR_MS', 86_400_000, 1000, 7 * 86_400_000),
       allowPrivateWebhooks: flag(env, 'ALERTS_ALLOW_PRIVATE_WEBHOOKS'),
-      publicUrl: (
-        url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? new URL(`http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? '8080'}/`)
-      ).toString(),
+      publicUrl: publicUrl(env, listenHost),
     },
     schemaRegistry: schemaRegistry(env),
     downloads: {

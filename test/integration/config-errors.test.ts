@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../services/platform/config.js';
 import { runCli } from '../support/cli.js';
 
 const EVENT = {
@@ -71,6 +72,35 @@ describe('a wrong configuration value stops the process with one line naming the
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^configuration error: WEBHOOK_SECRETS: tenant "acme corp\/eu" is not a tenant id \(letters, digits/);
     expect(result.stderr).not.toContain('hunter2');
+  });
+
+  it('HOST that is not a host name or an IP address: exit 78, one line naming it', async () => {
+    for (const host of ['not a host', '[::1]', 'http://example.com']) {
+      const result = await runCli(['run'], { HOST: host, DATA_DIR: '/tmp/sm-config-test' });
+      expect(result.code, host).toBe(78);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, host).toHaveLength(1);
+      expect(lines[0]).toMatch(/^configuration error: HOST=".*" is not a host name or IP address; expected .*without brackets/);
+    }
+  });
+
+  it('an IPv6 HOST without PUBLIC_URL: the default PUBLIC_URL brackets it (localhost for an unspecified address), no crash', async () => {
+    const result = await runCli(['token', '--tenant', 'acme'], { HOST: '::', PUBLIC_URL: undefined, DATA_DIR: '/tmp/sm-config-test' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const base = { DATA_DIR: '/tmp/sm-config-test' };
+    expect(loadConfig({ ...base, HOST: '::1', PORT: '9090' }).alerts.publicUrl).toBe('http://[::1]:9090/');
+    expect(loadConfig({ ...base, HOST: '::' }).alerts.publicUrl).toBe('http://localhost:8080/');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).alerts.publicUrl).toBe('http://localhost:8080/');
+    expect(loadConfig({ ...base, HOST: '10.1.2.3' }).alerts.publicUrl).toBe('http://10.1.2.3:8080/');
+    expect(loadConfig({ ...base, HOST: 'api.internal' }).alerts.publicUrl).toBe('http://api.internal:8080/');
+    expect(loadConfig({ ...base, HOST: '::', PUBLIC_URL: 'https://metrics.example.com/' }).alerts.publicUrl).toBe(
+      'https://metrics.example.com/',
+    );
+    expect(() => loadConfig({ ...base, HOST: 'fe80::1%eth0' })).toThrow(
+      /^HOST="fe80::1%eth0" cannot form the default PUBLIC_URL; expected PUBLIC_URL set/,
+    );
   });
 
   it('a password in CLICKHOUSE_URL never appears in the error', async () => {
