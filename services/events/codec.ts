@@ -115,15 +115,22 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Lenient: only to say where invalid bytes are, never to keep what it reads. */
 const UTF8_LENIENT = new TextDecoder('utf-8');
 
+/** Largest JSON event parsed, in bytes: an event of the contract is about 300 bytes, at most a few KiB escaped. */
+export const MAX_JSON_EVENT_BYTES = 64 * 1024;
+
 /** A JSON value read from bytes: the value, or why not (`json`: not JSON; `utf8`: JSON, but not valid UTF-8). */
 export type ParsedJson = { ok: true; value: unknown } | { ok: false; kind: 'json' | 'utf8'; problem: string };
 
 /**
- * Reads one JSON document (a record's value, a line of NDJSON). Bytes that are not valid UTF-8
+ * Reads one JSON document (a record's value, a line of NDJSON) of at most MAX_JSON_EVENT_BYTES. Bytes that are not valid UTF-8
  * are refused, never read with U+FFFD in their place (ids that differ only in invalid bytes would
  * become one): the problem names the fields that hold them, e.g. `eventId: invalid UTF-8`.
  */
 export function parseJsonEvent(bytes: Uint8Array): ParsedJson {
+  // Parsing time grows with nesting (8 MiB of nested arrays: about 3 s), and no event comes near this size.
+  if (bytes.length > MAX_JSON_EVENT_BYTES) {
+    return { ok: false, kind: 'json', problem: `${bytes.length} bytes long; a JSON event is at most ${MAX_JSON_EVENT_BYTES}` };
+  }
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, EventDecodeError, parseJsonEvent } from './codec.js';
+import { decodeEvent, EventDecodeError, MAX_JSON_EVENT_BYTES, parseJsonEvent } from './codec.js';
 import { encodeEvent } from './codec.js';
 import type { AssignmentEvent, DeliveryEvent } from './types.js';
 import { validateEvent } from './validate.js';
@@ -99,6 +99,15 @@ describe('parseJsonEvent: the JSON value of a record', () => {
     expect(parseJsonEvent(key)).toEqual({ ok: false, kind: 'utf8', problem: 'a field name: invalid UTF-8' });
     const surrogate = Buffer.concat([Buffer.from('{"customerId":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
     expect(parseJsonEvent(surrogate)).toEqual({ ok: false, kind: 'utf8', problem: 'customerId: invalid UTF-8' });
+  });
+
+  it('a document larger than any event is not parsed', () => {
+    const nested = Buffer.from(`${'['.repeat(MAX_JSON_EVENT_BYTES)}${']'.repeat(MAX_JSON_EVENT_BYTES)}`);
+    expect(parseJsonEvent(nested)).toEqual({
+      ok: false,
+      kind: 'json',
+      problem: `${2 * MAX_JSON_EVENT_BYTES} bytes long; a JSON event is at most ${MAX_JSON_EVENT_BYTES}`,
+    });
   });
 
   it('invalid UTF-8 that is not JSON either is a JSON problem', () => {
