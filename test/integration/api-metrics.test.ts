@@ -291,4 +291,21 @@ describe('metrics API over HTTP', () => {
     // The limit was the query's own: the same question without it answers.
     expect((await get('/v1/metrics/outreach/campaigns?from=2026-11-01T00:00:00.001Z&to=2026-11-05T23:59:59.999Z')).statusCode).toBe(200);
   });
+
+  it('freshness says it is deployment-wide (scope), in every answer and in the OpenAPI document', async () => {
+    const range = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
+    for (const path of [
+      `/v1/metrics/campaigns?${range}`,
+      `/v1/metrics/outreach?${range}`,
+      `/v1/metrics/rates?${range}`,
+      `/v1/metrics/outreach/campaigns?${range}`,
+      `/v1/metrics/timeseries?${range}&metric=entries&interval=day`,
+    ]) {
+      const response = await get(path);
+      expect(response.statusCode, path).toBe(200);
+      expect((response.json() as { freshness: { scope: string } }).freshness.scope, path).toBe('deployment');
+    }
+    const doc = JSON.stringify((await app.inject({ method: 'GET', url: '/docs/json' })).json());
+    expect(doc).toMatch(/deployment-wide/);
+  });
 });

@@ -436,6 +436,7 @@ describe('bad input and freshness', () => {
         lagSeconds: null,
         state: 'no_consumer',
         reportedAt: null,
+        scope: 'deployment',
       });
     }
     const series = await get(url('/v1/metrics/timeseries', range, '&metric=entries&interval=day'), 't-a');

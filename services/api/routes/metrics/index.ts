@@ -45,7 +45,8 @@ const STATUS_DESCRIPTION =
   DELIVERY_STATUSES.map((status) => `${status}: ${DELIVERY_STATUS_HELP[status]}.`).join(' ') +
   ` Text messages never take the email-only statuses (${EMAIL_ONLY_STATUSES.join(', ')}).`;
 
-const FRESHNESS_DESCRIPTION = ' Every answer carries freshness: everything published to the event topics before countedThrough is counted.';
+const FRESHNESS_DESCRIPTION =
+  ' Every answer carries freshness: everything published to the event topics before countedThrough is counted. It is deployment-wide (scope: deployment): the progress of the ingest over every tenant’s events, so another tenant’s backlog shows as behind too.';
 
 export interface MetricsRoutesOptions {
   clickhouse: ClickHouseClient;
@@ -150,6 +151,8 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.addHook('preHandler', app.authenticate);
   const maxRows = options.maxAnswerRows ?? 10_000;
+  // The ingest's progress over all tenants: said so in every answer.
+  const freshnessOf = async () => ({ ...(await options.freshness()), scope: 'deployment' as const });
   const timeoutMs = options.queryTimeoutMs ?? 10_000;
   // Every reporting query of these routes runs under the engine's execution time limit; one it
   // stops answers 503 QUERY_TIMEOUT.
@@ -210,11 +213,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       const { limit, after } = pageParams(request.query);
-      const [rows, previous, freshness] = await Promise.all([
-        campaignsOf(range),
-        before ? campaignsOf(before) : undefined,
-        options.freshness(),
-      ]);
+      const [rows, previous, freshness] = await Promise.all([campaignsOf(range), before ? campaignsOf(before) : undefined, freshnessOf()]);
       const order = campaignOrder as (a: RowKey, b: RowKey) => number;
       if (!before || !previous) return { ...window(range), ...pageOf(rows, order, after, limit), freshness };
       const compared = lineUp(
@@ -242,7 +241,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       // Both periods in one read of each table (queryOutreachPeriods), not two queries.
-      const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), options.freshness()]);
+      const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), freshnessOf()]);
       if (!before || !previous) return { ...window(range), ...counts, freshness };
       return { ...window(range), ...counts, previous: { ...window(before), ...previous }, change: changeTree(counts, previous), freshness };
     },
@@ -262,7 +261,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     async (request) => {
       const { range, before } = rangeOf(request.principal.tenantId, request.query);
       // Both periods in one read of each table (queryOutreachPeriods), not two queries.
-      const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), options.freshness()]);
+      const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), freshnessOf()]);
       const rates = ratesOf(counts, options.minimumVolume);
       if (!before || !previous) return { ...window(range), ...rates, freshness };
       const then = ratesOf(previous, options.minimumVolume);
@@ -289,7 +288,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       const [rows, previous, freshness] = await Promise.all([
         outreachCampaignsOf(range),
         before ? outreachCampaignsOf(before) : undefined,
-        options.freshness(),
+        freshnessOf(),
       ]);
       if (!before || !previous) return { ...window(range), ...pageOf(rows, compareOutreachCampaignRows, after, limit), freshness };
       const compared = lineUp<OutreachCampaignRow, Pick<OutreachCampaignRow, 'sms' | 'email' | 'rates'>>(
@@ -323,7 +322,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         const query = { ...r, metric: request.query.metric, interval: request.query.interval, tz };
         return cachedAnswer(options.answers, r.tenantId, ['timeseries', query], () => queryTimeseries(clickhouse, query));
       };
-      const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, options.freshness()]);
+      const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, freshnessOf()]);
       const head = { metric: request.query.metric, interval: request.query.interval, tz };
       if (!before || !previous) return { ...head, points, freshness };
       const compared = points.map((point, index) => {

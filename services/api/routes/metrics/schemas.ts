@@ -58,8 +58,15 @@ export const Freshness = Type.Object(
         'current: ingest reports and has counted everything published; behind: ingest reports and is catching up; no_consumer: no ingest has reported recently (FRESHNESS_STALE_AFTER_MS), the counts may be old',
     }),
     reportedAt: Type.Union([Type.String(), Type.Null()], { description: 'when ingest last reported its progress' }),
+    scope: Type.Literal('deployment', {
+      description:
+        "deployment: the figures are the ingest's progress over all tenants' events (the event topics are shared), not this tenant's alone",
+    }),
   },
-  { description: 'How complete the answer is' },
+  {
+    description:
+      "How complete the answer is. Deployment-wide: it describes the ingest of every tenant's events together, so another tenant's backlog can make it behind while this tenant's own events are all counted",
+  },
 );
 
 export const Change = Type.Object(
