@@ -152,7 +152,7 @@ describe('POST /v1/events: bounded answers', () => {
     expect(oneLine.json()).toEqual({
       accepted: 0,
       rejectedCount: 1,
-      rejected: [{ index: 0, reason: `line is ${huge.length + 2} characters long; an event is at most 65536` }],
+      rejected: [{ index: 0, reason: `line is ${huge.length + 2} bytes long; an event is at most 65536` }],
     });
 
     const depth = Math.floor(maxBodyBytes / 2) - 1;
@@ -161,10 +161,10 @@ describe('POST /v1/events: bounded answers', () => {
     expect(nested.json()).toEqual({
       accepted: 0,
       rejectedCount: 1,
-      rejected: [{ index: 0, reason: `event is ${2 * (depth - 1)} characters long; an event is at most 65536` }],
+      rejected: [{ index: 0, reason: `event is ${2 * (depth - 1)} bytes long; an event is at most 65536` }],
     });
     const nestedLine = await post('huge-t', `${'['.repeat(depth)}${']'.repeat(depth)}`);
-    expect(nestedLine.json().rejected[0].reason).toBe(`line is ${2 * depth} characters long; an event is at most 65536`);
+    expect(nestedLine.json().rejected[0].reason).toBe(`line is ${2 * depth} bytes long; an event is at most 65536`);
     // Nesting that fits in an item is parsed, and is no event.
     const small = await post('huge-t', `${'['.repeat(30_000)}${']'.repeat(30_000)}\n`);
     expect(small.json().rejected).toEqual([{ index: 0, reason: 'event: must be a JSON object, got an array' }]);

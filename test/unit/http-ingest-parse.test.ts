@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   BodyError,
   jsonItems,
-  MAX_ITEM_CHARS,
+  MAX_ITEM_BYTES,
   ndjsonItems,
   type BodyItem,
   type ItemReader,
 } from '../../services/api/routes/events/parse.js';
 
-/** Every item of a reader, read `budget` characters at a time (small budgets split elements across slices). */
+/** Every item of a reader, read `budget` bytes at a time (small budgets split elements across slices). */
 function readAll(reader: ItemReader, budget: number): { items: BodyItem[]; slices: number } {
   const items: BodyItem[] = [];
   let slices = 0;
@@ -61,6 +61,15 @@ describe('JSON bodies', () => {
     expect(json('  ').items).toEqual([]);
   });
 
+  it('a UTF-8 byte order mark is skipped; text beyond ASCII is read whole', () => {
+    expect(json('\ufeff[{"a":"é ü \u{1F600}"}]').items).toEqual([{ index: 0, value: { a: 'é ü \u{1F600}' } }]);
+    expect(json('\ufeff{"a":1}').items).toEqual([{ index: 0, value: { a: 1 } }]);
+    expect(ndjson('\ufeff{"a":1}\n{"b":"ß"}').items).toEqual([
+      { index: 0, value: { a: 1 } },
+      { index: 1, value: { b: 'ß' } },
+    ]);
+  });
+
   it('refuses what is not JSON as a whole', () => {
     expect(bodyError(() => json('[1,]'))).toBe('body: is not valid JSON (element 1 is empty)');
     expect(bodyError(() => json('[,1]'))).toBe('body: is not valid JSON (element 0 is empty)');
@@ -73,15 +82,13 @@ describe('JSON bodies', () => {
   });
 
   it('an element or a value larger than any event is rejected without being parsed', () => {
-    const big = `"${'x'.repeat(MAX_ITEM_CHARS)}"`;
+    const big = `"${'x'.repeat(MAX_ITEM_BYTES)}"`;
     expect(json(`[1,${big},2]`).items).toEqual([
       { index: 0, value: 1 },
-      { index: 1, problem: `event is ${big.length} characters long; an event is at most ${MAX_ITEM_CHARS}` },
+      { index: 1, problem: `event is ${big.length} bytes long; an event is at most ${MAX_ITEM_BYTES}` },
       { index: 2, value: 2 },
     ]);
-    expect(json(big).items).toEqual([
-      { index: 0, problem: `event is ${big.length} characters long; an event is at most ${MAX_ITEM_CHARS}` },
-    ]);
+    expect(json(big).items).toEqual([{ index: 0, problem: `event is ${big.length} bytes long; an event is at most ${MAX_ITEM_BYTES}` }]);
   });
 
   it('a body that is not UTF-8 is refused as a whole', () => {
@@ -117,10 +124,10 @@ describe('NDJSON bodies', () => {
   });
 
   it('a line longer than any event is rejected without being parsed', () => {
-    const long = `[${'['.repeat(MAX_ITEM_CHARS)}`;
+    const long = `[${'['.repeat(MAX_ITEM_BYTES)}`;
     expect(ndjson(`1\n${long}\n2`).items).toEqual([
       { index: 0, value: 1 },
-      { index: 1, problem: `line is ${long.length} characters long; an event is at most ${MAX_ITEM_CHARS}` },
+      { index: 1, problem: `line is ${long.length} bytes long; an event is at most ${MAX_ITEM_BYTES}` },
       { index: 2, value: 2 },
     ]);
   });

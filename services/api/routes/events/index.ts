@@ -31,12 +31,12 @@ export const LISTED_REJECTIONS = 100;
 const REASON_CHARS = 1000;
 const DEFAULT_MAX_ITEMS = 10_000;
 /**
- * A slice of the work between two turns of the event loop: chunks of CHUNK_CHARS characters of the
- * body are read and validated until SLICE_MS have passed or SLICE_CHARS characters were read.
+ * A slice of the work between two turns of the event loop: chunks of CHUNK_BYTES of the body are
+ * read and validated until SLICE_MS have passed or SLICE_BYTES were read.
  */
 const SLICE_MS = 10;
-const SLICE_CHARS = 64 * 1024;
-const CHUNK_CHARS = 8 * 1024;
+const SLICE_BYTES = 64 * 1024;
+const CHUNK_BYTES = 8 * 1024;
 
 /**
  * Told `{ slice, items }` after each slice of a request's body is read and validated, before
@@ -155,11 +155,11 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
         if (slice > 1) await nextTurn();
         if (gone) throw badRequest('the client closed the connection before the answer; nothing was published');
         const deadline = performance.now() + SLICE_MS;
-        let chars = 0;
+        let bytes = 0;
         do {
           let items: BodyItem[];
           try {
-            items = reader.read(CHUNK_CHARS);
+            items = reader.read(CHUNK_BYTES);
           } catch (error) {
             if (error instanceof BodyError) throw badRequest(error.message);
             throw error;
@@ -171,8 +171,8 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
             );
           }
           screening.add(items);
-          chars += CHUNK_CHARS;
-        } while (!reader.done && chars < SLICE_CHARS && performance.now() < deadline);
+          bytes += CHUNK_BYTES;
+        } while (!reader.done && bytes < SLICE_BYTES && performance.now() < deadline);
         if (sliceChannel.hasSubscribers) sliceChannel.publish({ slice, items: screening.items });
       }
       if (screening.items === 0) throw badRequest('body: holds no events');

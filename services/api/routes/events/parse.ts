@@ -1,9 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { parseJsonEvent } from '../../../events/codec.js';
 
 /**
  * Reading the body of POST /v1/events in slices: a reader hands out the items of about `budget`
- * characters at a time, so that the route can let the event loop run between slices. No item
- * is parsed whole when it is larger than any event can be (MAX_ITEM_CHARS): JSON.parse of 8 MiB
+ * bytes at a time, so that the route can let the event loop run between slices. No item
+ * is parsed whole when it is larger than any event can be (MAX_ITEM_BYTES): JSON.parse of 8 MiB
  * of nested arrays holds the loop for seconds (measured 2.9 s on Node 20), of 8 MiB of `[1,1,…]`
  * 0.3 s, so a JSON array is split into its elements by a scan of its structure and each element
  * is parsed on its own.
@@ -17,31 +18,25 @@ export class BodyError extends Error {
   override name = 'BodyError';
 }
 
-/** Longest item parsed, in characters: an event of the contract is far smaller (about 300 characters, at most a few KiB escaped). */
-export const MAX_ITEM_CHARS = 64 * 1024;
-/** Characters an item counts for in a slice's budget besides its own (its validation costs too). */
+/** Longest item parsed, in bytes: an event of the contract is far smaller (about 300 bytes, at most a few KiB escaped). */
+export const MAX_ITEM_BYTES = 64 * 1024;
+/** Bytes an item counts for in a slice's budget besides its own (its validation costs too). */
 const ITEM_COST = 256;
 /** Characters of a parser's message kept in a problem (V8's quote at most 10 characters of the input). */
 const MESSAGE_CHARS = 100;
 
 export interface ItemReader {
-  /** Reads on until about `budget` characters were passed or the body ends; returns the items found. Throws BodyError. */
+  /** Reads on until about `budget` bytes were passed or the body ends; returns the items found. Throws BodyError. */
   read(budget: number): BodyItem[];
   readonly done: boolean;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 const message = (error: unknown) => (error as Error).message.slice(0, MESSAGE_CHARS);
-const tooLong = (what: string, length: number) => `${what} is ${length} characters long; an event is at most ${MAX_ITEM_CHARS}`;
+const tooLong = (what: string, length: number) => `${what} is ${length} bytes long; an event is at most ${MAX_ITEM_BYTES}`;
 
-/** The body as text, or undefined when it is not valid UTF-8 (never read with U+FFFD in place of its bytes). */
-export function decodeBody(bytes: Uint8Array): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+/** Where the text starts: after a UTF-8 byte order mark, if any (RFC 8259 lets a reader ignore it). */
+function afterBom(bytes: Buffer): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
 }
 
 /** Blank as a line of NDJSON (any white space, `\r` included). */
@@ -50,54 +45,28 @@ function isBlank(text: string): boolean {
 }
 
 /** Only JSON's white space (RFC 8259: space, tab, line feed, carriage return). */
-const JSON_BLANK = /^[ \t\n\r]*$/;
-
-/** NDJSON as text: one event per line (index = 0-based line number); blank lines are skipped. */
-class NdjsonText implements ItemReader {
-  private position = 0;
-  private line = 0;
-  done = false;
-
-  constructor(private readonly text: string) {}
-
-  read(budget: number): BodyItem[] {
-    const items: BodyItem[] = [];
-    const text = this.text;
-    let spent = 0;
-    while (!this.done && spent < budget) {
-      const newline = text.indexOf('\n', this.position);
-      const end = newline === -1 ? text.length : newline;
-      const index = this.line++;
-      const length = end - this.position;
-      if (length > MAX_ITEM_CHARS) {
-        items.push({ index, problem: tooLong('line', length) });
-        spent += ITEM_COST;
-      } else if (length > 0) {
-        const line = text.slice(this.position, end);
-        if (!isBlank(line)) {
-          try {
-            items.push({ index, value: JSON.parse(line) as unknown });
-          } catch (error) {
-            items.push({ index, problem: `line is not JSON: ${message(error)}` });
-          }
-          spent += length + ITEM_COST;
-        }
-      }
-      spent += 1;
-      this.position = end + 1;
-      if (newline === -1) this.done = true;
-    }
-    return items;
-  }
+function isJsonBlank(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-/** NDJSON whose bytes are not all valid UTF-8: line by line, each line that is not refused, naming its fields. */
-class NdjsonBytes implements ItemReader {
-  private position = 0;
+/**
+ * NDJSON: one event per line (index = 0-based line number); blank lines are skipped. Lines are
+ * found by their 0x0A byte (never part of a multi-byte character) and decoded one at a time, so
+ * that no slice decodes the whole body. In a body that is not all valid UTF-8 (isUtf8, checked
+ * once), each line is read strictly: one that is not UTF-8 is rejected naming its fields.
+ */
+class NdjsonReader implements ItemReader {
+  private position: number;
   private line = 0;
   done = false;
 
-  constructor(private readonly bytes: Buffer) {}
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly valid: boolean,
+  ) {
+    this.position = afterBom(bytes);
+    this.done = this.position >= bytes.length;
+  }
 
   read(budget: number): BodyItem[] {
     const items: BodyItem[] = [];
@@ -108,24 +77,39 @@ class NdjsonBytes implements ItemReader {
       const end = newline === -1 ? bytes.length : newline;
       const index = this.line++;
       const length = end - this.position;
-      if (length > MAX_ITEM_CHARS) {
+      if (length > MAX_ITEM_BYTES) {
         items.push({ index, problem: tooLong('line', length) });
         spent += ITEM_COST;
       } else if (length > 0) {
-        const line = bytes.subarray(this.position, end);
-        const text = decodeBody(line);
-        if (text === undefined || !isBlank(text)) {
-          const parsed = parseJsonEvent(line);
-          if (parsed.ok) items.push({ index, value: parsed.value });
-          else items.push({ index, problem: parsed.kind === 'utf8' ? parsed.problem : `line is not JSON: ${parsed.problem}` });
+        const item = this.item(index, this.position, end);
+        if (item) {
+          items.push(item);
           spent += length + ITEM_COST;
         }
       }
       spent += 1;
       this.position = end + 1;
-      if (newline === -1) this.done = true;
+      if (newline === -1 || this.position >= bytes.length) this.done = true;
     }
     return items;
+  }
+
+  /** The item of one line, or undefined for a blank line. */
+  private item(index: number, start: number, end: number): BodyItem | undefined {
+    if (this.valid) {
+      const text = this.bytes.toString('utf8', start, end);
+      if (isBlank(text)) return undefined;
+      try {
+        return { index, value: JSON.parse(text) as unknown };
+      } catch (error) {
+        return { index, problem: `line is not JSON: ${message(error)}` };
+      }
+    }
+    const line = this.bytes.subarray(start, end);
+    if (isUtf8(line) && isBlank(line.toString('utf8'))) return undefined;
+    const parsed = parseJsonEvent(line);
+    if (parsed.ok) return { index, value: parsed.value };
+    return { index, problem: parsed.kind === 'utf8' ? parsed.problem : `line is not JSON: ${parsed.problem}` };
   }
 }
 
@@ -139,10 +123,11 @@ const CLOSE_OBJECT = 0x7d;
 
 /**
  * A JSON body: one value (item 0), or an array whose elements are the items. The array is split
- * by a scan that follows strings and nesting only; every element is then parsed by JSON.parse,
- * so that anything the scan lets through that is not JSON is still refused (400).
+ * by a scan of its bytes that follows strings and nesting only (the structural characters are
+ * ASCII, never part of a multi-byte character); every element is then decoded and parsed by
+ * JSON.parse, so that anything the scan lets through that is not JSON is still refused (400).
  */
-class JsonText implements ItemReader {
+class JsonReader implements ItemReader {
   private position: number;
   private depth = 0;
   private inString = false;
@@ -152,10 +137,10 @@ class JsonText implements ItemReader {
   private readonly array: boolean;
   done = false;
 
-  constructor(private readonly text: string) {
-    let first = 0;
-    while (first < text.length && JSON_BLANK.test(text[first]!)) first += 1;
-    this.array = text.charCodeAt(first) === OPEN_ARRAY;
+  constructor(private readonly bytes: Buffer) {
+    let first = afterBom(bytes);
+    while (first < bytes.length && isJsonBlank(bytes[first]!)) first += 1;
+    this.array = bytes[first] === OPEN_ARRAY;
     this.position = this.array ? first + 1 : first;
     this.start = this.position;
     this.depth = this.array ? 1 : 0;
@@ -164,11 +149,11 @@ class JsonText implements ItemReader {
   read(budget: number): BodyItem[] {
     if (!this.array) return this.single();
     const items: BodyItem[] = [];
-    const text = this.text;
-    const stop = Math.min(text.length, this.position + budget);
+    const bytes = this.bytes;
+    const stop = Math.min(bytes.length, this.position + budget);
     let i = this.position;
     for (; i < stop; i++) {
-      const code = text.charCodeAt(i);
+      const code = bytes[i]!;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (code === BACKSLASH) this.escaped = true;
@@ -181,9 +166,11 @@ class JsonText implements ItemReader {
         this.depth -= 1;
         if (this.depth === 0) {
           this.element(i, true, items);
-          if (!JSON_BLANK.test(text.slice(i + 1))) throw new BodyError('body: is not valid JSON (text follows the array)');
+          for (let after = i + 1; after < bytes.length; after++) {
+            if (!isJsonBlank(bytes[after]!)) throw new BodyError('body: is not valid JSON (text follows the array)');
+          }
           this.done = true;
-          this.position = text.length;
+          this.position = bytes.length;
           return items;
         }
       } else if (code === COMMA && this.depth === 1) {
@@ -195,7 +182,7 @@ class JsonText implements ItemReader {
       }
     }
     this.position = i;
-    if (i >= text.length) throw new BodyError('body: is not valid JSON (the array is not closed)');
+    if (i >= bytes.length) throw new BodyError('body: is not valid JSON (the array is not closed)');
     return items;
   }
 
@@ -203,10 +190,10 @@ class JsonText implements ItemReader {
   private element(end: number, last: boolean, items: BodyItem[]): void {
     const index = this.index;
     const length = end - this.start;
-    if (length > MAX_ITEM_CHARS) {
+    if (length > MAX_ITEM_BYTES) {
       items.push({ index, problem: tooLong('event', length) });
     } else {
-      const text = this.text.slice(this.start, end);
+      const text = this.bytes.toString('utf8', this.start, end);
       if (JSON_BLANK.test(text)) {
         if (!(last && index === 0)) throw new BodyError(`body: is not valid JSON (element ${index} is empty)`);
       } else {
@@ -223,26 +210,29 @@ class JsonText implements ItemReader {
 
   private single(): BodyItem[] {
     this.done = true;
-    const length = this.text.length - this.position;
-    if (JSON_BLANK.test(this.text)) return [];
-    if (length > MAX_ITEM_CHARS) return [{ index: 0, problem: tooLong('event', length) }];
+    const length = this.bytes.length - this.position;
+    if (length === 0) return [];
+    if (length > MAX_ITEM_BYTES) return [{ index: 0, problem: tooLong('event', length) }];
+    const text = this.bytes.toString('utf8', this.position);
+    if (JSON_BLANK.test(text)) return [];
     try {
-      return [{ index: 0, value: JSON.parse(this.text) as unknown }];
+      return [{ index: 0, value: JSON.parse(text) as unknown }];
     } catch (error) {
       throw new BodyError(`body: is not valid JSON (${message(error)})`);
     }
   }
 }
 
+/** Only JSON's white space. */
+const JSON_BLANK = /^[ \t\n\r]*$/;
+
 /** The reader of a JSON body (one value or an array of them). Throws BodyError when the body is not UTF-8. */
-export function jsonItems(bytes: Uint8Array): ItemReader {
-  const text = decodeBody(bytes);
-  if (text === undefined) throw new BodyError('body: is not valid UTF-8 (JSON is UTF-8; no event was read)');
-  return new JsonText(text);
+export function jsonItems(bytes: Buffer): ItemReader {
+  if (!isUtf8(bytes)) throw new BodyError('body: is not valid UTF-8 (JSON is UTF-8; no event was read)');
+  return new JsonReader(bytes);
 }
 
 /** The reader of an NDJSON body: one event per line; a line that is not valid UTF-8 is rejected on its own. */
 export function ndjsonItems(bytes: Buffer): ItemReader {
-  const text = decodeBody(bytes);
-  return text === undefined ? new NdjsonBytes(bytes) : new NdjsonText(text);
+  return new NdjsonReader(bytes, isUtf8(bytes));
 }
