@@ -563,7 +563,7 @@ export function loadConfig(env: Env = process.env): Config {
       freshnessStaleAfterMs: integer(env, 'FRESHNESS_STALE_AFTER_MS', 30_000, 1, 86_400_000),
       rateMinimumVolume: integer(env, 'RATE_MINIMUM_VOLUME', 100, 1, 1_000_000_000),
       answerCacheEntries: integer(env, 'API_ANSWER_CACHE_ENTRIES', 1000, 0, 1_000_000),
-      answerCacheBytes: integer(env, 'API_ANSWER_CACHE_BYTES', 64 * 1024 ** 2, 1024, 64 * 1024 ** 3),
+      answerCacheBytes: integer(env, 'API_ANSWER_CACHE_BYTES', 128 * 1024 ** 2, 1024, 64 * 1024 ** 3),
       maxAnswerRows: integer(env, 'API_MAX_ANSWER_ROWS', 10_000, 1, 1_000_000),
       queryTimeoutMs: integer(env, 'API_QUERY_TIMEOUT_MS', 10_000, 1, 3_600_000),
     },

@@ -38,7 +38,7 @@ interface Entry {
 }
 
 /** The default of AnswerCacheOptions.maxBytes (API_ANSWER_CACHE_BYTES). */
-export const DEFAULT_ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_ANSWER_CACHE_BYTES = 128 * 1024 * 1024;
 
 /**
  * About the length of `JSON.stringify(value)` (in UTF-16 units), counted without building the
@@ -81,7 +81,7 @@ export interface AnswerCacheOptions {
   maxAgeMs?: number;
   /**
    * Bytes of answers kept at most, by their approximate JSON size (API_ANSWER_CACHE_BYTES,
-   * default 64 MiB); an answer larger than a quarter of it is not kept (computed per request).
+   * default 128 MiB); an answer larger than a quarter of it is not kept (computed per request).
    */
   maxBytes?: number;
 }

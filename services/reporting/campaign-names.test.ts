@@ -53,4 +53,32 @@ describe('CampaignNames', () => {
   it('orders texts by their UTF-8 bytes, as the engine does', () => {
     expect(['b', 'a', 'B', '\u{1F600}', '\uFF5E'].sort(compareUtf8)).toEqual(['B', 'a', 'b', '\uFF5E', '\u{1F600}']);
   });
+
+  it('compareUtf8 orders as the UTF-8 bytes do, surrogate pairs and U+E000-FFFF included', () => {
+    const alphabet = [
+      'a',
+      'B',
+      'é',
+      '\u00ff',
+      '\u0800',
+      '\ud7ff',
+      '\ue000',
+      '\uff5e',
+      '\uffff',
+      '\u{10000}',
+      '\u{1F600}',
+      '\u{10FFFF}',
+      '',
+    ];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const text = () => Array.from({ length: Math.floor(next() * 4) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+    const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
+    for (let i = 0; i < 20_000; i += 1) {
+      const [a, b] = [text(), text()];
+      expect(sign(compareUtf8(a, b)), `${JSON.stringify(a)} ${JSON.stringify(b)}`).toBe(
+        sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+      );
+    }
+  });
 });

@@ -113,8 +113,24 @@ export class CampaignNames {
   }
 }
 
-/** Byte order of the UTF-8 texts, as the engine's ORDER BY on strings. */
+/**
+ * Byte order of the UTF-8 texts, as the engine's ORDER BY on strings: code point order, compared
+ * on the UTF-16 units without encoding (a sort of 126k rows spent seconds encoding). UTF-16 order
+ * differs from code point order only where a surrogate (U+D800-DFFF, a code point past U+FFFF)
+ * meets a unit of U+E000-FFFF: surrogates are moved above those.
+ */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i += 1) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
