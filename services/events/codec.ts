@@ -151,7 +151,7 @@ export function parseJsonEvent(bytes: Uint8Array): ParsedJson {
 }
 
 /** Whether a decoded record holds a U+FFFD, which avsc also puts where a string's bytes are not valid UTF-8. */
-function hasReplacement(record: Record<string, unknown>): boolean {
+export function hasReplacement(record: Record<string, unknown>): boolean {
   for (const key in record) {
     const value = record[key];
     if (typeof value === 'string' && value.indexOf('\ufffd') !== -1) return true;

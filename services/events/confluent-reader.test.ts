@@ -74,6 +74,21 @@ describe('detectEncoding', () => {
 });
 
 describe('ConfluentReader', () => {
+  it('refuses a string of invalid UTF-8 naming the field, where avsc would read U+FFFD', () => {
+    const reader = new ConfluentReader();
+    reader.learn(1, { kind: 'found', schema: schemaText('delivery.v1.avsc') });
+    const bytes = confluentFrame(1, body('delivery.v1.avsc', { eventId: 'ab-x' }));
+    const at = bytes.indexOf('ab-x');
+    bytes[at] = 0xff;
+    bytes[at + 1] = 0xfe;
+    const error = refused(reader, bytes);
+    expect(error.code).toBe('invalid-utf8');
+    expect(error.message).toBe('schema id 1: eventId: invalid UTF-8');
+    // A U+FFFD the producer wrote is text like any other.
+    const written = reader.decode(confluentFrame(1, body('delivery.v1.avsc', { eventId: '\ufffd-x' })));
+    expect(written.record.eventId).toBe('\ufffd-x');
+  });
+
   it('reads v1 and v2 writers into the reader schema, once their ids are learnt', () => {
     const reader = new ConfluentReader();
     const v1 = confluentFrame(1, body('delivery.v1.avsc'));

@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { CURRENT_VERSIONS, EventDecodeError, parseJsonEvent } from './codec.js';
+import { CURRENT_VERSIONS, EventDecodeError, hasReplacement, invalidUtf8Fields, parseJsonEvent } from './codec.js';
 import { CONFLUENT_HEADER_BYTES, confluentSchemaId } from './encodings.js';
 import { loadSchemaRegistry, RECORD_NAMES, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
 import { validateEvent } from './validate.js';
@@ -27,7 +27,15 @@ export type WriterSchemaAnswer =
   | { kind: 'unusable'; problem: string };
 
 type Learnt =
-  | { ok: true; json?: false; eventType: EventType; writer: string; reader: avro.Type; resolver: avro.Resolver | undefined }
+  | {
+      ok: true;
+      json?: false;
+      eventType: EventType;
+      writer: string;
+      writerType: avro.Type;
+      reader: avro.Type;
+      resolver: avro.Resolver | undefined;
+    }
   | { ok: true; json: true }
   | { ok: false; code: 'unknown-schema' | 'unreadable-schema'; problem: string };
 
@@ -99,6 +107,12 @@ export class ConfluentReader {
     }
     if (decoded.offset === -1) throw corrupt(id, learnt.writer, 'the body ends early');
     if (decoded.offset !== bytes.length) throw corrupt(id, learnt.writer, `${bytes.length - decoded.offset} bytes follow the record`);
+    // avsc reads a string of invalid UTF-8 as U+FFFD: ids differing only in such bytes would become one.
+    if (hasReplacement(decoded.value as Record<string, unknown>)) {
+      const invalid = invalidUtf8Fields(learnt.writerType, bytes, CONFLUENT_HEADER_BYTES);
+      if (invalid.length > 0)
+        throw new EventDecodeError('invalid-utf8', `schema id ${id}: ${invalid.map((field) => `${field}: invalid UTF-8`).join('; ')}`);
+    }
     return { eventType: learnt.eventType, record: decoded.value as Record<string, unknown> };
   }
 
@@ -133,7 +147,14 @@ export class ConfluentReader {
     }
     const reader = this.readers[eventType];
     try {
-      return { ok: true, eventType, writer: writer.name!, reader: reader.type, resolver: reader.type.createResolver(writer) };
+      return {
+        ok: true,
+        eventType,
+        writer: writer.name!,
+        writerType: writer,
+        reader: reader.type,
+        resolver: reader.type.createResolver(writer),
+      };
     } catch (error) {
       return unreadable(`its ${writer.name} cannot be read as ${eventType}.v${reader.version}: ${(error as Error).message}`);
     }

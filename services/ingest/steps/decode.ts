@@ -1,4 +1,4 @@
-import { decodeEvent, eventOfRecord, EventDecodeError } from '../../events/codec.js';
+import { decodeEvent, eventOfRecord, EventDecodeError, parseJsonEvent } from '../../events/codec.js';
 import type { ConfluentReader } from '../../events/confluent-reader.js';
 import { confluentSchemaId, detectEncoding } from '../../events/encodings.js';
 import type { SendingEvent } from '../../events/types.js';
@@ -16,8 +16,6 @@ export interface DecodeOptions {
   /** Reads Confluent-framed records; undefined when SCHEMA_REGISTRY_URL is not set. */
   confluent?: ConfluentReader;
 }
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function prefix(bytes: Buffer): string {
   return bytes.subarray(0, 10).toString('hex');
@@ -49,13 +47,13 @@ export function createDecodeStep(expected: 'assignment' | 'delivery', options: D
         const read = options.confluent.decode(value);
         decoded = eventOfRecord(read.eventType, read.record) satisfies SendingEvent;
       } else if (encoding === 'json') {
-        let text: string;
-        try {
-          text = UTF8.decode(value);
-          decoded = JSON.parse(text);
-        } catch (error) {
-          return undecodable(record, 'json', `not a valid JSON event: ${(error as Error).message}`);
+        // Strict UTF-8 (never read as U+FFFD: two ids differing only in invalid bytes stay two), the field named.
+        const parsed = parseJsonEvent(value);
+        if (!parsed.ok) {
+          if (parsed.kind === 'utf8') return { kind: 'dead-letter', record, reason: `invalid event: ${parsed.problem}` };
+          return undecodable(record, 'json', `not a valid JSON event: ${parsed.problem}`);
         }
+        decoded = parsed.value;
       } else {
         return undecodable(
           record,
