@@ -48,7 +48,7 @@ function hostOf(url: string): string | null {
 /** /v1/alerts/*: the token's tenant's alert rules and the history of their state changes. */
 export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.addHook('preHandler', app.authenticate);
+  api.addHook('onRequest', app.authenticate);
   const store = new AlertStore(options.clickhouse);
   /** Rule replacements of one tenant, one at a time in this process (each reads what the one before stored). */
   const replacing = new Map<string, Promise<unknown>>();

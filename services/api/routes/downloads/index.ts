@@ -40,7 +40,7 @@ const missing = (id: string) => notFound(`no download ${JSON.stringify(id)}`);
 /** /v1/downloads: queued CSV downloads of the token's tenant. Another tenant's download is always 404. */
 export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.addHook('preHandler', app.authenticate);
+  api.addHook('onRequest', app.authenticate);
   const service = (): DownloadService => {
     if (!options.downloads) throw new ApiError('UNAVAILABLE', 'downloads are not enabled in this process; use /v1/exports/*.csv');
     return options.downloads;

@@ -18,7 +18,7 @@ export interface ExportsRoutesOptions {
 /** /v1/exports/*.csv: streamed CSV of the token's tenant. */
 export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.addHook('preHandler', app.authenticate);
+  api.addHook('onRequest', app.authenticate);
 
   async function open(request: FastifyRequest, reply: FastifyReply, kind: ExportKind): Promise<void> {
     const query = request.query as { from: string; to: string } & ExportFilters;

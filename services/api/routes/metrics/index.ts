@@ -149,7 +149,7 @@ function pageOf<R extends RowKey>(
 /** /v1/metrics/*: exact range metrics of the token's tenant. */
 export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.addHook('preHandler', app.authenticate);
+  api.addHook('onRequest', app.authenticate);
   const maxRows = options.maxAnswerRows ?? 10_000;
   // The ingest's progress over all tenants: said so in every answer.
   const freshnessOf = async () => ({ ...(await options.freshness()), scope: 'deployment' as const });
