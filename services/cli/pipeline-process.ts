@@ -130,6 +130,7 @@ export async function startPipeline({
           partitions: config.topicPartitions,
           replicationFactor: config.topicReplicationFactor,
           sessionTimeoutMs: config.ingest.sessionTimeoutMs,
+          publishTimeoutMs: config.downloads.publishTimeoutMs,
           worker: runs('downloads'),
         },
       });

@@ -266,6 +266,7 @@ export class DownloadService extends EventEmitter {
       maxConcurrentPerTenant: config.downloads.maxConcurrentPerTenant,
       maxJobsPerHourPerTenant: config.downloads.maxJobsPerHourPerTenant,
       maxStoredBytesPerTenant: config.downloads.maxStoredBytesPerTenant,
+      leaseMs: config.downloads.leaseMs,
       ...overrides,
     });
   }

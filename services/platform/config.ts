@@ -121,6 +121,10 @@ export interface Config {
     s3MaxAttempts: number;
     /** The download workers' consumer group (DOWNLOADS_GROUP_ID). */
     groupId: string;
+    /** How long POST /v1/downloads waits for Kafka to take a job before 503 (DOWNLOADS_PUBLISH_TIMEOUT_MS). */
+    publishTimeoutMs: number;
+    /** A running download not renewed for this long is run again by another worker (DOWNLOADS_LEASE_MS). */
+    leaseMs: number;
   };
   /** HTTP ingest (POST /v1/events) and the provider webhooks (POST /v1/webhooks/*). */
   events: {
@@ -588,6 +592,8 @@ export function loadConfig(env: Env = process.env): Config {
       s3Region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
       s3MaxAttempts: integer(env, 'DOWNLOADS_S3_MAX_ATTEMPTS', 3, 1, 20),
       groupId: env.DOWNLOADS_GROUP_ID ?? 'sending-metrics-downloads',
+      publishTimeoutMs: integer(env, 'DOWNLOADS_PUBLISH_TIMEOUT_MS', 5000, 100, 600_000),
+      leaseMs: integer(env, 'DOWNLOADS_LEASE_MS', 60_000, 3000, 3_600_000),
     },
     events: {
       maxBodyBytes: integer(env, 'EVENTS_MAX_BODY_BYTES', 8 * 1024 ** 2, 1024, 1024 ** 3),

@@ -1,4 +1,5 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { TENANT_ID_PATTERN } from '../../platform/config.js';
 
 /** What a bearer token says about its holder. One role: every user of a tenant sees all of its metrics. */
 export interface Principal {
@@ -7,7 +8,8 @@ export interface Principal {
 }
 
 export const TOKEN_ISSUER = 'sending-metrics';
-const TENANT_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
+/** The tenant ids a token may name: the one rule, shared with WEBHOOK_SECRETS and the webhook paths. */
+const TENANT_PATTERN = TENANT_ID_PATTERN;
 
 /** The longest lifetime (exp − iat) a token may have; `token --ttl` refuses longer. */
 export const MAX_TOKEN_TTL_MS = 30 * 86_400_000;
