@@ -9,10 +9,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 want="$(tr -d '[:space:]v' <"$root/.nvmrc")"
 home="$root/.cache/node/$want"
+# PATH without the fetched Node (the Makefile puts it first): the machine's own is asked.
+machine_path="${PATH//$home\/bin:/}"
+machine_node() { PATH="$machine_path" command node "$@"; }
 
 machine_will_do() {
   local have
-  have="$(node -p 'process.versions.node' 2>/dev/null)" || return 1
+  have="$(machine_node -p 'process.versions.node' 2>/dev/null)" || return 1
   [[ "${have%%.*}" == "${want%%.*}" ]] && [[ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" == "$want" ]]
 }
 
@@ -22,7 +25,7 @@ case "${1:-}" in
     ;;
   ensure)
     if machine_will_do; then
-      echo "node: the machine's $(node --version) (.nvmrc pins $want)" >&2
+      echo "node: the machine's $(machine_node --version) (.nvmrc pins $want)" >&2
       exit 0
     fi
     if [[ ! -x "$home/bin/node" ]]; then
@@ -39,7 +42,7 @@ case "${1:-}" in
       mkdir -p "$(dirname "$home")"
       rm -rf "$home" && mv "$tmp/package" "$home"
     fi
-    echo "node: $("$home/bin/node" --version) from $home (.nvmrc; the machine has $(node --version 2>/dev/null || echo none))" >&2
+    echo "node: $("$home/bin/node" --version) from $home (.nvmrc; the machine has $(machine_node --version 2>/dev/null || echo none))" >&2
     ;;
   *)
     echo "usage: node.sh bin|ensure" >&2
