@@ -388,6 +388,15 @@ function emptyRow(tbody, columns, text) {
   tbody.append(tr);
 }
 
+/** A per-campaign answer bounded by the API (`truncated`): says that the table shows only its first rows. */
+function renderTruncated(selector, answer) {
+  const note = $(selector);
+  note.hidden = !answer.truncated;
+  note.textContent = answer.truncated
+    ? `Showing the first ${answer.rows.length.toLocaleString('en-US')} campaigns of more (the API's limit); download the rows for all of them.`
+    : '';
+}
+
 function renderCampaigns(rows) {
   const tbody = $('#campaigns tbody');
   for (const row of rows) {
@@ -1134,11 +1143,13 @@ async function show(event) {
     lastRates = rates;
     noteFreshness(perCampaign);
     renderCampaigns(campaigns.rows);
+    renderTruncated('#campaigns-truncated', campaigns);
     renderStatuses('#sms', SMS_STATUSES, outreach.sms, outreach.change?.sms, outreach.previous?.sms);
     renderStatuses('#email', EMAIL_STATUSES, outreach.email, outreach.change?.email, outreach.previous?.email);
     renderRates('#sms-rates', 'sms', rates);
     renderRates('#email-rates', 'email', rates);
     renderOutreachCampaigns(perCampaign.rows);
+    renderTruncated('#outreach-campaigns-truncated', perCampaign);
     renderFilter(); // with the names the tables brought
     // After the tables: an alert's scope is named with their playbook and campaign names.
     const alertsAnswer = await alerts;
