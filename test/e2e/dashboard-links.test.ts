@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { buildApp } from '../../services/api/app.js';
 import { DownloadService } from '../../services/downloads/index.js';
 import { signToken } from '../../services/api/auth/tokens.js';
@@ -23,7 +24,6 @@ import { createKafka } from '../../services/platform/kafka.js';
 import { deleteTopics } from '../support/kafka.js';
 import { waitFor } from '../support/ingest.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ZONE = 'Asia/Kolkata';
 const DAY = 86_400_000;
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -90,7 +90,6 @@ describe('the page opened from a link', () => {
   let alert: Notification;
 
   beforeAll(async () => {
-    expect(fs.existsSync(CHROMIUM), 'Debian chromium is installed by `make test` (scripts/require-tools.sh)').toBe(true);
     const opened = await openTestClickHouse('dashboard-links');
     clickhouse = opened.handle;
     await applyMigrations(clickhouse.client, logger);
@@ -117,10 +116,7 @@ describe('the page opened from a link', () => {
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     alert = await campaignAlert({ ...config, alerts: { ...config.alerts, publicUrl: `${url}/` } }, now);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { buildApp } from '../../services/api/app.js';
 import { signToken } from '../../services/api/auth/tokens.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
@@ -14,7 +14,6 @@ import { insertEvents } from '../../fixtures/raw-tables.js';
 import { TEST_SECRET } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DAY = 86_400_000;
 
 /** A per-campaign answer the API bounded (`truncated`) is shown as such: the page never passes part of a list off as all of it. */
@@ -26,7 +25,6 @@ describe('the page with per-campaign answers past API_MAX_ANSWER_ROWS', () => {
   const token = signToken(TEST_SECRET, { tenantId: 'acme', userId: 'e2e' }, 3_600_000);
 
   beforeAll(async () => {
-    expect(fs.existsSync(CHROMIUM), 'Debian chromium is installed by `make test` (scripts/require-tools.sh)').toBe(true);
     const logger = createLogger('silent');
     const opened = await openTestClickHouse('dashboard-truncated');
     clickhouse = opened.handle;
@@ -45,10 +43,7 @@ describe('the page with per-campaign answers past API_MAX_ANSWER_ROWS', () => {
       jwtSecret: TEST_SECRET,
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

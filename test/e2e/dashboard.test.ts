@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
+import { type Browser, type Page, type Request, type Route } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { buildApp } from '../../services/api/app.js';
 import { signToken } from '../../services/api/auth/tokens.js';
 import { DownloadService } from '../../services/downloads/index.js';
@@ -35,7 +36,6 @@ import { createKafka } from '../../services/platform/kafka.js';
 import { deleteTopics } from '../support/kafka.js';
 import { waitFor } from '../support/ingest.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(ROOT, 'test-results/dashboard.png');
 const SCREENSHOT_CURRENT = path.join(ROOT, 'test-results/dashboard-current.png');
 const ZONE = 'Asia/Kolkata';
@@ -142,7 +142,6 @@ describe('the Assignments and Sending page', () => {
   let watched: { playbookId: string; campaignId: string; campaignName: string; playbookName: string };
 
   beforeAll(async () => {
-    expect(fs.existsSync(CHROMIUM), 'Debian chromium is installed by `make test` (scripts/require-tools.sh)').toBe(true);
     const opened = await openTestClickHouse('dashboard');
     clickhouse = opened.handle;
     await applyMigrations(clickhouse.client, logger);
@@ -171,10 +170,7 @@ describe('the Assignments and Sending page', () => {
     });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     await seedAlerts(now);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -45,6 +45,32 @@ afterAll(async () => {
 
 const progress = () => groupProgress(bed.admin, bed.config.ingest.groupId, [topics.assignments, topics.deliveries]);
 
+/** Starts the ingest again (after a replay) and waits until it has committed every record. */
+async function startAgainAndCatchUp(): Promise<void> {
+  restarted = new IngestPipeline({
+    config: bed.config,
+    kafka: bed.kafka,
+    clickhouse: bed.clickhouse.client,
+    logger: createLogger('error'),
+    registry: new Registry(),
+  });
+  await restarted.start();
+  await waitFor('the records read again', async () => {
+    const p = await progress();
+    return p.committed === p.end;
+  });
+}
+
+/** Stops the restarted ingest and waits until the group has no member (a replay is refused before). */
+async function stopAgain(): Promise<void> {
+  await restarted?.stop();
+  restarted = undefined;
+  await waitFor('the group to be empty', async () => {
+    const { groups } = await bed.admin.describeGroups([bed.config.ingest.groupId]);
+    return (groups[0]?.members.length ?? 0) === 0;
+  });
+}
+
 describe('replay', () => {
   it('refuses while the ingest runs, previews without --yes, and re-reads an hour of records that are counted once', async () => {
     await waitFor('everything committed', async () => {
@@ -73,29 +99,13 @@ describe('replay', () => {
     expect(applied.stdout).toContain(`moved group ${bed.config.ingest.groupId} back by ${events.length} records`);
     expect((await progress()).committed).toBe(0);
 
-    restarted = new IngestPipeline({
-      config: bed.config,
-      kafka: bed.kafka,
-      clickhouse: bed.clickhouse.client,
-      logger: createLogger('error'),
-      registry: new Registry(),
-    });
-    await restarted.start();
-    await waitFor('the records read again', async () => {
-      const p = await progress();
-      return p.committed === p.end;
-    });
+    await startAgainAndCatchUp();
     expect(await countRaw(bed.clickhouse.client)).toBe(events.length);
     expect(diffTruth(groundTruth(events), await readAggregates(bed.clickhouse.client))).toEqual([]);
   });
 
   it('bad input: one clear line each, exit 2 or 1, nothing changed', async () => {
-    await restarted?.stop();
-    restarted = undefined;
-    await waitFor('the group to be empty', async () => {
-      const { groups } = await bed.admin.describeGroups([bed.config.ingest.groupId]);
-      return (groups[0]?.members.length ?? 0) === 0;
-    });
+    await stopAgain();
     const before = await progress();
     const file = path.join(env.DATA_DIR!, 'offsets.json');
     for (const [args, code, problem] of [
@@ -129,12 +139,7 @@ describe('replay', () => {
   });
 
   it('counts once a replay of records older than what the insert deduplication remembers', async () => {
-    await restarted?.stop();
-    restarted = undefined;
-    await waitFor('the group to be empty', async () => {
-      const { groups } = await bed.admin.describeGroups([bed.config.ingest.groupId]);
-      return (groups[0]?.members.length ?? 0) === 0;
-    });
+    await stopAgain();
     // More inserts than the tables' deduplication window (lowered to 3 blocks, from 1,000, so that
     // the test needs 4 inserts instead of 1,001): the tokens of the first writes are forgotten.
     await forgetInsertTokens(bed.clickhouse.client, 3);
@@ -154,18 +159,7 @@ describe('replay', () => {
     expect(applied.code, applied.stderr).toBe(0);
     expect((await progress()).committed).toBe(0);
 
-    restarted = new IngestPipeline({
-      config: bed.config,
-      kafka: bed.kafka,
-      clickhouse: bed.clickhouse.client,
-      logger: createLogger('error'),
-      registry: new Registry(),
-    });
-    await restarted.start();
-    await waitFor('the records read again', async () => {
-      const p = await progress();
-      return p.committed === p.end;
-    });
+    await startAgainAndCatchUp();
     expect(await countRaw(bed.clickhouse.client)).toBe(events.length + FILLER_ROWS);
     const counted = new Map([...(await readAggregates(bed.clickhouse.client))].filter(([key]) => !key.includes('|filler|')));
     expect(diffTruth(groundTruth(events), counted)).toEqual([]);
