@@ -88,6 +88,7 @@ lint: install
 	@npx depcruise services test bench fixtures bin --config .dependency-cruiser.cjs
 	@npx eslint .
 	@npx prettier --check --log-level warn .
+	@node scripts/check-docs.mjs
 	@echo "lint: layer rules, ESLint and Prettier clean"
 
 format: install

@@ -7,7 +7,7 @@
 # Environment: S3_PORT (18333; the master, volume and filer use 18334-18336 and their +10000 gRPC
 # ports), DATA_DIR (./data; the server keeps its files under DATA_DIR/s3), S3_ACCESS_KEY and
 # S3_SECRET_KEY (the one identity the server accepts; test defaults).
-# The first install downloads the module and its dependencies and compiles them (see README).
+# The first install downloads the module and its dependencies and compiles them (see docs/api.md, "Downloads with replicas").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -4,7 +4,8 @@
  * millisecond precision.
  *
  * The supported instants are one window everywhere (event validation, the ingest's dead
- * letters, query ranges, README): 2000-01-01T00:00:00.000Z to 2099-12-31T23:59:59.999Z. It is
+ * letters, query ranges, docs/architecture.md): 2000-01-01T00:00:00.000Z to
+ * 2099-12-31T23:59:59.999Z. It is
  * chosen, not inherited: a messaging event dated before 2000 or after 2099 is a bug upstream
  * (an unset clock, seconds taken for milliseconds), and the window lies well inside what every
  * stored type holds — DateTime64(3) in the raw tables and the rollups' 32-bit DateTime buckets

@@ -1,5 +1,5 @@
 /**
- * The two event records of the contract (README, "Event JSON") and their one vocabulary of
+ * The two event records of the contract (docs/api.md, "Producing from other languages") and their one vocabulary of
  * actions, channels and statuses; the Avro records in schemas/avro carry the same fields.
  */
 

@@ -34,8 +34,9 @@ export function kafkaLogCreator(logger: Logger, now: () => number = Date.now): (
     const { message, ...rest } = entry;
     // kafkajs warns about its own default partitioner on every start; that is noise here.
     if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
-    // The API's producer limits its retries on purpose (a request must answer in bounded time;
-    // the eventId makes a repeat count once: README, HTTP ingest); kafkajs warns about it at every start.
+    // The API's producer limits its retries on purpose (a request must answer in bounded time; the
+    // eventId makes a repeat count once: docs/api.md, "HTTP ingest and provider webhooks"); kafkajs
+    // warns about it at every start.
     if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) {
       log.debug(rest, message);
       return;

@@ -37,7 +37,7 @@ export interface PublisherOptions {
   schemaRegistry?: SchemaRegistryClient;
 }
 
-/** The compatibility level set on the subjects this producer registers (README: "Producing from other languages"). */
+/** The compatibility level set on the subjects this producer registers (docs/api.md, "Producing from other languages"). */
 export const SUBJECT_COMPATIBILITY: SubjectCompatibility = 'BACKWARD';
 
 /** The subject of a topic's values under the topic-name strategy. */

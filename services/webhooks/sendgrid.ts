@@ -55,7 +55,7 @@ export function verifySendgridSignature(
 }
 
 /**
- * SendGrid event → our email status (README, "Provider webhooks"); bounce is `bounced`, or
+ * SendGrid event → our email status (docs/api.md, "HTTP ingest and provider webhooks"); bounce is `bounced`, or
  * `blocked` when its type is "blocked". Every other event (deferred, open, click,
  * unsubscribe, group_unsubscribe, group_resubscribe, and any SendGrid adds — `constructor` and
  * `__proto__` included: a Map has no inherited keys) is ignored.

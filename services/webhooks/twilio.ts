@@ -123,7 +123,7 @@ export function twilioUrlCandidates(url: string): string[] {
 export const TWILIO_EXPIRED_ERROR = '30036';
 
 /**
- * MessageStatus → our SMS status (README, "Provider webhooks"). `sent` and `delivered` are both
+ * MessageStatus → our SMS status (docs/api.md, "HTTP ingest and provider webhooks"). `sent` and `delivered` are both
  * `sent` (an SMS has no delivered status) with one event id, so a message counts as sent once.
  * Every other state (queued, accepted, scheduled, sending, receiving, received, read,
  * partially_delivered, canceled, and any Twilio adds — `constructor` and `__proto__` included:

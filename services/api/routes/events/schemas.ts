@@ -32,7 +32,7 @@ export const EventsAnswer = Type.Object({
 export type EventsAnswer = Static<typeof EventsAnswer>;
 
 const EVENT_HELP =
-  'Events of the contract (README, "Event JSON"): assignment or delivery records with a unique eventId. ' +
+  'Events of the contract (docs/api.md, "Producing from other languages"): assignment or delivery records with a unique eventId. ' +
   "tenantId may be left out (the token's tenant is used); an event naming another tenant is rejected.";
 
 export const EventsBody = {
