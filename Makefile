@@ -11,7 +11,7 @@ ifneq ($(NODE_BIN),)
 export PATH := $(NODE_BIN):$(PATH)
 endif
 
-.PHONY: help install node build bench-startup kafka-jars registry run stop test test-s3 test-python json-schemas test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+.PHONY: help install node build bench-startup kafka-jars registry run stop test test-s3 test-python json-schemas config-docs test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-s3        the downloads on a real S3-compatible server (SeaweedFS, built once)"
 	@echo "make test-python    producers written with Confluent's Python client (confluent-kafka, installed once)"
 	@echo "make json-schemas   regenerate schemas/json (the event JSON's JSON Schemas) from schemas/avro"
+	@echo "make config-docs    regenerate docs/configuration.md (every environment variable) from services/platform/config-spec.ts"
 	@echo "make test-deploy    lint and policy-check the Dockerfile, Helm chart and Compose file (no Docker, no cluster)"
 	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
@@ -97,6 +98,9 @@ format: install
 json-schemas: install
 	@UPDATE_JSON_SCHEMAS=1 npx vitest run services/events/json-schema.test.ts
 	@npx prettier --write --log-level warn schemas/json
+
+config-docs: install
+	@UPDATE_CONFIG_DOCS=1 npx vitest run services/platform/config-spec.test.ts
 
 typecheck: install
 	npx tsc --noEmit

@@ -85,16 +85,16 @@ print("\n".join(problems) or f"dockerfile policy: node {want} everywhere, TypeSc
 sys.exit(1 if problems else 0)
 PY
 }
-compose_policy() { "$venv/python" deploy/policy/compose_policy.py "$1" "$tools/compose-spec.json" README.md; }
-config_documented() { # every ConfigMap variable is one README documents
-  "$venv/python" - "$1/rendered.yaml" README.md <<'PY'
+compose_policy() { "$venv/python" deploy/policy/compose_policy.py "$1" "$tools/compose-spec.json" docs/configuration.md; }
+config_documented() { # every ConfigMap variable is one docs/configuration.md documents
+  "$venv/python" - "$1/rendered.yaml" docs/configuration.md <<'PY'
 import re, sys, yaml
 documented = set()
 for line in open(sys.argv[2], encoding="utf-8"):
     if line.startswith("| `"):
         documented.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
 missing = [k for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "ConfigMap" for k in d.get("data", {}) if k not in documented]
-print("\n".join(f"ConfigMap variable {k} is not in README's table" for k in missing) or "every ConfigMap variable is documented")
+print("\n".join(f"ConfigMap variable {k} is not in docs/configuration.md" for k in missing) or "every ConfigMap variable is documented")
 sys.exit(1 if missing else 0)
 PY
 }
@@ -126,7 +126,7 @@ for variant in default full s3; do
   check "kubernetes-validate --strict ($variant)" validate_rendered "$work/$variant"
   check "checkov kubernetes ($variant)" checkov_rendered "$work/$variant"
 done
-check "ConfigMap variables are in README's table" config_documented "$work/full"
+check "ConfigMap variables are in docs/configuration.md" config_documented "$work/full"
 check "compose: schema, policy, shape" compose_policy deploy/compose/compose.yaml
 check "checkov secret scan of deploy/" "$venv/checkov" --framework secrets --compact --quiet -d deploy --skip-path compose/secrets
 
