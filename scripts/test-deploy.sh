@@ -5,7 +5,7 @@
 #   Helm chart   helm lint --strict; helm template (defaults, and with the ServiceMonitor);
 #                kubernetes-validate --strict against Kubernetes 1.31's schemas; checkov
 #                (kubernetes) with deploy/policy/checkov.yaml; the ConfigMap's variables are
-#                in README's table
+#                in docs/configuration.md
 #   Compose      the Compose Specification's schema, policy and shape (deploy/policy/compose_policy.py)
 #   all          checkov's secret scan over deploy/
 # Then it breaks a copy of each on purpose (a writable root filesystem in the chart, a field of

@@ -4,12 +4,12 @@
 2. Policy: every image pinned to a version (no `latest`, no bare name); every service with
    no-new-privileges; the application's services read-only, all capabilities dropped, secrets
    only through Compose secrets (no literal secret in an environment); each application variable
-   is one README documents.
+   is one docs/configuration.md documents.
 3. Shape (issue 15): three KRaft brokers of apache/kafka voting for each other, two ClickHouse
    replicas and a Keeper of the official images, ingest x2 with distinct INGEST_INSTANCE_IDs,
    API x2 (with the download role, files in a shared s3:// bucket) behind one gateway naming
    both, alerts, and a one-shot migration every application process waits for.
-Usage: python compose_policy.py COMPOSE_FILE SCHEMA_JSON README
+Usage: python compose_policy.py COMPOSE_FILE SCHEMA_JSON CONFIGURATION_MD (docs/configuration.md)
 Prints one line per problem and exits 1 if there is any.
 """
 import json
@@ -72,7 +72,7 @@ for name, service in services.items():
             problems.append(f"{name}: capabilities are not all dropped (cap_drop: [ALL])")
         for key in env:
             if key not in documented and key not in APP_ONLY:
-                problems.append(f"{name}: environment variable {key} is not in README's table")
+                problems.append(f"{name}: environment variable {key} is not in docs/configuration.md")
 
 # Shape.
 def by_image(prefix):
