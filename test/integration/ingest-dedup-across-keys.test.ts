@@ -4,7 +4,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { encodeEvent } from '../../services/events/codec.js';
 import { topicNames } from '../../services/events/topics.js';
 import type { AssignmentEvent } from '../../services/events/types.js';
-import { createUniqueWriteStep, eventIdHashes } from '../../services/ingest/steps/write.js';
+import { createUniqueWriteStep, eventIdHashes } from '../../services/ingest/steps/unique-write.js';
 import { readMigrations } from '../../services/migrations/migrate.js';
 import { sideClientOf, type ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
