@@ -413,7 +413,7 @@ export const CONFIG_SPEC = {
     use: 'runtime',
     default: 'unset: no registry',
     meaning:
-      'a Confluent-compatible schema registry (Confluent Schema Registry, Apicurio\'s `…/apis/ccompat/v7`, Karapace), `http(s)://host:port[/path]` without credentials in it: the ingest reads Confluent-framed Avro through it, and the producer library (`produce`, `simulate`) writes that framing (see "Producing from other languages" in README.md)',
+      'a Confluent-compatible schema registry (Confluent Schema Registry, Apicurio\'s `…/apis/ccompat/v7`, Karapace), `http(s)://host:port[/path]` without credentials in it: the ingest reads Confluent-framed Avro through it, and the producer library (`produce`, `simulate`) writes that framing (see "Producing from other languages" in docs/api.md)',
     /** The URL and its basic auth are checked together (both or neither; no credentials in the URL). */
     parse: (env: Env) => schemaRegistry(env),
   },
@@ -458,7 +458,7 @@ export const CONFIG_SPEC = {
     area: 'HTTP ingest and provider webhooks',
     use: 'runtime',
     default: 'unset: no webhook is accepted',
-    meaning: 'a JSON file of each tenant\'s provider secrets (see "HTTP ingest and provider webhooks" in README.md); never logged',
+    meaning: 'a JSON file of each tenant\'s provider secrets (see "HTTP ingest and provider webhooks" in docs/api.md); never logged',
     /** The file and the inline JSON are read together: one of the two may be set. */
     parse: (env: Env) => webhookSecrets(env),
   },
