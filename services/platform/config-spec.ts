@@ -26,6 +26,10 @@ import { webhookSecrets } from './webhook-secrets-config.js';
  * variables through `read` (a new variable is one row here), and docs/configuration.md is
  * generated from these rows (`make config-docs`; a test fails when the two drift, and another
  * when code reads a variable that has no row).
+ *
+ * Why one long file: it is a table (87 rows of name, default, meaning and parser, a few
+ * lines each), read top to bottom like the document it generates; split by area it would need an
+ * index to keep the order and the one place a reader looks for a variable.
  */
 
 /** Where a variable is read: by the service (`runtime`), or only by tests, benchmarks or scripts. */
