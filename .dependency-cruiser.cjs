@@ -26,7 +26,15 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    layer('events-is-the-bottom', 'events', [], 'The event contract imports nothing else of the project.'),
+    {
+      ...layer(
+        'events-is-the-bottom',
+        'events',
+        [],
+        'The event contract imports nothing else of the project but the error model (platform/errors.ts, which imports nothing).',
+      ),
+      to: { path: '^services/', pathNot: '^services/(events/|platform/errors\\.ts$)' },
+    },
     layer('platform-is-the-bottom', 'platform', [], 'The platform (config, logging, clients) imports nothing else of the project.'),
     layer('migrations-above-platform', 'migrations', ['platform'], 'The migration runner uses only the platform.'),
     layer(

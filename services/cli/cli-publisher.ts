@@ -5,6 +5,7 @@ import { createKafka } from '../platform/kafka.js';
 import { createLogger } from '../platform/logger.js';
 import { createSchemaRegistryClient } from '../platform/schema-registry-client.js';
 import { createPublisher, type Publisher } from '../producer/publisher.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * The publisher of a producer command, configured from the environment. Log lines (kafkajs
@@ -27,5 +28,5 @@ export function openCommandPublisher(clientId: string): { config: Config; publis
 
 /** One line for a failure to reach or write to Kafka. */
 export function kafkaFailure(config: Config, error: unknown): string {
-  return `Kafka at ${config.kafkaBrokers.join(',')} failed: ${error instanceof Error ? error.message : String(error)}`;
+  return `Kafka at ${config.kafkaBrokers.join(',')} failed: ${messageOf(error)}`;
 }

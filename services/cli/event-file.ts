@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { SendingEvent } from '../events/types.js';
 import { validateEvent } from '../events/validate.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Events given as JSON lines (NDJSON): one event per line, blank lines ignored, lines
@@ -35,7 +36,7 @@ export function checkLine(text: string): LineVerdict {
   try {
     input = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not valid JSON (${(error as Error).message})` };
+    return { ok: false, reason: `not valid JSON (${messageOf(error)})` };
   }
   const result = validateEvent(input);
   return result.ok ? result : { ok: false, reason: result.errors.join('; ') };

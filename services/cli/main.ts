@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../platform/config.js';
 import { UsageError, type Command } from './command.js';
+import { messageOf } from '../platform/errors.js';
 
 /** `sending-metrics <command>`: every command is a file of commands/, loaded when it is asked for. */
 
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    console.error(`${(error as Error).message}\nusage: sending-metrics ${command.usage}`);
+    console.error(`${messageOf(error)}\nusage: sending-metrics ${command.usage}`);
     return 2;
   }
   if (parsed.values.help) {

@@ -4,6 +4,7 @@ import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC } from './encodings.js';
 import { recordWriter, type RecordWriter } from './record-writer.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from './types.js';
 import { invalidUtf8Problems } from './validate.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Avro single-object encoding of the event records: 0xC3 0x01, the 8-byte little-endian
@@ -106,7 +107,7 @@ function resolver(reader: KnownSchema, writer: KnownSchema): avro.Resolver {
     return reader.type.createResolver(writer.type);
   } catch (error) {
     throw new SchemaRegistryError(
-      `${writer.eventType}.v${writer.version} cannot be read as ${reader.eventType}.v${reader.version}: ${(error as Error).message}`,
+      `${writer.eventType}.v${writer.version} cannot be read as ${reader.eventType}.v${reader.version}: ${messageOf(error)}`,
     );
   }
 }
@@ -139,14 +140,14 @@ export function parseJsonEvent(bytes: Uint8Array): ParsedJson {
     try {
       value = JSON.parse(UTF8_LENIENT.decode(bytes));
     } catch (error) {
-      return { ok: false, kind: 'json', problem: `not valid UTF-8, nor JSON (${(error as Error).message.slice(0, 100)})` };
+      return { ok: false, kind: 'json', problem: `not valid UTF-8, nor JSON (${messageOf(error).slice(0, 100)})` };
     }
     return { ok: false, kind: 'utf8', problem: invalidUtf8Problems(value).join('; ') };
   }
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, kind: 'json', problem: (error as Error).message.slice(0, 100) };
+    return { ok: false, kind: 'json', problem: messageOf(error).slice(0, 100) };
   }
 }
 
@@ -333,7 +334,7 @@ export class EventCodec {
     try {
       decoded = reading.reader.decode(bytes, HEADER_BYTES, reading.resolver);
     } catch (error) {
-      throw this.corrupt(reading, (error as Error).message);
+      throw this.corrupt(reading, messageOf(error));
     }
     if (decoded.offset === -1) throw this.corrupt(reading, 'the body ends early');
     if (decoded.offset !== bytes.length) throw this.corrupt(reading, `${bytes.length - decoded.offset} bytes follow the record`);

@@ -3,6 +3,7 @@ import { CURRENT_VERSIONS, EventDecodeError, hasReplacement, invalidUtf8Fields, 
 import { CONFLUENT_HEADER_BYTES, confluentSchemaId } from './encodings.js';
 import { loadSchemaRegistry, RECORD_NAMES, type EventType, type KnownSchema, type SchemaRegistry } from './schema-registry.js';
 import { validateEvent } from './validate.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Reads Confluent-framed records (0x00, schema id, body). Avro bodies are read into this build's
@@ -103,7 +104,7 @@ export class ConfluentReader {
     try {
       decoded = learnt.reader.decode(bytes, CONFLUENT_HEADER_BYTES, learnt.resolver);
     } catch (error) {
-      throw corrupt(id, learnt.writer, (error as Error).message);
+      throw corrupt(id, learnt.writer, messageOf(error));
     }
     if (decoded.offset === -1) throw corrupt(id, learnt.writer, 'the body ends early');
     if (decoded.offset !== bytes.length) throw corrupt(id, learnt.writer, `${bytes.length - decoded.offset} bytes follow the record`);
@@ -128,7 +129,7 @@ export class ConfluentReader {
         const schema: unknown = JSON.parse(answer.schema);
         if (typeof schema !== 'object' && typeof schema !== 'boolean') throw new Error(`a JSON Schema is an object or a boolean`);
       } catch (error) {
-        return unreadable(`not a valid JSON Schema: ${(error as Error).message}`);
+        return unreadable(`not a valid JSON Schema: ${messageOf(error)}`);
       }
       return { ok: true, json: true };
     }
@@ -137,7 +138,7 @@ export class ConfluentReader {
     try {
       writer = avro.Type.forSchema(JSON.parse(answer.schema) as avro.Schema, { logicalTypes: {} });
     } catch (error) {
-      return unreadable(`not a valid Avro schema: ${(error as Error).message}`);
+      return unreadable(`not a valid Avro schema: ${messageOf(error)}`);
     }
     const eventType = writer.name === undefined ? undefined : this.byName.get(writer.name);
     if (!(writer instanceof avro.types.RecordType) || !eventType) {
@@ -156,7 +157,7 @@ export class ConfluentReader {
         resolver: reader.type.createResolver(writer),
       };
     } catch (error) {
-      return unreadable(`its ${writer.name} cannot be read as ${eventType}.v${reader.version}: ${(error as Error).message}`);
+      return unreadable(`its ${writer.name} cannot be read as ${eventType}.v${reader.version}: ${messageOf(error)}`);
     }
   }
 }

@@ -4,6 +4,7 @@ import avro from 'avsc';
 import type { SendingEvent } from './types.js';
 import { canonicalForm, schemaFingerprint } from './fingerprint.js';
 import { LOGICAL_TYPES } from './timestamp-millis.js';
+import { messageOf } from '../platform/errors.js';
 
 export type EventType = SendingEvent['type'];
 
@@ -64,7 +65,7 @@ function loadSchema(file: string): KnownSchema {
   try {
     type = avro.Type.forSchema(JSON.parse(fs.readFileSync(file, 'utf8')) as avro.Schema, { logicalTypes: LOGICAL_TYPES });
   } catch (error) {
-    throw new SchemaRegistryError(`${file}: not a valid Avro schema: ${(error as Error).message}`);
+    throw new SchemaRegistryError(`${file}: not a valid Avro schema: ${messageOf(error)}`);
   }
   if (!(type instanceof avro.types.RecordType) || type.name !== RECORD_NAMES[eventType]) {
     throw new SchemaRegistryError(`${file}: expected the record ${RECORD_NAMES[eventType]}`);

@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * `replay`: moves the ingest group's committed offsets back so that records are read again —
@@ -33,7 +34,7 @@ export function parseOffsetsFile(text: string): OffsetsFile {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ReplayRefused(`the offsets file is not JSON: ${(error as Error).message}`);
+    throw new ReplayRefused(`the offsets file is not JSON: ${messageOf(error)}`);
   }
   const shape = 'expected {"<topic>": {"<partition>": <offset>}}';
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ReplayRefused(`the offsets file: ${shape}`);

@@ -4,6 +4,7 @@ import type { BatchIntent } from './batch-intents.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { Outcome, SourceRecord } from './record.js';
 import type { WritableEvent } from './steps/write.js';
+import { messageOf } from '../platform/errors.js';
 
 /** How long the decoding of fetched records runs before it lets other work on the JS thread through. */
 const YIELD_AFTER_MS = 8;
@@ -342,7 +343,7 @@ export class PartitionWorker {
         attempt += 1;
         metrics.writeFailures.inc();
         const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
-        const detail = `writing ${topic}[${partition}] ${firstOffset}-${lastOffset} failed (attempt ${attempt}): ${(error as Error).message}`;
+        const detail = `writing ${topic}[${partition}] ${firstOffset}-${lastOffset} failed (attempt ${attempt}): ${messageOf(error)}`;
         logger.warn({ err: error, attempt, retryInMs: delay }, 'batch write failed; retrying');
         this.options.onWriteHealth(false, detail);
         await sleepWithHeartbeat(delay, this.heartbeat, () => this.revoked);

@@ -17,6 +17,7 @@ import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { InvalidRatioGuard } from './invalid-ratio.js';
 import { PartitionWorkers } from './partition-workers.js';
 import { WriterSchemas } from './writer-schemas.js';
+import { messageOf } from '../platform/errors.js';
 
 export interface IngestDeps {
   config: Config;
@@ -184,7 +185,7 @@ export class IngestPipeline extends EventEmitter {
         this.connectError = undefined;
         break;
       } catch (error) {
-        this.connectError = (error as Error).message;
+        this.connectError = messageOf(error);
         const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
         this.log.warn({ err: error, attempt, retryInMs: delay }, 'cannot reach Kafka yet; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));

@@ -3,6 +3,7 @@ import type { HealthCheckResult } from '../platform/health.js';
 import type { Logger } from '../platform/logger.js';
 import type { SchemaRegistryClient } from '../platform/schema-registry-client.js';
 import type { SourceRecord } from './record.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Before a fetched batch is decoded, looks up in the schema registry the writer schemas of its
@@ -42,7 +43,7 @@ export class WriterSchemas {
           this.logger.debug({ schemaId: id, answer: answer.kind }, 'writer schema looked up');
         } catch (error) {
           const delay = Math.min(this.maxDelayMs, 250 * 2 ** Math.min(attempt - 1, 8));
-          this.failing = `cannot look up schema id ${id}: ${(error as Error).message}; the partitions with such records wait`;
+          this.failing = `cannot look up schema id ${id}: ${messageOf(error)}; the partitions with such records wait`;
           this.logger.warn({ err: error, schemaId: id, attempt, retryInMs: delay }, 'schema registry lookup failed; retrying');
           await wait(delay);
         }

@@ -6,6 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { translateFiles, type SchemaShape } from './cluster.js';
 import { DdlError } from './ddl.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * ClickHouse migrations: `schemas/clickhouse/NNN_name.sql`, applied in order of NNN and
@@ -168,7 +169,7 @@ async function checkCluster(client: ClickHouseClient, cluster: string): Promise<
       });
       name = (await result.json<{ name: string }>())[0]?.name ?? cluster;
     } catch (error) {
-      throw new MigrationError(`CLICKHOUSE_CLUSTER=${cluster}: the server has no macro ${macro[1]} (${(error as Error).message})`, {
+      throw new MigrationError(`CLICKHOUSE_CLUSTER=${cluster}: the server has no macro ${macro[1]} (${messageOf(error)})`, {
         cause: error,
       });
     }
@@ -227,7 +228,7 @@ export async function applyMigrations(
         await client.command({ query: statement });
       } catch (error) {
         throw new MigrationError(
-          `migration ${migration.name}, statement ${index + 1} of ${migration.ddl.length} failed: ${(error as Error).message}`,
+          `migration ${migration.name}, statement ${index + 1} of ${migration.ddl.length} failed: ${messageOf(error)}`,
           { cause: error },
         );
       }

@@ -1,6 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import type { Config } from './config.js';
+import { messageOf } from './errors.js';
 
 /**
  * A Confluent-compatible schema registry (SCHEMA_REGISTRY_URL: Confluent Schema Registry,
@@ -48,7 +49,7 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
     retry: { retries: 1, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
   });
   const unavailable = (what: string, error: unknown): SchemaRegistryUnavailableError =>
-    new SchemaRegistryUnavailableError(`the schema registry at ${address} failed ${what}: ${(error as Error).message}`);
+    new SchemaRegistryUnavailableError(`the schema registry at ${address} failed ${what}: ${messageOf(error)}`);
   const authorization =
     settings.username === undefined
       ? undefined
@@ -89,7 +90,7 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
         if (code === 404) return { kind: 'not-found' };
         // A schema the client cannot build (a JSON Schema of a draft its validator lacks, broken
         // references): a property of the id; what it is, the registry's own answer says.
-        if (code === undefined && !isTransport(error)) return registered(id, (error as Error).message);
+        if (code === undefined && !isTransport(error)) return registered(id, messageOf(error));
         throw unavailable(`to return schema id ${id}`, error);
       }
       if (!avro.Type.isType(schema)) return registered(id, 'is not an Avro schema');
@@ -104,7 +105,7 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
         // The client refuses a subject whose level differs from the one asked for, naming both.
         const level =
           (error as Error | null)?.name === 'ConfluentSchemaRegistryCompatibilityError'
-            ? /\(\w+ != (\w+)\)/.exec((error as Error).message)?.[1]
+            ? /\(\w+ != (\w+)\)/.exec(messageOf(error))?.[1]
             : undefined;
         if (level && level in COMPATIBILITY) {
           try {
@@ -125,7 +126,7 @@ export function createSchemaRegistryClient(settings: NonNullable<Config['schemaR
 
 /** Errors of the HTTP transport (connection refused, reset, timeouts), as opposed to answers. */
 function isTransport(error: unknown): boolean {
-  const message = (error as Error | null)?.message ?? '';
+  const message = messageOf(error);
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' || /ECONN|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket|timeout|network/i.test(message);
 }

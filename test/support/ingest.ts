@@ -10,6 +10,7 @@ import { createLogger } from '../../services/platform/logger.js';
 import { AGGREGATES_BY_HOUR_SQL, type Truth } from '../../fixtures/events.js';
 import { openTestClickHouse } from './clickhouse.js';
 import { deleteTopics, topicOffsets } from './kafka.js';
+import { messageOf } from '../../services/platform/errors.js';
 
 export async function readAggregates(client: ClickHouseClient): Promise<Truth> {
   const result = await client.query({ query: AGGREGATES_BY_HOUR_SQL, format: 'JSONCompactEachRow' });
@@ -41,7 +42,7 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${messageOf(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

@@ -5,6 +5,7 @@ import { kafkaFailure, openCommandPublisher } from '../cli-publisher.js';
 import { checkLine, eventLines, spoolToFile } from '../event-file.js';
 import { createProgress, describeRate } from '../progress.js';
 import type { Publisher } from '../../producer/publisher.js';
+import { messageOf } from '../../platform/errors.js';
 
 /**
  * `produce --file FILE.ndjson`: checks every line first and publishes nothing if any is
@@ -74,7 +75,7 @@ async function produce(file: string, label: string, config: Config, publisher: P
   try {
     checked = await checkFile(file);
   } catch (error) {
-    stderr(`cannot read ${label}: ${(error as Error).message}`);
+    stderr(`cannot read ${label}: ${messageOf(error)}`);
     return 1;
   }
   if (checked.invalid > 0) {

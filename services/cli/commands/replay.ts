@@ -8,6 +8,7 @@ import { applyReplay, assertGroupStopped, parseOffsetsFile, planReplay, ReplayRe
 import { loadConfig } from '../../platform/config.js';
 import { createKafka } from '../../platform/kafka.js';
 import { createLogger } from '../../platform/logger.js';
+import { messageOf } from '../../platform/errors.js';
 
 /**
  * `sending-metrics replay --from-time T | --to-offsets FILE [--yes]`: moves the stopped ingest
@@ -33,7 +34,7 @@ export const replayCommand: Command = {
       try {
         text = fs.readFileSync(String(file), 'utf8');
       } catch (error) {
-        throw new UsageError(`--to-offsets ${JSON.stringify(file)}: ${(error as Error).message}`);
+        throw new UsageError(`--to-offsets ${JSON.stringify(file)}: ${messageOf(error)}`);
       }
       try {
         target = { offsets: parseOffsetsFile(text) };

@@ -1,6 +1,7 @@
 import { UsageError, type Command } from '../command.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
+import { messageOf } from '../../platform/errors.js';
 
 // Kept here (not imported from pipeline-process.ts) so that a wrong --role fails before the engine loads.
 const ROLES = ['all', 'ingest', 'api', 'alerts', 'downloads'] as const;
@@ -28,7 +29,7 @@ export const runCommand: Command = {
       // A dependency that cannot be reached at start (ClickHouse for the migrations): one line, exit 1, for the orchestrator to restart.
       if (error instanceof ConfigError) throw error;
       logger.error({ err: error }, 'could not start');
-      console.error(`sending-metrics could not start: ${(error as Error).message}`);
+      console.error(`sending-metrics could not start: ${messageOf(error)}`);
       return 1;
     }
     return new Promise<number>((resolve) => {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../platform/config.js';
 import { resolveJwtSecret } from '../../api/auth/secret.js';
 import { MAX_TOKEN_TTL_MS, MAX_TOKEN_TTL_TEXT, signToken } from '../../api/auth/tokens.js';
 import { parseTtl } from '../ttl.js';
+import { messageOf } from '../../platform/errors.js';
 
 export const tokenCommand: Command = {
   summary: 'print a bearer token for the API',
@@ -19,14 +20,14 @@ export const tokenCommand: Command = {
     try {
       ttlMs = parseTtl(typeof values.ttl === 'string' ? values.ttl : '1h', MAX_TOKEN_TTL_MS, MAX_TOKEN_TTL_TEXT);
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      throw new UsageError(messageOf(error));
     }
     const config = loadConfig();
     const { secret } = resolveJwtSecret(config);
     try {
       console.log(signToken(secret, { tenantId: tenant, userId: typeof values.user === 'string' ? values.user : 'dev' }, ttlMs));
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      throw new UsageError(messageOf(error));
     }
     return 0;
   },

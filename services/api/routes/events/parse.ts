@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { parseJsonEvent } from '../../../events/codec.js';
+import { messageOf } from '../../../platform/errors.js';
 
 /**
  * Reading the body of POST /v1/events in slices: a reader hands out the items of about `budget`
@@ -31,7 +32,7 @@ export interface ItemReader {
   readonly done: boolean;
 }
 
-const message = (error: unknown) => (error as Error).message.slice(0, MESSAGE_CHARS);
+const message = (error: unknown) => messageOf(error).slice(0, MESSAGE_CHARS);
 const tooLong = (what: string, length: number) => `${what} is ${length} bytes long; an event is at most ${MAX_ITEM_BYTES}`;
 
 /** Where the text starts: after a UTF-8 byte order mark, if any (RFC 8259 lets a reader ignore it). */

@@ -23,6 +23,7 @@ import { ApiError, badRequest } from '../../errors.js';
 import { publishAcknowledged, type EventPublisher } from '../../shared/publishing.js';
 import { errorResponses } from '../../shared/schemas.js';
 import { SendgridBody, TwilioBody, WebhookAnswer, WebhookParams } from './schemas.js';
+import { messageOf } from '../../../platform/errors.js';
 
 export interface WebhooksRoutesOptions {
   publisher: EventPublisher | undefined;
@@ -230,7 +231,7 @@ export async function webhooksRoutes(app: FastifyInstance, options: WebhooksRout
       try {
         items = JSON.parse(body.toString('utf8'));
       } catch (error) {
-        throw badRequest(`body: is not valid JSON (${(error as Error).message.slice(0, 100)})`);
+        throw badRequest(`body: is not valid JSON (${messageOf(error).slice(0, 100)})`);
       }
       if (!Array.isArray(items)) throw badRequest('body: must be a JSON array of events');
       const outcomes = items.map((item): ProviderOutcome => {
