@@ -1,230 +1,20 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { createClient, parseError, type ClickHouseClient } from '@clickhouse/client';
-import type { Connection } from '@clickhouse/client-common';
-import type Stream from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { openEmbeddedClickHouse } from './chdb-connection.js';
+import type { ClickHouseHandle } from './clickhouse-handle.js';
+import { openServerClickHouse } from './clickhouse-server.js';
 import type { Config } from './config.js';
-import { ConfigError, redactUrl } from './config.js';
 import type { Logger } from './logger.js';
 
-export type { ClickHouseClient };
-
-export interface ClickHouseHandle {
-  client: ClickHouseClient;
-  /** `embedded` = chDB in this process, `server` = CLICKHOUSE_URL. */
-  mode: 'embedded' | 'server';
-  /** Human-readable target, never with a password. */
-  target: string;
-  close(): Promise<void>;
-}
-
-type ChdbConnection = Connection<Stream.Readable>;
-
-/** One piece of a streamed result: bytes in the query's format and the rows they hold. */
-export interface StreamedChunk {
-  bytes: Buffer;
-  rows: number;
-}
-
-/**
- * Runs one SELECT (no FORMAT clause; `{name:Type}` placeholders bound from `params`) and
- * yields its output in `format` one block at a time, each fetched from the engine when the
- * reader asks for the next. Returning early, or aborting `signal`, cancels the query.
- */
-export type QueryStream = (
-  query: string,
-  params: Record<string, unknown>,
-  options: { format: string; signal?: AbortSignal },
-) => AsyncGenerator<StreamedChunk>;
-
-/** One statement the embedded engine ran: what it was and how long it held the connection. */
-export interface EngineStatement {
-  kind: 'query' | 'insert' | 'command' | 'exec' | 'ping' | 'close';
-  /** The statement's SQL (for an insert, without its rows). */
-  text: string;
-  ms: number;
-}
-
-/** Per embedded-engine client: the observers of its statements (and its side client's), and its side client (made on first use). */
-const embeddedParts = new WeakMap<
-  ClickHouseClient,
-  { observers: Set<(statement: EngineStatement) => void>; side: () => ClickHouseClient }
->();
-
-/**
- * A client of the same data whose statements do not wait behind the given client's: on the
- * embedded engine, a client on a chDB session of its own (made on first use; a session runs one
- * statement at a time, and sessions run side by side); for a ClickHouse server, which runs
- * statements concurrently anyway, the client itself. The ingest's bookkeeping and duplicate
- * lookups run on it, beside the inserts, so that a batch's lookup overlaps the insert before it.
- */
-export function sideClientOf(client: ClickHouseClient): ClickHouseClient {
-  return embeddedParts.get(client)?.side() ?? client;
-}
-
-/**
- * Calls `observer` after every statement the embedded engine runs for `client` (benchmarks use it
- * to show where the engine's time goes: chDB has no system.query_log). Returns the unsubscribe;
- * a no-op for a ClickHouse server.
- */
-export function observeEngineStatements(client: ClickHouseClient, observer: (statement: EngineStatement) => void): () => void {
-  const parts = embeddedParts.get(client);
-  if (!parts) return () => undefined;
-  parts.observers.add(observer);
-  return () => parts.observers.delete(observer);
-}
-
-/** The streaming reads of the clients that have them (the embedded engine's), by client. */
-const queryStreams = new WeakMap<ClickHouseClient, { stream: QueryStream; active: () => number }>();
-
-/**
- * The streaming read of `client`, or undefined for a client without one (a ClickHouse server,
- * where readers page through short queries instead, or a wrapped client).
- */
-export function queryStreamOf(client: ClickHouseClient): QueryStream | undefined {
-  return queryStreams.get(client)?.stream;
-}
-
-/** How many streams of `client` hold a query open right now (0 for a client without streams). */
-export function activeQueryStreams(client: ClickHouseClient): number {
-  return queryStreams.get(client)?.active() ?? 0;
-}
-
-/**
- * Streaming reads on the embedded engine. Each stream runs on a chDB session of its own (a
- * connection to the same engine and data, about a millisecond to open): a session runs one
- * statement at a time, so a stream on the shared connection would stop every other query and
- * insert until it ended, while on its own session it runs beside them.
- */
-function embeddedQueryStreams(
-  Session: typeof import('chdb').Session,
-  dataPath: string,
-): { stream: QueryStream; active: () => number; close: () => void } {
-  const open = new Set<InstanceType<typeof Session>>();
-  let closed = false;
-  async function* stream(query: string, params: Record<string, unknown>, options: { format: string; signal?: AbortSignal }) {
-    if (closed) throw new Error('the ClickHouse client is closed');
-    const session = new Session(dataPath);
-    open.add(session);
-    try {
-      const chunks = session.queryStreamBind(query, params, { format: options.format, signal: options.signal });
-      for await (const chunk of chunks) {
-        const raw = chunk.raw();
-        yield { bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), rows: chunk.numRows };
-      }
-    } catch (error) {
-      // The same error shape as the client's other calls (code, type).
-      const message = error instanceof Error ? error.message : String(error);
-      const mapped = parseError(message.replace(/^.*?(?=Code: \d+\.)/s, ''));
-      if (mapped !== error) mapped.cause = error;
-      throw mapped;
-    } finally {
-      open.delete(session);
-      session.close();
-    }
-  }
-  return {
-    stream,
-    active: () => open.size,
-    close: () => {
-      closed = true;
-      for (const session of open) session.close();
-      open.clear();
-    },
-  };
-}
-
-type Settings = Record<string, unknown>;
-type WithSettings = { clickhouse_settings?: Settings };
-
-/**
- * The embedded engine runs one statement at a time per session, and a concurrent statement
- * breaks an open stream. This connection runs every operation of the wrapped one strictly one
- * after another, in arrival order, so callers use the ordinary client and never see the queue.
- * Results over chDB are materialised before the call resolves, so holding the turn until the
- * promise settles is enough.
- *
- * It also keeps per-call settings per call: chDB applies `clickhouse_settings` as session-wide
- * `SET`s, so a setting given to one call (say an insert_deduplication_token) would otherwise
- * stay in force for every later statement. Each call therefore also carries the defaults of the
- * settings earlier calls changed and it does not set itself.
- */
-export class SerializedConnection implements ChdbConnection {
-  private tail: Promise<unknown> = Promise.resolve();
-  /** Default value (as text) of every engine setting a call has set; null = not an engine setting. */
-  private readonly defaults = new Map<string, string | null>();
-  /** Settings currently changed in the session by an earlier call. */
-  private changed = new Set<string>();
-  constructor(
-    private readonly inner: ChdbConnection,
-    /** Told of every statement once it has run (observeEngineStatements). */
-    private readonly observers = new Set<(statement: EngineStatement) => void>(),
-  ) {}
-
-  private turn<P extends WithSettings, T>(kind: EngineStatement['kind'], params: P, operation: (params: P) => Promise<T>): Promise<T> {
-    const run = async () => {
-      const started = this.observers.size > 0 ? performance.now() : 0;
-      const own = params.clickhouse_settings ?? {};
-      await this.learnDefaults(Object.keys(own));
-      const merged: Settings = {};
-      for (const key of this.changed) if (!(key in own)) merged[key] = this.defaults.get(key);
-      Object.assign(merged, own);
-      try {
-        return await operation({ ...params, clickhouse_settings: merged });
-      } finally {
-        this.changed = new Set(Object.keys(own).filter((key) => typeof this.defaults.get(key) === 'string'));
-        if (started > 0) {
-          const statement = { kind, text: (params as { query?: string }).query ?? '', ms: performance.now() - started };
-          for (const observer of this.observers) observer(statement);
-        }
-      }
-    };
-    const result = this.tail.then(run, run);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-
-  private async learnDefaults(keys: string[]): Promise<void> {
-    const unknown = keys.filter((key) => !this.defaults.has(key));
-    if (unknown.length === 0) return;
-    const result = await this.inner.query({
-      query: 'SELECT name, default FROM system.settings WHERE has({names:Array(String)}, name) FORMAT JSONCompactEachRow',
-      query_params: { names: unknown },
-      query_id: crypto.randomUUID(),
-    } as Parameters<ChdbConnection['query']>[0]);
-    let text = '';
-    for await (const chunk of result.stream as AsyncIterable<Buffer>) text += chunk.toString();
-    const found = new Map(
-      text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as [string, string]),
-    );
-    for (const key of unknown) this.defaults.set(key, found.get(key) ?? null);
-  }
-
-  ping(params: Parameters<ChdbConnection['ping']>[0]) {
-    return this.turn('ping', {}, () => this.inner.ping(params));
-  }
-  query(params: Parameters<ChdbConnection['query']>[0]) {
-    return this.turn('query', params, (p) => this.inner.query(p));
-  }
-  insert(params: Parameters<ChdbConnection['insert']>[0]) {
-    return this.turn('insert', params, (p) => this.inner.insert(p));
-  }
-  command(params: Parameters<ChdbConnection['command']>[0]) {
-    return this.turn('command', params, (p) => this.inner.command(p));
-  }
-  exec(params: Parameters<ChdbConnection['exec']>[0]) {
-    return this.turn('exec', params, (p) => this.inner.exec(p));
-  }
-  close() {
-    return this.turn('close', {}, () => this.inner.close());
-  }
-}
+export type { ClickHouseClient, ClickHouseHandle };
+export {
+  activeQueryStreams,
+  observeEngineStatements,
+  queryStreamOf,
+  sideClientOf,
+  type EngineStatement,
+  type QueryStream,
+  type StreamedChunk,
+} from './clickhouse-side-channels.js';
 
 const CLIENT_SETTINGS = {
   // Inserts return only once the rows (and the materialized views fed by them) are written.
@@ -234,122 +24,17 @@ const CLIENT_SETTINGS = {
 } as const;
 
 /**
- * Opens ClickHouse: the server at CLICKHOUSE_URL, or else chDB at DATA_DIR/clickhouse
- * behind one SerializedConnection. Everything else only sees a ClickHouseClient.
+ * Opens ClickHouse: the server at CLICKHOUSE_URL (clickhouse-server.ts), or else chDB at
+ * DATA_DIR/clickhouse behind one serialized connection (chdb-connection.ts). Everything else only
+ * sees a ClickHouseClient, and asks clickhouse-side-channels.ts for what only the embedded engine has.
  */
 export async function openClickHouse(config: Config, logger: Logger): Promise<ClickHouseHandle> {
   const log = logger.child({ component: 'clickhouse' });
-  // The client's own log lines go to pino (JSON) instead of the console. A failed request is
-  // thrown to the caller, which reports it, so the client's error lines are debug here.
-  class ClientLog {
-    trace(p: { message: string; args?: Record<string, unknown> }): void {
-      log.trace({ module: 'client', args: p.args }, p.message);
-    }
-    debug(p: { message: string; args?: Record<string, unknown> }): void {
-      log.debug({ module: 'client', args: p.args }, p.message);
-    }
-    info(p: { message: string; args?: Record<string, unknown> }): void {
-      log.debug({ module: 'client', args: p.args }, p.message);
-    }
-    warn(p: { message: string; args?: Record<string, unknown>; err?: Error }): void {
-      log.warn({ module: 'client', err: p.err }, p.message);
-    }
-    error(p: { message: string; args?: Record<string, unknown>; err: Error }): void {
-      log.debug({ module: 'client', err: p.err }, p.message);
-    }
-  }
   if (config.clickhouseUrl) {
-    const url = config.clickhouseUrl;
-    const client = createClient({
-      url: `${url.protocol}//${url.host}`,
-      username: decodeURIComponent(url.username) || 'default',
-      password: decodeURIComponent(url.password),
-      database: config.clickhouseDatabase,
-      clickhouse_settings: {
-        ...CLIENT_SETTINGS,
-        // Progress headers keep a long query's connection alive through proxies and load balancers.
-        send_progress_in_http_headers: 1,
-        http_headers_progress_interval_ms: '10000',
-        // Sharded by tenant (deploy/clickhouse/README.md): every read names one tenant, so the
-        // Distributed tables send it to that tenant's shard only.
-        ...(config.clickhouseSharding === 'tenant' ? { optimize_skip_unused_shards: 1, distributed_product_mode: 'local' as const } : {}),
-      },
-      request_timeout: 120_000,
-      log: { LoggerClass: ClientLog },
-    });
-    const target = redactUrl(url.toString());
-    log.info({ target }, 'using ClickHouse server');
-    return { client, mode: 'server', target, close: () => client.close() };
+    return openServerClickHouse({ ...config, clickhouseUrl: config.clickhouseUrl }, CLIENT_SETTINGS, log);
   }
-  // Loaded lazily, and only here: the engine library is large, an optional dependency, and
-  // absent from the container image meant for CLICKHOUSE_URL deployments.
-  const { createChdbConnection } = await loadEmbeddedEngine();
-  const { Session } = await import('chdb');
-  fs.mkdirSync(config.clickhouseDataPath, { recursive: true });
-  const observers = new Set<(statement: EngineStatement) => void>();
-  const embeddedClient = () =>
-    createClient({
-      connection: new SerializedConnection(
-        createChdbConnection({ path: config.clickhouseDataPath }) as unknown as ChdbConnection,
-        observers,
-      ),
-      database: config.clickhouseDatabase,
-      clickhouse_settings: { ...CLIENT_SETTINGS },
-    } as Parameters<typeof createClient>[0]);
-  const client = embeddedClient();
-  let side: ClickHouseClient | undefined;
-  let closed = false;
-  const streams = embeddedQueryStreams(Session, config.clickhouseDataPath);
-  queryStreams.set(client, streams);
-  embeddedParts.set(client, {
-    observers,
-    side: () => {
-      if (closed) return client; // its calls fail as the closed client's do
-      side ??= embeddedClient();
-      return side;
-    },
-  });
-  log.info({ path: config.clickhouseDataPath }, 'using embedded ClickHouse (chDB)');
-  return {
-    client,
-    mode: 'embedded',
-    target: `chdb:${config.clickhouseDataPath}`,
-    close: async () => {
-      // Streams and the side client first: their sessions are connections to the engine the client holds.
-      closed = true;
-      streams.close();
-      await side?.close();
-      await client.close();
-    },
-  };
-}
-
-/** Set when an `import()` failed because the package itself is not installed. */
-function isMissingPackage(error: unknown, name: string): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
-  return (
-    missing &&
-    typeof message === 'string' &&
-    (message.includes(`'${name}'`) || message.includes(`'${name}/`) || message.includes(`/${name}/`))
+  return openEmbeddedClickHouse(
+    { dataPath: config.clickhouseDataPath, database: config.clickhouseDatabase, settings: CLIENT_SETTINGS },
+    log,
   );
-}
-
-/**
- * The embedded engine (npm `chdb`, an optional dependency). Without it and without
- * CLICKHOUSE_URL there is no ClickHouse to use: that is a configuration error (exit 78)
- * said in one line, not a stack trace.
- */
-async function loadEmbeddedEngine(): Promise<typeof import('chdb/connection')> {
-  try {
-    return await import('chdb/connection');
-  } catch (error) {
-    if (isMissingPackage(error, 'chdb')) {
-      throw new ConfigError(
-        'CLICKHOUSE_URL is unset and the embedded engine (npm package chdb) is not installed; ' +
-          'set CLICKHOUSE_URL to a ClickHouse server, or install chdb (npm install chdb, or the all-in-one image)',
-      );
-    }
-    throw error;
-  }
 }
