@@ -11,11 +11,12 @@ ifneq ($(NODE_BIN),)
 export PATH := $(NODE_BIN):$(PATH)
 endif
 
-.PHONY: help install node build bench-startup kafka-jars registry run stop test test-s3 test-python json-schemas config-docs test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
+.PHONY: help install node build bench-startup kafka-jars registry run stop test test-unit test-s3 test-python json-schemas config-docs test-deploy lint format typecheck bench-produce bench-ingest bench-query bench-export bench-recovery clean
 
 help:
 	@echo "make run            start the local Kafka broker (unless KAFKA_BROKERS is set) and the pipeline"
 	@echo "make test           run every test against a real broker and the real engine"
+	@echo "make test-unit      the unit tier only: no broker, no engine, no Java (seconds)"
 	@echo "make test-s3        the downloads on a real S3-compatible server (SeaweedFS, built once)"
 	@echo "make test-python    producers written with Confluent's Python client (confluent-kafka, installed once)"
 	@echo "make json-schemas   regenerate schemas/json (the event JSON's JSON Schemas) from schemas/avro"
@@ -65,6 +66,11 @@ stop:
 
 test: install kafka-jars registry lint
 	@bash scripts/test.sh
+
+# The unit tier (vitest project `unit`, as `npm run test:unit`): no broker, no engine, no server,
+# no global setup, so neither the Kafka jars nor the registry (nor Java) are needed.
+test-unit: install
+	@npx vitest run --project unit
 
 # The downloads' tests against a real S3-compatible server (SeaweedFS from the Go module proxy,
 # built under .cache/seaweedfs: about 6 minutes the first time, then cached). Run by .ci/run.
