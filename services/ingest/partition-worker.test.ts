@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../platform/logger.js';
 import type { SendingEvent } from '../events/types.js';
 import { createIngestMetrics } from './ingest-metrics.js';
@@ -87,6 +87,10 @@ function harness(
 
 const heartbeat = async () => {};
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('PartitionWorker', () => {
   it('cuts batches at the row bound, records each intent before writing, and commits after the write', async () => {
     const h = harness({ batchMaxRows: 3 });
@@ -107,11 +111,15 @@ describe('PartitionWorker', () => {
   });
 
   it('flushes a partial batch once it is older than the time bound', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const h = harness({ batchMaxRows: 100, batchMaxMs: 10 });
     await h.worker.add([record(0), record(1)], heartbeat);
     await h.worker.idle();
     expect(h.written).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    vi.setSystemTime(Date.now() + 9);
+    await h.worker.flushIfDue();
+    expect(h.written).toEqual([]);
+    vi.setSystemTime(Date.now() + 1);
     await h.worker.flushIfDue();
     expect(h.written.map((w) => w.token)).toEqual(['g/assignments/0/0-1']);
     expect(h.commits).toEqual([1]);
@@ -183,7 +191,10 @@ describe('PartitionWorker', () => {
 describe('PartitionWorker under the invalid-ratio guard', () => {
   it('holds the record that tripped the guard, writes and commits nothing from it on, and goes on once resumed', async () => {
     const guard = new InvalidRatioGuard(0.5, 4);
+    vi.useFakeTimers({ toFake: ['Date'] });
     let resume: () => void = () => undefined;
+    let breached: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (breached = resolve));
     const breaches: string[] = [];
     const h = harness({
       batchMaxRows: 100,
@@ -191,20 +202,22 @@ describe('PartitionWorker under the invalid-ratio guard', () => {
       guard: (invalid) => guard.observe(invalid),
       onGuardBreach: (reason) => {
         breaches.push(reason);
+        breached();
         return new Promise<void>((resolve) => (resume = resolve));
       },
     });
     const records = [record(0), record(1, 'bad0'), record(2, 'bad1'), record(3, 'bad2'), record(4, 'bad3'), record(5)];
     await h.worker.add(records, heartbeat);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    void h.worker.flushIfDue(Date.now() + 1000); // queued behind the held record: nothing flushes
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await held;
+    vi.setSystemTime(Date.now() + 1000);
+    void h.worker.flushIfDue(); // queued behind the held record: nothing flushes
+    await new Promise((resolve) => setImmediate(resolve));
     expect(breaches).toHaveLength(1);
     expect(h.commits).toEqual([]);
     guard.acknowledge();
     resume();
     await h.worker.idle();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    vi.setSystemTime(Date.now() + 1);
     await h.worker.flushIfDue();
     expect(h.letters).toEqual(['bad0', 'bad1', 'bad2', 'bad3']);
     expect(h.written.flatMap((w) => w.rows)).toEqual(['e0', 'e5']);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AnswerCache, TenantDataVersions, approximateJsonBytes, cachedAnswer } from './answer-cache.js';
 
 function counter() {
@@ -13,6 +13,21 @@ function counter() {
     },
   };
 }
+
+/**
+ * Fake timers for the cache's ages. The LRU reads the `performance` object it found when it was
+ * imported (fake timers would replace the global one), so its now() reads the fake Date instead
+ * (never 0: the LRU takes a start time of 0 for "no age").
+ */
+function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.spyOn(performance, 'now').mockImplementation(() => Date.now());
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 
 describe('AnswerCache', () => {
   it('answers again from the cache until a write bumps the tenant, and only that tenant', async () => {
@@ -62,6 +77,7 @@ describe('AnswerCache', () => {
   });
 
   it('keeps at most maxEntries answers and none past maxAgeMs', async () => {
+    useFakeClock();
     const cache = new AnswerCache({ versions: new TenantDataVersions(), maxEntries: 2, maxAgeMs: 50 });
     const work = counter();
     await cache.get('a', 1, work.compute(1));
@@ -69,7 +85,10 @@ describe('AnswerCache', () => {
     await cache.get('a', 3, work.compute(3));
     await cache.get('a', 1, work.compute(1));
     expect(work.calls).toBe(4);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    vi.advanceTimersByTime(49);
+    await cache.get('a', 1, work.compute(1));
+    expect(work.calls).toBe(4);
+    vi.advanceTimersByTime(31);
     await cache.get('a', 1, work.compute(1));
     expect(work.calls).toBe(5);
   });
