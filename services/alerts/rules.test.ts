@@ -6,7 +6,7 @@ const problem = (rules: unknown) => {
   try {
     parse(rules);
   } catch (error) {
-    if (error instanceof AlertRuleError) return error.message;
+    if (error instanceof AlertRuleError) return `${error.details.field}: ${error.message}`;
     throw error;
   }
   return undefined;

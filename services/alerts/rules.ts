@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { DomainError } from '../platform/errors.js';
 import { rateDefinition, RATE_DEFINITIONS, type RateThreshold } from '../reporting/index.js';
 
 /**
@@ -38,15 +39,11 @@ const WINDOW_PATTERN = /^(\d{1,5})(m|h|d)$/;
 const MIN_WINDOW_MS = 5 * 60_000;
 const MAX_WINDOW_MS = 7 * 86_400_000;
 
-/** A rule the tenant asked for wrongly: `field` is its path in the body (`rules[2].warning`). */
-export class AlertRuleError extends Error {
+/** A rule the tenant asked for wrongly: `details.field` is its path in the body (`rules[2].warning`), the message what is wrong there. */
+export class AlertRuleError extends DomainError {
   override name = 'AlertRuleError';
-  readonly statusCode = 400;
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
+  constructor(field: string, problem: string) {
+    super('invalid', 'ALERT_RULE_INVALID', problem, { field });
   }
 }
 

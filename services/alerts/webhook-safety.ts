@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { DomainError } from '../platform/errors.js';
 
 /**
  * Webhook URLs may not reach inside the network the service runs in: https only, and no
@@ -83,21 +84,28 @@ export function blockedAddressReason(address: string): string | undefined {
 export const NOT_ALLOWED =
   'is not allowed: its host must resolve to public addresses only (ALERTS_ALLOW_PRIVATE_WEBHOOKS=true allows others for local development)';
 
-export class WebhookUrlError extends Error {
+/** A webhook URL refused before it is saved: the message says why, `details.field` where it is in the body. */
+export class WebhookUrlError extends DomainError {
   override name = 'WebhookUrlError';
+  constructor(problem: string, field: string) {
+    super('invalid', 'ALERT_WEBHOOK_URL_REFUSED', problem, { field });
+  }
 }
 
-/** Checks a webhook URL before it is saved: scheme, and every address its host resolves to. */
-export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promise<URL> {
+/**
+ * Checks a webhook URL before it is saved: scheme, and every address its host resolves to.
+ * `field` is where the URL is in the request body (`rules[2].webhookUrl`), for the refusal.
+ */
+export async function checkWebhookUrl(raw: string, allowPrivate: boolean, field = 'webhookUrl'): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new WebhookUrlError('is not an absolute URL');
+    throw new WebhookUrlError('is not an absolute URL', field);
   }
-  if (url.username || url.password) throw new WebhookUrlError('must not carry credentials; the notifications are signed instead');
+  if (url.username || url.password) throw new WebhookUrlError('must not carry credentials; the notifications are signed instead', field);
   if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:'))
-    throw new WebhookUrlError(`must use https (${url.protocol.replace(':', '')} is refused)`);
+    throw new WebhookUrlError(`must use https (${url.protocol.replace(':', '')} is refused)`, field);
   if (allowPrivate) return url;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   // One answer whether the host does not resolve or resolves to an internal address, so that the
@@ -108,11 +116,11 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
     try {
       addresses = (await dns.promises.lookup(host, { all: true })).map((entry) => entry.address);
     } catch {
-      throw new WebhookUrlError(NOT_ALLOWED);
+      throw new WebhookUrlError(NOT_ALLOWED, field);
     }
   }
   if (addresses.length === 0 || addresses.some((address) => blockedAddressReason(address) !== undefined)) {
-    throw new WebhookUrlError(NOT_ALLOWED);
+    throw new WebhookUrlError(NOT_ALLOWED, field);
   }
   return url;
 }

@@ -1,7 +1,8 @@
 /**
- * Every error the API answers with: `{"error":{"code","message"}}`. One rule, kept here: an
- * ApiError's code is the code on the wire; any other client error (a schema violation, an
- * argument the reporting layer refuses, one of Fastify's own, one of Node's HTTP parser) is
+ * Every error the API answers with: `{"error":{"code","message"}}`. The rules, kept here and in
+ * plugins/errors.ts: an ApiError's code is the code on the wire; a DomainError of the layers below
+ * (a rule, a range, a token refused) is named by its kind (plugins/errors.ts, CODE_OF_KIND); any
+ * other client error (a schema violation, one of Fastify's own, one of Node's HTTP parser) is
  * named by its HTTP status through this registry. Server errors are INTERNAL, their details
  * only in the log.
  */

@@ -1,17 +1,15 @@
+import { DomainError } from '../platform/errors.js';
+
 /**
- * Errors for reporting queries the caller asked for wrongly. Every one is a client error
- * (`statusCode` 400); `code` names it for callers in code and for the logs. The HTTP layer
- * answers them as it answers every 400: code BAD_REQUEST with this message. Anything else
- * thrown by a reporting query is an infrastructure failure.
+ * Errors for reporting queries the caller asked for wrongly: every one is a DomainError of kind
+ * `invalid`, its `code` naming it for callers in code and for the logs. The HTTP layer answers
+ * them as it answers every invalid request: 400, code BAD_REQUEST, with this message. Anything
+ * else thrown by a reporting query is an infrastructure failure.
  */
-export class MetricsQueryError extends Error {
+export class MetricsQueryError extends DomainError {
   override name = 'MetricsQueryError';
-  readonly statusCode = 400;
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: string, message: string) {
+    super('invalid', code, message);
   }
 }
 

@@ -18,8 +18,8 @@ export interface OpenedExport {
 }
 
 /**
- * Checks the range the way the metric queries do (throws a MetricsQueryError for the caller
- * to turn into a 400): the same bounds for every export.
+ * Checks the range the way the metric queries do (throws a MetricsQueryError, of kind invalid,
+ * that the API answers with a 400): the same bounds for every export.
  */
 export function validateExportRequest(request: ExportRequest): void {
   validateRange({

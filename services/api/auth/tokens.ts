@@ -1,5 +1,6 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { TENANT_ID_PATTERN } from '../../platform/config.js';
+import { DomainError } from '../../platform/errors.js';
 
 /** What a bearer token says about its holder. One role: every user of a tenant sees all of its metrics. */
 export interface Principal {
@@ -33,8 +34,12 @@ export function signToken(secret: string, principal: Principal, ttlMs: number): 
   return sign({ tenant: principal.tenantId, sub: principal.userId });
 }
 
-export class AuthError extends Error {
+/** A bearer token refused: the message says why, never quoting the token. */
+export class AuthError extends DomainError {
   override name = 'AuthError';
+  constructor(message: string) {
+    super('unauthenticated', 'AUTH_TOKEN_REFUSED', message);
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { DomainError, type ErrorKind } from '../../platform/errors.js';
 import { API_ERRORS, ApiError, codeForStatus, errorBody, type ApiErrorCode } from '../errors.js';
 import { patternProblem } from '../shared/schemas.js';
 
@@ -18,6 +19,37 @@ function quote(text: string): string {
 
 function sendError(reply: FastifyReply, code: ApiErrorCode, message: string): void {
   reply.code(API_ERRORS[code]).send(errorBody(code, message));
+}
+
+/** The code (and so the status) each kind of domain error is answered with. */
+export const CODE_OF_KIND: Readonly<Record<ErrorKind, ApiErrorCode>> = {
+  invalid: 'BAD_REQUEST',
+  unauthenticated: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  not_found: 'NOT_FOUND',
+  too_large: 'PAYLOAD_TOO_LARGE',
+  limited: 'RATE_LIMITED',
+  unavailable: 'UNAVAILABLE',
+};
+
+/** How the API answers a domain error. */
+export interface DomainErrorAnswer {
+  status: number;
+  code: ApiErrorCode;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A domain error as the API answers it: the status and code of its kind; its message, after the
+ * place in the request it names (`body parameter rules[0].webhookUrl: …`); Retry-After when it says when.
+ */
+export function domainErrorAnswer(error: DomainError): DomainErrorAnswer {
+  const code = CODE_OF_KIND[error.kind];
+  const { field, source = 'body', retryAfterSeconds } = error.details;
+  const message = field === undefined ? error.message : `${source} parameter ${field}: ${error.message}`;
+  const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
+  return { status: API_ERRORS[code], code, message, headers };
 }
 
 /**
@@ -103,7 +135,8 @@ function valueAt(request: FastifyRequest, property: string, where: string): unkn
 }
 
 /**
- * Maps every failure to `{"error":{"code","message"}}`; validation failures name the parameter;
+ * Maps every failure to `{"error":{"code","message"}}`: an ApiError by its code, a DomainError by
+ * its kind (domainErrorAnswer), anything else thrown by a route as INTERNAL; validation failures name the parameter;
  * a known path asked with a method it does not serve is 405 with Allow, an unknown path 404.
  * Register it before any route (it learns the routes as they are added).
  */
@@ -132,10 +165,16 @@ export const errorsPlugin = fp(
       sendError(reply, 'NOT_FOUND', `no route ${request.method} ${clip(path)}`);
     });
 
-    app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    app.setErrorHandler((error: FastifyError | ApiError | DomainError, request, reply) => {
       if (error instanceof ApiError) {
         reply.headers(error.headers);
         sendError(reply, error.code, error.message);
+        return;
+      }
+      if (error instanceof DomainError) {
+        const answer = domainErrorAnswer(error);
+        reply.headers(answer.headers);
+        sendError(reply, answer.code, answer.message);
         return;
       }
       if ((error as FastifyError).validation) {

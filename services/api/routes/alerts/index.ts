@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
 import {
-  AlertRuleError,
   AlertStore,
   checkWebhookUrl,
   defaultRules,
@@ -12,11 +11,9 @@ import {
   ruleFingerprint,
   ruleThreshold,
   secretHint,
-  WebhookUrlError,
   type AlertEvent,
   type AlertRule,
 } from '../../../alerts/index.js';
-import { badRequest } from '../../errors.js';
 import { parseRange } from '../../shared/range-params.js';
 import { errorResponses } from '../../shared/schemas.js';
 import { EventsQuerystring, EventsView, RulesBody, RulesView } from './schemas.js';
@@ -124,21 +121,11 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
     },
     async (request) => {
       const tenantId = request.principal.tenantId;
-      let rules: AlertRule[];
-      try {
-        rules = parseRules(request.body.rules, options.minimumVolume);
-      } catch (error) {
-        if (error instanceof AlertRuleError) throw badRequest(`body parameter ${error.message}`);
-        throw error;
-      }
+      // A refusal (AlertRuleError, WebhookUrlError) names its field; the error plugin answers it.
+      const rules = parseRules(request.body.rules, options.minimumVolume);
       for (const [index, rule] of rules.entries()) {
-        if (rule.webhookUrl === undefined) continue;
-        try {
-          await checkWebhookUrl(rule.webhookUrl, options.allowPrivateWebhooks);
-        } catch (error) {
-          if (error instanceof WebhookUrlError) throw badRequest(`body parameter rules[${index}].webhookUrl: ${error.message}`);
-          throw error;
-        }
+        if (rule.webhookUrl !== undefined)
+          await checkWebhookUrl(rule.webhookUrl, options.allowPrivateWebhooks, `rules[${index}].webhookUrl`);
       }
       // One replacement at a time per tenant here; across replicas the first secret is the same
       // wherever it is generated (derived from the shared seed), so whichever write wins stores

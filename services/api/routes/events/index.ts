@@ -7,7 +7,7 @@ import { quote, validateEvent } from '../../../events/validate.js';
 import { ApiError, badRequest } from '../../errors.js';
 import { publishAcknowledged, type EventPublisher } from '../../shared/publishing.js';
 import { errorResponses } from '../../shared/schemas.js';
-import { BodyError, jsonItems, ndjsonItems, type BodyItem, type ItemReader } from './parse.js';
+import { jsonItems, ndjsonItems, type BodyItem, type ItemReader } from './parse.js';
 import { EventsAnswer, EventsBody, EventsQuerystring, type Rejection } from './schemas.js';
 
 export interface EventsRoutesOptions {
@@ -86,13 +86,9 @@ class Screening {
   }
 }
 
+/** The reader of the body; a body that cannot be read throws a BodyError (400). */
 function readerOf(body: RawBody): ItemReader {
-  try {
-    return body.kind === 'json' ? jsonItems(body.bytes) : ndjsonItems(body.bytes);
-  } catch (error) {
-    if (error instanceof BodyError) throw badRequest(error.message);
-    throw error;
-  }
+  return body.kind === 'json' ? jsonItems(body.bytes) : ndjsonItems(body.bytes);
 }
 
 /**
@@ -157,13 +153,7 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
         const deadline = performance.now() + SLICE_MS;
         let bytes = 0;
         do {
-          let items: BodyItem[];
-          try {
-            items = reader.read(CHUNK_BYTES);
-          } catch (error) {
-            if (error instanceof BodyError) throw badRequest(error.message);
-            throw error;
-          }
+          const items = reader.read(CHUNK_BYTES);
           if (screening.items + items.length > maxItems) {
             throw new ApiError(
               'TOO_MANY_EVENTS',

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { parseJsonEvent } from '../../../events/codec.js';
-import { messageOf } from '../../../platform/errors.js';
+import { DomainError, messageOf } from '../../../platform/errors.js';
 
 /**
  * Reading the body of POST /v1/events in slices: a reader hands out the items of about `budget`
@@ -14,9 +14,12 @@ import { messageOf } from '../../../platform/errors.js';
 /** One item of a request body: a parsed value, or why it is not one. */
 export type BodyItem = { index: number; value: unknown } | { index: number; problem: string };
 
-/** The body as a whole cannot be read (not valid JSON, not UTF-8): the request is refused (400). */
-export class BodyError extends Error {
+/** The body as a whole cannot be read (not valid JSON, not UTF-8): the request is refused (invalid, 400). */
+export class BodyError extends DomainError {
   override name = 'BodyError';
+  constructor(message: string) {
+    super('invalid', 'EVENTS_BODY_INVALID', message);
+  }
 }
 
 /** Longest item parsed, in bytes: an event of the contract is far smaller (about 300 bytes, at most a few KiB escaped). */
