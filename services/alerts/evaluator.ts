@@ -5,7 +5,7 @@ import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
 import { ensureTopics } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
-import { MIN_TIME_MS, queryOutreach, rateDefinition, ratesOf, type JudgedRate } from '../reporting/index.js';
+import { MIN_TIME_MS, queryOutreach, rateDefinition, rateOf, ratesOf, type JudgedRate } from '../reporting/index.js';
 import { Notifier } from './notifier.js';
 import { defaultRules, ruleFingerprint, ruleThreshold, windowMs, type AlertRule } from './rules.js';
 import { nextState, type AlertState } from './state-machine.js';
@@ -213,8 +213,7 @@ export class AlertEvaluator {
       const key = JSON.stringify([rule.window, rule.scope.playbookId ?? null, rule.scope.campaignId ?? null]);
       if (!outreach.has(key)) outreach.set(key, queryOutreach(this.deps.clickhouse, range));
       const counts = await outreach.get(key)!;
-      const rates = ratesOf(counts, rule.minimumVolume) as unknown as Record<string, Record<string, JudgedRate>>;
-      const rate = rates[definition.channel]![definition.key]!;
+      const rate = rateOf(ratesOf(counts, rule.minimumVolume), definition);
       const threshold = ruleThreshold(rule);
       const evaluation = nextState(current, rate.numerator, rate.denominator, threshold, rule.minimumVolume);
       if (evaluation.state === current) continue;

@@ -13,6 +13,18 @@ export const SMS_STATUSES = ['sent', 'failed', 'rejected', 'expired'] as const;
 export type AssignmentAction = (typeof ASSIGNMENT_ACTIONS)[number];
 export type Channel = (typeof CHANNELS)[number];
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export type SmsStatus = (typeof SMS_STATUSES)[number];
+
+/** A stored status as a key of API answers, as a type: `StatusKey<'spam_reported'>` is `'spamReported'`. */
+export type StatusKey<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<StatusKey<Tail>>}` : S;
+
+export function isDeliveryStatus(value: string): value is DeliveryStatus {
+  return (DELIVERY_STATUSES as readonly string[]).includes(value);
+}
+
+export function isSmsStatus(value: string): value is SmsStatus {
+  return (SMS_STATUSES as readonly string[]).includes(value);
+}
 
 /** What each delivery status means (the API docs and the page say the same). */
 export const DELIVERY_STATUS_HELP: Readonly<Record<DeliveryStatus, string>> = {
@@ -27,8 +39,8 @@ export const DELIVERY_STATUS_HELP: Readonly<Record<DeliveryStatus, string>> = {
 };
 
 /** A stored status (snake_case, as in the events) as a key of API answers (camelCase): spam_reported → spamReported. */
-export function statusKey(status: string): string {
-  return status.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+export function statusKey<S extends string>(status: S): StatusKey<S> {
+  return status.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()) as StatusKey<S>;
 }
 
 export interface AssignmentEvent {

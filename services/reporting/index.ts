@@ -27,6 +27,7 @@ export {
   RATE_DEFINITIONS,
   RATE_IDS,
   DEFAULT_MINIMUM_VOLUME,
+  rateOf,
   ratesOf,
   rate,
   judge,

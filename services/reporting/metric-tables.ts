@@ -1,10 +1,10 @@
 import { stringify } from 'csv-stringify/sync';
-import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey, type Channel } from '../events/types.js';
+import { CHANNELS, DELIVERY_STATUSES, SMS_STATUSES, statusKey } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { queryCampaigns } from './campaigns-query.js';
-import { queryOutreach, type OutreachCounts } from './outreach-query.js';
+import { queryOutreach, statusCount, type OutreachCounts } from './outreach-query.js';
 import { queryOutreachCampaigns, type OutreachCampaignRow } from './outreach-campaigns-query.js';
-import { RATE_DEFINITIONS, type Rate } from './rates.js';
+import { RATE_DEFINITIONS, rateOf } from './rates.js';
 import { neutralizeCell } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import type { CsvChunk } from './event-pages.js';
@@ -29,17 +29,14 @@ export function isMetricTableExport(request: ExportRequest): request is ExportRe
  */
 export function outreachCampaignCsvRows(rows: readonly OutreachCampaignRow[]): unknown[][] {
   return rows.map((row) => {
-    const sms = row.sms as unknown as Record<string, number>;
-    const email = row.email as unknown as Record<string, number>;
-    const rates = row.rates as unknown as Record<Channel, Record<string, Rate>>;
     return [
       row.playbookId ?? '',
       row.playbookName,
       row.campaignId ?? '',
       row.campaignName,
-      ...SMS_STATUSES.map((status) => sms[statusKey(status)] ?? 0),
-      ...DELIVERY_STATUSES.map((status) => email[statusKey(status)] ?? 0),
-      ...RATE_DEFINITIONS.map((definition) => rates[definition.channel][definition.key]?.value ?? ''),
+      ...SMS_STATUSES.map((status) => row.sms[statusKey(status)]),
+      ...DELIVERY_STATUSES.map((status) => row.email[statusKey(status)]),
+      ...RATE_DEFINITIONS.map((definition) => rateOf(row.rates, definition).value ?? ''),
     ];
   });
 }
@@ -59,9 +56,8 @@ export function toCsv(columns: readonly string[], rows: unknown[][]): Buffer {
 export function outreachRows(counts: OutreachCounts): [string, string, number][] {
   const rows: [string, string, number][] = [];
   for (const channel of CHANNELS) {
-    const byStatus = counts[channel] as unknown as Record<string, number>;
     for (const status of channel === 'sms' ? SMS_STATUSES : DELIVERY_STATUSES)
-      rows.push([channel, status, byStatus[statusKey(status)] ?? 0]);
+      rows.push([channel, status, statusCount(counts, channel, status)]);
   }
   return rows;
 }

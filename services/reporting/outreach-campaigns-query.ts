@@ -1,8 +1,7 @@
-import { statusKey } from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { campaignKey, type CampaignNames } from './campaign-names.js';
 import { campaignNamesQuery } from './campaigns-query.js';
-import { emptyOutreachCounts, type EmailCounts, type SmsCounts } from './outreach-query.js';
+import { addStatusCount, emptyOutreachCounts, type EmailCounts, type SmsCounts } from './outreach-query.js';
 import { DAY_MS, rangeUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
 import { ratesOf, type Rates } from './rates.js';
 
@@ -170,10 +169,7 @@ export async function queryOutreachCampaigns(
       );
       rows.set(key, out);
     }
-    const byStatus = out[row.channel] as unknown as Record<string, number>;
-    const status = statusKey(row.status);
-    // An SMS can never take an email-only status; should one be stored, it is not reported.
-    if (status in byStatus) byStatus[status] = (byStatus[status] ?? 0) + Number(row.events);
+    addStatusCount(out, row.channel, row.status, Number(row.events));
   }
   return [...rows.values()].map((row) => ({ ...row, rates: ratesOf(row, minimumVolume) })).sort(compareOutreachCampaignRows);
 }

@@ -1,4 +1,12 @@
-import { statusKey } from '../events/types.js';
+import {
+  isDeliveryStatus,
+  isSmsStatus,
+  statusKey,
+  type Channel,
+  type DeliveryStatus,
+  type SmsStatus,
+  type StatusKey,
+} from '../events/types.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { InvalidArgumentError } from './errors.js';
 import { DAY_MS, rangesUnion, ROLLUP_BUCKET_MS, validateRange, type MetricsRange, type QueryParams, type RollupGrain } from './range.js';
@@ -8,19 +16,9 @@ const GRAINS: readonly RollupGrain[] = [
   { ms: ROLLUP_BUCKET_MS, table: 'delivery_counts_15m' },
 ];
 
-export interface SmsCounts {
-  sent: number;
-  failed: number;
-  rejected: number;
-  expired: number;
-}
-
-export interface EmailCounts extends SmsCounts {
-  delivered: number;
-  bounced: number;
-  blocked: number;
-  spamReported: number;
-}
+/** Messages by status, keyed as in answers (`spamReported`): a text message's statuses, an email's. */
+export type SmsCounts = { [S in SmsStatus as StatusKey<S>]: number };
+export type EmailCounts = { [S in DeliveryStatus as StatusKey<S>]: number };
 
 export interface OutreachCounts {
   sms: SmsCounts;
@@ -33,6 +31,22 @@ export function emptyOutreachCounts(): OutreachCounts {
     sms: { sent: 0, failed: 0, rejected: 0, expired: 0 },
     email: { sent: 0, failed: 0, rejected: 0, expired: 0, delivered: 0, bounced: 0, blocked: 0, spamReported: 0 },
   };
+}
+
+/**
+ * Adds `n` messages of a stored `status` to `counts`. An SMS can never take an email-only status,
+ * nor any message a status outside the contract; should one be stored, it is not reported.
+ */
+export function addStatusCount(counts: OutreachCounts, channel: Channel, status: string, n: number): void {
+  if (channel === 'sms') {
+    if (isSmsStatus(status)) counts.sms[statusKey(status)] += n;
+  } else if (isDeliveryStatus(status)) counts.email[statusKey(status)] += n;
+}
+
+/** The count of one status on one channel (0 for an email-only status of text messages). */
+export function statusCount(counts: OutreachCounts, channel: Channel, status: DeliveryStatus): number {
+  if (channel === 'email') return counts.email[statusKey(status)];
+  return isSmsStatus(status) ? counts.sms[statusKey(status)] : 0;
 }
 
 /** The SQL and parameters of {@link queryOutreach} (exposed for plans and benchmarks). */
@@ -93,10 +107,7 @@ export async function queryOutreachPeriods(client: ClickHouseClient, ranges: rea
   const rows = await result.json<{ period: string | number; channel: 'sms' | 'email'; status: string; events: string | number }>();
   const counts = ranges.map(() => emptyOutreachCounts());
   for (const row of rows) {
-    const byStatus = counts[Number(row.period)]![row.channel] as unknown as Record<string, number>;
-    const key = statusKey(row.status);
-    // An SMS can never take an email-only status; should one be stored, it is not reported.
-    if (key in byStatus) byStatus[key] = (byStatus[key] ?? 0) + Number(row.events);
+    addStatusCount(counts[Number(row.period)]!, row.channel, row.status, Number(row.events));
   }
   return counts;
 }

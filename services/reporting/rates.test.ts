@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge, rate, rateDefinition, ratesOf, RATE_DEFINITIONS, describeRates } from './rates.js';
+import { judge, rate, rateDefinition, rateOf, ratesOf, RATE_DEFINITIONS, describeRates } from './rates.js';
 import type { OutreachCounts } from './outreach-query.js';
 
 const spam = rateDefinition('email.spamComplaintRate')!.threshold!;
@@ -82,5 +82,23 @@ describe('ratesOf', () => {
     const text = describeRates();
     for (const definition of RATE_DEFINITIONS) expect(text).toContain(`${definition.id} = ${definition.formula}`);
     expect(text).toContain('warning ≥ 0.1 %, critical ≥ 0.3 %');
+  });
+});
+
+describe('rateOf', () => {
+  it('finds every defined rate in an answer, with the parts its definition names', () => {
+    const answer = ratesOf(
+      counts({ sent: 7, failed: 1, rejected: 1, expired: 1 }, { sent: 50, delivered: 40, bounced: 3, blocked: 2, spamReported: 1 }),
+    );
+    const found = RATE_DEFINITIONS.map((definition) => [definition.id, rateOf(answer, definition)] as const);
+    expect(found.every(([, judged]) => judged !== undefined)).toBe(true);
+    expect(Object.fromEntries(found.map(([id, judged]) => [id, `${judged.numerator}/${judged.denominator}`]))).toEqual({
+      'email.deliveryRate': '40/50',
+      'email.bounceRate': '3/50',
+      'email.blockRate': '2/50',
+      'email.spamComplaintRate': '1/40',
+      'email.sendFailureRate': '0/50',
+      'sms.failureRate': '3/10',
+    });
   });
 });

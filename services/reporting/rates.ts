@@ -1,6 +1,5 @@
 import type { Channel, DeliveryStatus } from '../events/types.js';
-import { statusKey } from '../events/types.js';
-import type { OutreachCounts } from './outreach-query.js';
+import { statusCount, type OutreachCounts } from './outreach-query.js';
 
 /**
  * Deliverability rates, each defined once here: which statuses are its numerator and which its
@@ -21,11 +20,11 @@ export interface RateThreshold {
   source: string;
 }
 
-export interface RateDefinition {
+interface RateDefinitionOf<C extends Channel> {
   /** `email.bounceRate`: the channel and the rate's key, as in answers and time-series metrics. */
   id: string;
-  channel: Channel;
-  key: string;
+  channel: C;
+  key: keyof Rates[C] & string;
   numerator: readonly DeliveryStatus[];
   denominator: readonly DeliveryStatus[];
   /** `bounced / sent`, for the docs. */
@@ -33,6 +32,9 @@ export interface RateDefinition {
   description: string;
   threshold?: RateThreshold;
 }
+
+/** One rate: its channel and its key in that channel's rates of an answer, narrowed by `channel`. */
+export type RateDefinition = RateDefinitionOf<'sms'> | RateDefinitionOf<'email'>;
 
 const FAILED: readonly DeliveryStatus[] = ['failed', 'rejected', 'expired'];
 const ATTEMPTED: readonly DeliveryStatus[] = ['sent', 'failed', 'rejected', 'expired'];
@@ -194,23 +196,33 @@ export function judgedRate(definition: RateDefinition, numerator: number, denomi
   };
 }
 
-function sumOf(counts: Record<string, number>, statuses: readonly DeliveryStatus[]): number {
-  return statuses.reduce((sum, status) => sum + (counts[statusKey(status)] ?? 0), 0);
+function sumOf(counts: OutreachCounts, channel: Channel, statuses: readonly DeliveryStatus[]): number {
+  return statuses.reduce((sum, status) => sum + statusCount(counts, channel, status), 0);
+}
+
+/** The rate `definition` names in an answer's rates. */
+export function rateOf(rates: Rates, definition: RateDefinition): JudgedRate {
+  return definition.channel === 'sms' ? rates.sms[definition.key] : rates.email[definition.key];
 }
 
 /** Every rate of {@link RATE_DEFINITIONS} from the counts of one range. */
 export function ratesOf(counts: OutreachCounts, minimumVolume: number = DEFAULT_MINIMUM_VOLUME): Rates {
-  const rates = { sms: {}, email: {} } as Record<Channel, Record<string, JudgedRate>>;
-  for (const definition of RATE_DEFINITIONS) {
-    const byStatus = counts[definition.channel] as unknown as Record<string, number>;
-    rates[definition.channel][definition.key] = judgedRate(
-      definition,
-      sumOf(byStatus, definition.numerator),
-      sumOf(byStatus, definition.denominator),
-      minimumVolume,
-    );
-  }
-  return rates as unknown as Rates;
+  const judged = (id: string): JudgedRate => {
+    const definition = rateDefinition(id);
+    if (!definition) throw new Error(`no rate is defined as ${id}`);
+    const { channel, numerator, denominator } = definition;
+    return judgedRate(definition, sumOf(counts, channel, numerator), sumOf(counts, channel, denominator), minimumVolume);
+  };
+  return {
+    sms: { failureRate: judged('sms.failureRate') },
+    email: {
+      deliveryRate: judged('email.deliveryRate'),
+      bounceRate: judged('email.bounceRate'),
+      blockRate: judged('email.blockRate'),
+      spamComplaintRate: judged('email.spamComplaintRate'),
+      sendFailureRate: judged('email.sendFailureRate'),
+    },
+  };
 }
 
 /** `email.bounceRate = bounced / sent (warning ≥ 2 %, critical ≥ 5 %: …)` for every rate, for docs. */

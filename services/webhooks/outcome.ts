@@ -27,8 +27,9 @@ export const CUSTOM_FIELDS = { customerId: 'customerId', playbookId: 'playbookId
 /** Checks a mapped event against the contract; any problem (e.g. a custom id too long) rejects the notification. */
 export function checked(event: DeliveryEvent): ProviderOutcome {
   const result = validateEvent(event);
-  if (result.ok) return { kind: 'event', event: result.event as DeliveryEvent };
-  return { kind: 'rejected', reason: result.errors.join('; ') };
+  if (!result.ok) return { kind: 'rejected', reason: result.errors.join('; ') };
+  if (result.event.type !== 'delivery') return { kind: 'rejected', reason: `type: expected delivery, got ${result.event.type}` };
+  return { kind: 'event', event: result.event };
 }
 
 /** A value of a custom field: a non-empty string, else null. */

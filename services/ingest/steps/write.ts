@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
-import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../events/types.js';
+import type { SendingEvent } from '../../events/types.js';
 import { utcIsoToDateTime64Text as clickhouseTime } from '../../platform/clickhouse-values.js';
 import type { Config } from '../../platform/config.js';
 import { splitByShard, type ShardTopology } from '../shard-split.js';
@@ -44,36 +44,20 @@ export interface WritableEvent {
   offset: number;
 }
 
-export function assignmentRow({ event, partition, offset }: WritableEvent): unknown[] {
-  const e = event as AssignmentEvent;
+/** An event's row of its raw table, in the order of ASSIGNMENT_COLUMNS or DELIVERY_COLUMNS (by its type). */
+export function rawRow({ event, partition, offset }: WritableEvent): unknown[] {
+  const common = [event.tenantId, clickhouseTime(event.occurredAt), event.eventId, event.customerId];
+  if (event.type === 'assignment') {
+    return [...common, event.playbookId, event.playbookName, event.campaignId, event.campaignName, event.action, partition, offset];
+  }
   return [
-    e.tenantId,
-    clickhouseTime(e.occurredAt),
-    e.eventId,
-    e.customerId,
-    e.playbookId,
-    e.playbookName,
-    e.campaignId,
-    e.campaignName,
-    e.action,
-    partition,
-    offset,
-  ];
-}
-
-export function deliveryRow({ event, partition, offset }: WritableEvent): unknown[] {
-  const e = event as DeliveryEvent;
-  return [
-    e.tenantId,
-    clickhouseTime(e.occurredAt),
-    e.eventId,
-    e.customerId,
-    e.messageId,
-    e.channel,
-    e.status,
-    e.playbookId ?? '',
-    e.campaignId ?? '',
-    e.reason,
+    ...common,
+    event.messageId,
+    event.channel,
+    event.status,
+    event.playbookId ?? '',
+    event.campaignId ?? '',
+    event.reason,
     partition,
     offset,
   ];
@@ -111,12 +95,11 @@ export function insertBlocks(table: RawTable, rows: WritableEvent[], token: stri
   if (rows.length === 0) return [];
   const assignments = table === 'assignment_events';
   const columns: [string, ...string[]] = assignments ? [...ASSIGNMENT_COLUMNS] : [...DELIVERY_COLUMNS];
-  const toRow = assignments ? assignmentRow : deliveryRow;
-  if (!topology) return [{ table, columns, values: rows.map(toRow), token }];
+  if (!topology) return [{ table, columns, values: rows.map(rawRow), token }];
   return splitByShard(rows, (row) => row.event.tenantId, token, topology).map((block) => ({
     table,
     columns,
-    values: block.rows.map(toRow),
+    values: block.rows.map(rawRow),
     token: block.token,
     shardNum: block.shardNum,
   }));
