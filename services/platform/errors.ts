@@ -9,24 +9,14 @@
 /**
  * Whose the failure is:
  * - invalid: the caller asked wrongly (a parameter, a body, a range);
- * - unauthenticated: the caller did not prove who it is (no token, a bad one);
- * - forbidden: the caller is known but may not do this;
+ * - unauthenticated: the caller did not prove who it is (no token, a refused one);
  * - not_found: what was asked for does not exist (or is another tenant's);
- * - too_large: the request holds more than one request may;
- * - limited: too much at once; `retryAfterSeconds` says when to come back;
+ * - limited: too much at once (a quota); `retryAfterSeconds` says when to come back;
  * - unavailable: a dependency is down or the feature is off; `retryAfterSeconds` may say when to retry.
  */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'too_large' | 'limited' | 'unavailable';
+export type ErrorKind = 'invalid' | 'unauthenticated' | 'not_found' | 'limited' | 'unavailable';
 
-export const ERROR_KINDS: readonly ErrorKind[] = [
-  'invalid',
-  'unauthenticated',
-  'forbidden',
-  'not_found',
-  'too_large',
-  'limited',
-  'unavailable',
-];
+export const ERROR_KINDS: readonly ErrorKind[] = ['invalid', 'unauthenticated', 'not_found', 'limited', 'unavailable'];
 
 export interface DomainErrorDetails {
   /**

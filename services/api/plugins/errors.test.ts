@@ -12,9 +12,7 @@ import { CODE_OF_KIND, domainErrorAnswer, errorsPlugin } from './errors.js';
 const EXPECTED: Record<ErrorKind, [number, string]> = {
   invalid: [400, 'BAD_REQUEST'],
   unauthenticated: [401, 'UNAUTHORIZED'],
-  forbidden: [403, 'FORBIDDEN'],
   not_found: [404, 'NOT_FOUND'],
-  too_large: [413, 'PAYLOAD_TOO_LARGE'],
   limited: [429, 'RATE_LIMITED'],
   unavailable: [503, 'UNAVAILABLE'],
 };

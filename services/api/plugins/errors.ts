@@ -25,9 +25,7 @@ function sendError(reply: FastifyReply, code: ApiErrorCode, message: string): vo
 export const CODE_OF_KIND: Readonly<Record<ErrorKind, ApiErrorCode>> = {
   invalid: 'BAD_REQUEST',
   unauthenticated: 'UNAUTHORIZED',
-  forbidden: 'FORBIDDEN',
   not_found: 'NOT_FOUND',
-  too_large: 'PAYLOAD_TOO_LARGE',
   limited: 'RATE_LIMITED',
   unavailable: 'UNAVAILABLE',
 };
