@@ -110,10 +110,11 @@ module.exports = {
     },
     {
       name: 'not-to-unresolvable',
-      comment: 'Every import resolves to a file or an installed package.',
+      comment:
+        "Every import resolves to a file or an installed package, except the page's ./vocabulary.js: the server writes it as it starts (services/api/routes/web/vocabulary.ts).",
       severity: 'error',
       from: {},
-      to: { couldNotResolve: true },
+      to: { couldNotResolve: true, pathNot: '^\\./vocabulary\\.js$' },
     },
   ],
   options: {

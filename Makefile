@@ -22,7 +22,7 @@ help:
 	@echo "make json-schemas   regenerate schemas/json (the event JSON's JSON Schemas) from schemas/avro"
 	@echo "make config-docs    regenerate docs/configuration.md (every environment variable) from services/platform/config-spec.ts"
 	@echo "make test-deploy    lint and policy-check the Dockerfile, Helm chart and Compose file (no Docker, no cluster)"
-	@echo "make lint           layer rules (dependency-cruiser), ESLint and the Prettier check"
+	@echo "make lint           layer rules (dependency-cruiser), the page's type check, ESLint and the Prettier check"
 	@echo "make format         format the tree with Prettier"
 	@echo "make stop           stop the local Kafka broker"
 	@echo "make build          compile services/ to dist/ (make install does it when dist/ is stale)"
@@ -90,9 +90,11 @@ test-python: install kafka-jars registry
 test-deploy:
 	@bash scripts/test-deploy.sh
 
-# The layer rules of .dependency-cruiser.cjs, ESLint (typescript-eslint, type-aware), Prettier.
+# The layer rules of .dependency-cruiser.cjs, the page's type check (services/api/web/tsconfig.json),
+# ESLint (typescript-eslint, type-aware), Prettier.
 lint: install
 	@npx depcruise services test bench fixtures bin --config .dependency-cruiser.cjs
+	@npx tsc --noEmit -p services/api/web/tsconfig.json
 	@npx eslint .
 	@npx prettier --check --log-level warn .
 	@node scripts/check-docs.mjs
@@ -110,6 +112,7 @@ config-docs: install
 
 typecheck: install
 	npx tsc --noEmit
+	npx tsc --noEmit -p services/api/web/tsconfig.json
 
 bench-produce: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/produce.ts
