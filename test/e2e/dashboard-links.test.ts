@@ -18,6 +18,7 @@ import { TEST_SECRET } from '../support/api.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
+import { ownDownloadTopic } from '../support/downloads.js';
 import type { Config } from '../../services/platform/config.js';
 import { AlertEvaluator, AlertStore, alertTopic } from '../../services/alerts/index.js';
 import { createKafka } from '../../services/platform/kafka.js';
@@ -103,7 +104,7 @@ describe('the page opened from a link', () => {
       api: { ...opened.config.api, freshnessStaleAfterMs: 3_600_000 },
       alerts: { ...opened.config.alerts, allowPrivateWebhooks: true },
     };
-    downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger);
+    downloads = DownloadService.fromConfig(ownDownloadTopic(opened.config, 'dashboard-links'), clickhouse.client, logger);
     await downloads.start();
     app = await buildApp({
       config,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DownloadService,
@@ -16,6 +17,7 @@ import { applyMigrations } from '../../services/migrations/migrate.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
+import { SimulatedCrash } from '../support/downloads.js';
 
 /**
  * Download jobs handed out through Kafka (a real broker, a consumer group over a one-partition
@@ -161,14 +163,14 @@ describe('download jobs through Kafka: runs fenced by owner, ready final, offset
     const groupId = `${name}-workers`;
     const kafka = createKafka(config, logger, `${name}-admin`);
     const ran: { worker: number; job: DownloadJob }[] = [];
-    const make = (index: number, options: { storage?: DownloadStorage; client?: ClickHouseClient } = {}) => {
+    const make = (index: number, options: { storage?: DownloadStorage; client?: ClickHouseClient; kafka?: Kafka } = {}) => {
       const worker = DownloadService.fromConfig(config, options.client ?? clickhouse.client, logger, {
         storage: options.storage ?? new LocalDownloadStorage(config.dataDir),
         pageRows: 2000,
         progressEveryMs: 200,
         leaseMs: LEASE_MS,
         kafka: {
-          kafka: createKafka(config, logger, `${name}-worker-${index}`),
+          kafka: options.kafka ?? createKafka(config, logger, `${name}-worker-${index}`),
           topic,
           groupId,
           partitions: 1,
@@ -192,7 +194,7 @@ describe('download jobs through Kafka: runs fenced by owner, ready final, offset
         await admin.disconnect();
       }
     };
-    return { make, assigned, committed, ran };
+    return { name, make, assigned, committed, ran };
   }
 
   const submission = (toMs: number) => ({
@@ -291,5 +293,36 @@ describe('download jobs through Kafka: runs fenced by owner, ready final, offset
     expect(statusWhenCommitted).toBe('ready');
     expect(ran.filter((r) => r.job.id === job.id)).toHaveLength(1);
     expect((await store.get(TENANT, job.id))!).toMatchObject({ status: 'ready', rows: truth(toMs) });
+  }, 180_000);
+
+  it('a worker that dies mid-job (as a kill -9 looks to the others): the other runs the job again once its lease ran out', async () => {
+    const { name, make, assigned, committed, ran } = scenario();
+    const storage = new HeldStorage(config.dataDir);
+    const crash = new SimulatedCrash(config, `${name}-worker-0`);
+    const first = make(0, { storage: crash.storage(storage), client: crash.clickhouse(clickhouse.client), kafka: crash.kafka });
+    const firstAssigned = assigned(first);
+    await first.start();
+    await firstAssigned;
+    storage.hold();
+    const toMs = START + 16 * DAY - 1;
+    const job = await first.submit(submission(toMs));
+    await until('the first worker runs the job, its write held', () => storage.holding && ran.some((r) => r.job.id === job.id));
+    crash.crash();
+    const second = make(1);
+    const ready = new Promise<DownloadJob>((resolve) =>
+      second.on('job', (changed: DownloadJob) => changed.id === job.id && changed.status === 'ready' && resolve(changed)),
+    );
+    await second.start();
+    expect(await ready).toMatchObject({ attempt: 2, owner: second.workerId, rows: truth(toMs) });
+    await until('the job’s offset committed by the second worker', async () => (await committed()) === 1);
+    // What is left of the first one is stopped: its frozen writes fail, its held upload goes on into nothing.
+    crash.bury();
+    storage.let();
+    await first.stop();
+    expect(ran.filter((r) => r.job.id === job.id).map((r) => [r.worker, r.job.attempt])).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+    expect((await store.get(TENANT, job.id))!).toMatchObject({ status: 'ready', attempt: 2, owner: second.workerId, error: '' });
   }, 180_000);
 });

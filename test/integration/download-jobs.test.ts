@@ -8,11 +8,14 @@ import {
   DownloadStore,
   INTERRUPTED_TWICE,
   RESTARTED_NOTE,
+  downloadRequestsTopic,
+  requestMessage,
   type DownloadJob,
 } from '../../services/downloads/index.js';
 import type { AssignmentEvent, DeliveryEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
+import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { bearer, buildTestApp } from '../support/api.js';
@@ -20,6 +23,7 @@ import { insertEvents } from '../../fixtures/raw-tables.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { parseCsv } from '../support/csv.js';
+import { ownDownloadTopic } from '../support/downloads.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);
@@ -39,9 +43,12 @@ interface JobView {
   file: string | null;
 }
 
+/** Jobs handed out through Kafka (a real broker): each service here both queues jobs and, once started, runs them. */
 describe('queued downloads', () => {
   let clickhouse: ClickHouseHandle;
   let config: Config;
+  /** The file's own requests topic and workers' group, the same for every service of the file. */
+  let downloadsConfig: Config;
   let events: SendingEvent[];
   let service: DownloadService | undefined;
   let app: FastifyInstance | undefined;
@@ -69,11 +76,11 @@ describe('queued downloads', () => {
       ])
       .sort(byKey);
 
-  /** A fresh service (not started) and an app over it. */
+  /** A fresh service (not started: it queues jobs, and runs them once started) and an app over it. */
   async function setUp(
     options: Partial<ConstructorParameters<typeof DownloadService>[0]> = {},
   ): Promise<{ service: DownloadService; app: FastifyInstance }> {
-    service = DownloadService.fromConfig(config, clickhouse.client, logger, { pageRows: 5000, ...options });
+    service = DownloadService.fromConfig(downloadsConfig, clickhouse.client, logger, { pageRows: 5000, ...options });
     const built = await buildTestApp(config, clickhouse.client, {}, logger, { downloads: service });
     app = built;
     return { service, app: built };
@@ -100,6 +107,7 @@ describe('queued downloads', () => {
     const opened = await openTestClickHouse('download-jobs');
     clickhouse = opened.handle;
     config = opened.config;
+    downloadsConfig = ownDownloadTopic(config, 'download-jobs');
     await applyMigrations(clickhouse.client, logger);
     events = generateEvents({ seed: 8, count: 600_000, startMs: START, spanMs: 20 * DAY, tenants: 2 });
     events.push({
@@ -300,9 +308,10 @@ describe('queued downloads', () => {
     expect(parseCsv((await file(id)).body).slice(1)).toEqual(truthAssignments('tenant-0'));
   });
 
-  it('a job left running by a crashed process runs again on start; one interrupted twice fails with the reason; never stuck', async () => {
+  it('a job left running by a crashed process runs again once its lease ran out; one interrupted twice fails with the reason; never stuck', async () => {
     const store = new DownloadStore(clickhouse.client);
-    const now = Date.now();
+    // Its worker died before the lease ran out; it has not been renewed since.
+    const now = Date.now() - config.downloads.leaseMs - 1000;
     const crashed: DownloadJob = {
       id: '00000000-0000-4000-8000-000000000001',
       tenantId: 'tenant-1',
@@ -331,6 +340,11 @@ describe('queued downloads', () => {
     await setUp();
     await service!.start();
     expect(fs.existsSync(files.temporary('tenant-1', crashed.id))).toBe(false);
+    // Their requests, which the crashed process took and never committed, come to the partition's next owner.
+    const producer = createKafka(downloadsConfig, logger, 'download-jobs-crashed').producer();
+    await producer.connect();
+    await producer.send({ topic: downloadRequestsTopic(downloadsConfig), messages: [crashed, twice].map(requestMessage) });
+    await producer.disconnect();
     const rerun = await settled(crashed.id, 'tenant-1');
     expect(rerun.status).toBe('ready');
     expect(rerun.error).toBeNull();
@@ -361,8 +375,8 @@ describe('queued downloads', () => {
     expect((await file(id)).statusCode).toBe(404);
   });
 
-  it('runs at most maxConcurrentPerTenant jobs of one tenant at once, while another tenant proceeds', async () => {
-    const { service } = await setUp({ concurrency: 2, maxConcurrentPerTenant: 1, pageRows: 2000 });
+  it('runs one job of a tenant at a time (its jobs share a partition), while another tenant’s proceed', async () => {
+    const { service } = await setUp({ concurrency: 2, pageRows: 2000 });
     const running = new Map<string, string>();
     let mostOfTenant0 = 0;
     let mostAtOnce = 0;
@@ -376,11 +390,18 @@ describe('queued downloads', () => {
       if (tenant0 === 1 && running.size === 2) overlapped = true;
     });
     const ids: [string, string][] = [];
-    for (const tenant of ['tenant-0', 'tenant-0', 'tenant-0', 'tenant-1']) {
-      ids.push([((await submit({ export: 'assignments', ...RANGE }, tenant)).json() as JobView).id, tenant]);
+    // Three different downloads of tenant-0 (partition 4 of 6) and one of tenant-1 (partition 1).
+    const requests: [object, string][] = [
+      [{ action: 'entered' }, 'tenant-0'],
+      [{ action: 'exited' }, 'tenant-0'],
+      [{}, 'tenant-0'],
+      [{}, 'tenant-1'],
+    ];
+    for (const [filters, tenant] of requests) {
+      ids.push([((await submit({ export: 'assignments', ...RANGE, filters }, tenant)).json() as JobView).id, tenant]);
     }
+    expect(new Set(ids.map(([id]) => id)).size).toBe(4);
     await service.start();
-    await service.idle();
     for (const [id, tenant] of ids) expect((await settled(id, tenant)).status).toBe('ready');
     expect(mostOfTenant0).toBe(1);
     expect(mostAtOnce).toBe(2);

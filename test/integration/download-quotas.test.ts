@@ -9,6 +9,7 @@ import { generateEvents } from '../../fixtures/events.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
+import { ownDownloadTopic } from '../support/downloads.js';
 
 /**
  * Per-tenant download quotas: jobs queued per hour and bytes of files kept; a refusal is a 429
@@ -46,7 +47,8 @@ describe('download quotas', () => {
 
   async function setUp(options: Partial<DownloadServiceOptions>): Promise<FastifyInstance> {
     const logger = createLogger('silent');
-    service = DownloadService.fromConfig(config, clickhouse.client, logger, options);
+    // A requests topic of its own: the jobs queued by an earlier test are not run here.
+    service = DownloadService.fromConfig(ownDownloadTopic(config, 'download-quotas'), clickhouse.client, logger, options);
     await service.start();
     const built = await buildTestApp(config, clickhouse.client, {}, logger, { downloads: service });
     app = built;
@@ -146,7 +148,8 @@ describe('download quotas', () => {
 
   it('two replicas (two services and apps on one ClickHouse) at once: the quota and identical requests hold across them', async () => {
     const logger = createLogger('silent');
-    const services = [0, 1].map(() => DownloadService.fromConfig(config, clickhouse.client, logger, { maxQueuedPerTenant: 100 }));
+    const replicas = ownDownloadTopic(config, 'download-quotas-replicas');
+    const services = [0, 1].map(() => DownloadService.fromConfig(replicas, clickhouse.client, logger, { maxQueuedPerTenant: 100 }));
     const apps = await Promise.all(services.map((downloads) => buildTestApp(config, clickhouse.client, {}, logger, { downloads })));
     try {
       const distinct = await Promise.all(

@@ -17,7 +17,6 @@ import {
 import type { AssignmentEvent, SendingEvent } from '../../services/events/types.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import { loadConfig, type Config } from '../../services/platform/config.js';
-import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
@@ -26,6 +25,7 @@ import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { parseCsv } from '../support/csv.js';
 import { S3_ACCESS_KEY, startTestS3, type TestS3 } from '../support/s3.js';
+import { ownDownloadTopic, SimulatedCrash } from '../support/downloads.js';
 
 /**
  * Two replicas on the embedded engine (one process): two API apps and two download workers that
@@ -111,6 +111,8 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
   const workers: DownloadService[] = [];
   const storages: HoldingStorage[] = [];
+  /** Each worker's process, which a test may kill. */
+  const crashes: SimulatedCrash[] = [];
   const apps: FastifyInstance[] = [];
   /** Which worker (0 or 1) set each job running, in order. */
   const ranBy = new Map<string, number[]>();
@@ -157,12 +159,13 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
       const storage = new HoldingStorage(
         new S3DownloadStorage({ url: config.downloads.url!, endpoint: s3.endpoint, partBytes: 5 * 1024 * 1024, queueSize: 1 }),
       );
-      const worker = DownloadService.fromConfig(config, clickhouse.client, logger, {
-        storage,
+      const crash = new SimulatedCrash(config, `${run}-worker-${index}`);
+      const worker = DownloadService.fromConfig(config, crash.clickhouse(clickhouse.client), logger, {
+        storage: crash.storage(storage),
         pageRows: 5000,
         progressEveryMs: 300,
         kafka: {
-          kafka: createKafka(config, logger, `${run}-worker-${index}`),
+          kafka: crash.kafka,
           topic: downloadRequestsTopic(config),
           groupId: config.downloads.groupId,
           partitions: config.topicPartitions,
@@ -175,6 +178,7 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
       });
       worker.on('assigned', (partitions: number[]) => (assigned[index] = partitions));
       storages.push(storage);
+      crashes.push(crash);
       workers.push(worker);
       apps.push(await buildTestApp(config, clickhouse.client, {}, logger, { downloads: worker }));
     }
@@ -189,6 +193,7 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
 
   afterAll(async () => {
     for (const app of apps) await app.close();
+    for (const crash of crashes) crash.bury();
     for (const worker of workers) await worker.stop();
     await clickhouse?.close();
     await s3?.stop();
@@ -263,7 +268,7 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    workers[dying]!.simulateCrash();
+    crashes[dying]!.crash();
 
     const done = await settled(appB, id, tenant, 180_000);
     expect(done.status).toBe('ready');
@@ -321,7 +326,8 @@ describe('downloads with two replicas: jobs through Kafka, files in S3', () => {
     it('an unreachable S3 endpoint: readiness names it, and a job fails with the reason after bounded retries', async () => {
       const endpoint = `http://127.0.0.1:${await closedPort()}`;
       const storage = new S3DownloadStorage({ url: new URL('s3://sending-metrics-test/unreachable'), endpoint, maxAttempts: 2 });
-      const service = DownloadService.fromConfig(config, clickhouse.client, logger, { storage });
+      // A worker of its own (not a third member of the replicas' group).
+      const service = DownloadService.fromConfig(ownDownloadTopic(config, 'dl-unreachable'), clickhouse.client, logger, { storage });
       const health = await service.health();
       expect(health.ok).toBe(false);
       expect(health.detail).toMatch(
