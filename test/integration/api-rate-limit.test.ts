@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signToken } from '../../services/api/auth/tokens.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
@@ -55,9 +55,11 @@ describe('rate limits: by verified identity, per tenant, proxies trusted only as
 
   it('two tokens of the same user share one budget; another user of the tenant has their own', async () => {
     const app = await appWith({ rateLimitPerMinute: 2 });
+    // Two tokens of the same identity signed a second apart (different iat and bytes): the first
+    // signed on a clock set a second back.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 1_000 });
     const first = tokenOf('tenant-0', 'alice');
-    // Another token of the same identity (signed later: different iat and bytes).
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    vi.useRealTimers();
     const second = tokenOf('tenant-0', 'alice');
     expect(second).not.toBe(first);
     const ask = (token: string) => app.inject({ method: 'GET', url: URL, headers: { authorization: `Bearer ${token}` } });

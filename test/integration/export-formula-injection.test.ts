@@ -10,6 +10,7 @@ import { insertEvents } from '../../fixtures/raw-tables.js';
 import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { parseCsv } from '../support/csv.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * CSV formula injection (OWASP): a text cell starting with =, +, -, @, a tab or a carriage return
@@ -96,16 +97,19 @@ describe('CSV formula injection', () => {
     });
     expect(submitted.statusCode).toBe(202);
     const { id } = submitted.json<{ id: string }>();
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const { status, error } = (await app.inject({ url: `/v1/downloads/${id}`, headers: bearer('acme') })).json<{
-        status: string;
-        error: string | null;
-      }>();
-      if (status === 'ready') break;
-      if (status === 'failed' || Date.now() > deadline) throw new Error(`download ${id} ${status}: ${error}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const done = await waitFor(
+      `download ${id} to be ready`,
+      async () => {
+        const job = (await app.inject({ url: `/v1/downloads/${id}`, headers: bearer('acme') })).json<{
+          status: string;
+          error: string | null;
+        }>();
+        return job.status === 'ready' || job.status === 'failed' ? job : undefined;
+      },
+      60_000,
+      100,
+    );
+    expect(done, `download ${id} ${done.status}: ${done.error}`).toMatchObject({ status: 'ready' });
     const file = await app.inject({ url: `/v1/downloads/${id}/file`, headers: bearer('acme') });
     expect(file.statusCode).toBe(200);
     return { text: file.body, rows: parseCsv(file.body) };

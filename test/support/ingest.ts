@@ -10,7 +10,6 @@ import { createLogger } from '../../services/platform/logger.js';
 import { AGGREGATES_BY_HOUR_SQL, type Truth } from '../../fixtures/events.js';
 import { openTestClickHouse } from './clickhouse.js';
 import { deleteTopics, topicOffsets } from './kafka.js';
-import { messageOf } from '../../services/platform/errors.js';
 
 export async function readAggregates(client: ClickHouseClient): Promise<Truth> {
   const result = await client.query({ query: AGGREGATES_BY_HOUR_SQL, format: 'JSONCompactEachRow' });
@@ -27,25 +26,8 @@ export async function countRaw(client: ClickHouseClient): Promise<number> {
   return Number(n);
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 120_000,
-  everyMs = 250,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${messageOf(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+// Kept here for the files that import it from the ingest's support (the wait lives in wait-for.ts).
+export { waitFor } from './wait-for.js';
 
 /** Total records in the topics, and how many the group has committed past. */
 export async function groupProgress(admin: Admin, groupId: string, topics: string[]): Promise<{ end: number; committed: number }> {
