@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { generateEvents } from '../../fixtures/events.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { bearer, TEST_SECRET } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
+import { waitFor } from '../support/wait-for.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);
@@ -62,6 +64,13 @@ describe('shutdown has a deadline', () => {
     });
     const port = Number(new URL(server.url).port);
     const { authorization } = bearer('tenant-0');
+    // What the server sees: the export's response (stalled once the reader stops) and the upload.
+    let exportResponse: http.ServerResponse | undefined;
+    let uploadStarted = false;
+    server.app.server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      if (request.method === 'GET') exportResponse = response;
+      if (request.method === 'POST') uploadStarted = true;
+    });
     const reader = await slowClient(
       port,
       `GET /v1/exports/assignments.csv?from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z HTTP/1.1\r\nHost: test\r\nAuthorization: ${authorization}\r\n\r\n`,
@@ -74,8 +83,13 @@ describe('shutdown has a deadline', () => {
     uploader.write(
       `POST /v1/downloads HTTP/1.1\r\nHost: test\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"export":`,
     );
-    // Let the export fill the socket buffers and stall on the reader.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The export has filled the socket buffers and stalls on the reader; the upload waits for its body.
+    await waitFor(
+      'the export to stall and the upload to wait for its body',
+      () => uploadStarted && exportResponse?.writableNeedDrain,
+      60_000,
+      10,
+    );
 
     // Without a deadline this never resolves (the test times out).
     await server.close();
