@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRuleError } from '../../alerts/rules.js';
 import { WebhookUrlError } from '../../alerts/webhook-safety.js';
+import { DownloadsUnavailableError, TooManyDownloadsError } from '../../downloads/download-errors.js';
 import { DomainError, ERROR_KINDS, messageOf, type ErrorKind } from '../../platform/errors.js';
 import { InvalidRangeError } from '../../reporting/errors.js';
 import { AuthError } from '../auth/tokens.js';
@@ -88,6 +89,16 @@ describe('domain errors as the API answers them', () => {
     expect(await answer(new AuthError('the token has expired'))).toMatchObject({
       status: 401,
       body: { error: { code: 'UNAUTHORIZED', message: 'the token has expired' } },
+    });
+    expect(await answer(new TooManyDownloadsError('at most 20 downloads an hour', 1800))).toMatchObject({
+      status: 429,
+      body: { error: { code: 'RATE_LIMITED', message: 'at most 20 downloads an hour' } },
+      headers: { 'retry-after': '1800' },
+    });
+    expect(await answer(new DownloadsUnavailableError('the download could not be queued'))).toMatchObject({
+      status: 503,
+      body: { error: { code: 'UNAVAILABLE', message: 'the download could not be queued' } },
+      headers: { 'retry-after': '30' },
     });
   });
 
