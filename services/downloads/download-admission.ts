@@ -1,4 +1,4 @@
-import type { DownloadSubmissionRow } from './download-store.js';
+import type { DownloadSubmissionRow } from './download-submission-store.js';
 
 /**
  * The decision on a download submission, made the same way by every replica from the tenant's

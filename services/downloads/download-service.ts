@@ -13,6 +13,7 @@ import { DownloadJobRunner } from './download-job-runner.js';
 import { DownloadWorker } from './download-worker.js';
 import { DownloadSweep } from './download-sweep.js';
 import { DownloadSubmissions, type DownloadSubmission } from './download-submissions.js';
+import { DownloadSubmissionStore } from './download-submission-store.js';
 import { DownloadRequestPublisher, downloadKafkaFromConfig, type DownloadKafkaOptions } from './download-requests.js';
 
 /**
@@ -170,6 +171,7 @@ export class DownloadService extends EventEmitter {
     this.publisher = new DownloadRequestPublisher(options.kafka);
     this.submissions = new DownloadSubmissions({
       store: this.store,
+      submissionStore: new DownloadSubmissionStore(options.clickhouse),
       transitions,
       publisher: this.publisher,
       events: this,

@@ -4,7 +4,8 @@ import type { Logger } from '../platform/logger.js';
 import { admission } from './download-admission.js';
 import { DownloadsUnavailableError, TooManyDownloadsError } from './download-errors.js';
 import { PublishTimeoutError, type DownloadRequestPublisher } from './download-requests.js';
-import { requestKey, type DownloadJob, type DownloadStore, type DownloadSubmissionRow } from './download-store.js';
+import { requestKey, type DownloadJob, type DownloadStore } from './download-store.js';
+import type { DownloadSubmissionRow, DownloadSubmissionStore } from './download-submission-store.js';
 import type { DownloadTransitions } from './download-transitions.js';
 
 /** What a request asks for; the service adds the id, status and progress. */
@@ -12,6 +13,7 @@ export type DownloadSubmission = Pick<DownloadJob, 'tenantId' | 'userId' | 'expo
 
 export interface DownloadSubmissionsOptions {
   store: DownloadStore;
+  submissionStore: DownloadSubmissionStore;
   transitions: DownloadTransitions;
   publisher: DownloadRequestPublisher;
   events: EventEmitter;
@@ -60,13 +62,15 @@ export class DownloadSubmissions {
     const admitted = await this.serialized(submission.tenantId, () => this.admit(submission));
     if (!admitted.fresh) return admitted.job;
     const { job, row } = admitted;
-    const { store, transitions } = this.options;
+    const { submissionStore, transitions } = this.options;
     try {
       await this.options.publisher.publish(job);
     } catch (error) {
       this.options.logger.warn({ err: error, download: job.id }, 'download request could not be published');
       await transitions.write(job, { status: 'failed', error: 'could not be queued: Kafka unreachable' }).catch(() => undefined);
-      await store.decideSubmission(job.tenantId, { ...row, version: row.version + 1 }, 'withdrawn', job.id).catch(() => undefined);
+      await submissionStore
+        .decideSubmission(job.tenantId, { ...row, version: row.version + 1 }, 'withdrawn', job.id)
+        .catch(() => undefined);
       throw new DownloadsUnavailableError(
         error instanceof PublishTimeoutError
           ? `downloads cannot be queued now: Kafka did not take the job within ${error.timeoutMs} ms; retry later`
@@ -94,7 +98,7 @@ export class DownloadSubmissions {
   private async admit(
     submission: DownloadSubmission,
   ): Promise<{ fresh: false; job: DownloadJob } | { fresh: true; job: DownloadJob; row: DownloadSubmissionRow }> {
-    const { store, maxQueuedPerTenant } = this.options;
+    const { store, submissionStore, maxQueuedPerTenant } = this.options;
     const { tenantId } = submission;
     const same = await store.findSame(tenantId, submission.export, submission.fromMs, submission.toMs, submission.filters);
     if (same) return { fresh: false, job: this.options.withProgress(same) };
@@ -109,22 +113,26 @@ export class DownloadSubmissions {
     const perHour = this.options.maxJobsPerHourPerTenant;
     if (perHour !== undefined) {
       // Past the quota already: refused without recording anything.
-      const { count, oldestMs } = await store.acceptedSubmissions(tenantId, HOUR_MS);
+      const { count, oldestMs } = await submissionStore.acceptedSubmissions(tenantId, HOUR_MS);
       if (count >= perHour) throw hourlyLimit(count, perHour, oldestMs);
     }
     const id = randomUUID();
-    await store.recordSubmission(tenantId, id, requestKey(submission.export, submission.fromMs, submission.toMs, submission.filters));
+    await submissionStore.recordSubmission(
+      tenantId,
+      id,
+      requestKey(submission.export, submission.fromMs, submission.toMs, submission.filters),
+    );
     let row: DownloadSubmissionRow | undefined;
     try {
-      const rows = await store.submissions(tenantId, HOUR_MS);
+      const rows = await submissionStore.submissions(tenantId, HOUR_MS);
       row = rows.find((candidate) => candidate.id === id);
       const outcome = admission(rows, id, perHour);
       if (outcome.kind === 'refused') {
-        await store.decideSubmission(tenantId, row!, 'refused', '');
+        await submissionStore.decideSubmission(tenantId, row!, 'refused', '');
         throw hourlyLimit(outcome.accepted, perHour!, outcome.oldestMs);
       }
       if (outcome.kind === 'duplicate') {
-        await store.decideSubmission(tenantId, row!, 'duplicate', outcome.jobId);
+        await submissionStore.decideSubmission(tenantId, row!, 'duplicate', outcome.jobId);
         return { fresh: false, job: await this.jobOf(tenantId, outcome.jobId, outcome.pending) };
       }
       const now = Date.now();
@@ -142,13 +150,13 @@ export class DownloadSubmissions {
       };
       // The job first: whoever reads the submission as accepted finds its job.
       await store.save(job);
-      await store.decideSubmission(tenantId, row!, 'accepted', id);
+      await submissionStore.decideSubmission(tenantId, row!, 'accepted', id);
       this.options.events.emit('job', job);
       return { fresh: true, job, row: { ...row!, version: row!.version + 1, decision: 'accepted', jobId: id } };
     } catch (error) {
       if (!(error instanceof TooManyDownloadsError) && row && row.decision === '') {
         // Not decided: withdrawn, so that it holds no place in the quota.
-        await store.decideSubmission(tenantId, { ...row, version: row.version + 1 }, 'withdrawn', '').catch(() => undefined);
+        await submissionStore.decideSubmission(tenantId, { ...row, version: row.version + 1 }, 'withdrawn', '').catch(() => undefined);
       }
       throw error;
     }
@@ -159,13 +167,13 @@ export class DownloadSubmissions {
    * being decided now, waits (briefly) for that decision and answers as it was answered.
    */
   private async jobOf(tenantId: string, jobId: string, pending: boolean): Promise<DownloadJob> {
-    const { store } = this.options;
+    const { store, submissionStore } = this.options;
     const deadline = Date.now() + DUPLICATE_WAIT_MS;
     while (pending) {
-      const [other] = await store.submissions(tenantId, HOUR_MS, jobId);
+      const [other] = await submissionStore.submissions(tenantId, HOUR_MS, jobId);
       if (other?.decision === 'accepted') break;
       if (other?.decision === 'refused') {
-        const { count, oldestMs } = await store.acceptedSubmissions(tenantId, HOUR_MS);
+        const { count, oldestMs } = await submissionStore.acceptedSubmissions(tenantId, HOUR_MS);
         throw hourlyLimit(count, this.options.maxJobsPerHourPerTenant ?? count, oldestMs);
       }
       if (!other || other.decision !== '' || Date.now() > deadline) {

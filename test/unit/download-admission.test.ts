@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admission, STALE_SUBMISSION_US } from '../../services/downloads/download-admission.js';
-import type { DownloadSubmissionRow } from '../../services/downloads/download-store.js';
+import type { DownloadSubmissionRow } from '../../services/downloads/download-submission-store.js';
 
 type Row = Pick<DownloadSubmissionRow, 'id' | 'requestKey' | 'submittedUs' | 'decision' | 'jobId' | 'jobLive'>;
 const row = (id: string, requestKey: string, submittedUs: number, decision: Row['decision'] = '', jobLive = false): Row => ({
