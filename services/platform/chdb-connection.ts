@@ -6,6 +6,7 @@ import type Stream from 'node:stream';
 import { registerEmbeddedParts, type EngineStatement, type QueryStream } from './clickhouse-side-channels.js';
 import type { ClickHouseHandle } from './clickhouse-handle.js';
 import { ConfigError } from './config.js';
+import { messageOf } from './errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -177,7 +178,7 @@ function embeddedQueryStreams(
       }
     } catch (error) {
       // The same error shape as the client's other calls (code, type).
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       const mapped = parseError(message.replace(/^.*?(?=Code: \d+\.)/s, ''));
       if (mapped !== error) mapped.cause = error;
       throw mapped;
