@@ -7,6 +7,8 @@ import type { ClickHouseClient } from '../platform/clickhouse.js';
 import type { Config } from '../platform/config.js';
 import type { Readiness } from '../platform/health.js';
 import type { Logger } from '../platform/logger.js';
+import type { JwksOptions } from './auth/jwks.js';
+import { SCOPE_MEANINGS, SCOPES } from './auth/scopes.js';
 import { authPlugin } from './plugins/auth.js';
 import { bodyEncodingPlugin } from './plugins/body-encoding.js';
 import { errorServerOptions, errorsPlugin } from './plugins/errors.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   names?: CampaignNames;
   /** Publishes what POST /v1/events and the provider webhooks receive (its owner connects and closes it); without it they answer 503. */
   publisher?: EventPublisher;
+  /** How the identity provider's key set is fetched (tests shorten the 30 s cooldown between fetches). */
+  jwks?: JwksOptions;
 }
 
 /** Builds the API. It never listens: server.ts does, and tests use app.inject(). */
@@ -68,15 +72,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '1',
         description:
           'Assignments and sending metrics of a tenant, exact for any date range (inclusive at both ends, millisecond precision). ' +
-          'Every request needs `Authorization: Bearer <token>`; the tenant is taken from the token.',
+          'Every request needs `Authorization: Bearer <token>`; the tenant is taken from the token. ' +
+          'Each operation names the scope it needs (its security requirement); a token without it is answered 403 naming it. Scopes: ' +
+          SCOPES.map((scope) => `\`${scope}\` (${SCOPE_MEANINGS[scope]})`).join('; ') +
+          ". A token with no `scope` claim has `metrics:read`; a producer's API key (`smk_…`) has `events:write` only.",
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A JWT: HS256 from `sending-metrics token`, or RS256/ES256/EdDSA from the identity provider (AUTH_JWKS_URL); or a producer API key `smk_…`.',
+          },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(prometheusPlugin, { registry: deps.registry });
-  await app.register(authPlugin, { secret: deps.jwtSecret });
+  const { auth } = deps.config;
+  await app.register(authPlugin, {
+    secret: deps.jwtSecret,
+    provider:
+      auth.jwksUrl && auth.issuer
+        ? { jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience, tenantClaim: auth.tenantClaim }
+        : undefined,
+    jwks: deps.jwks,
+    apiKeys: { clickhouse: deps.clickhouse, refreshMs: auth.apiKeysRefreshMs, logger: deps.logger },
+  });
   await app.register(rateLimitPlugin, {
     perUser: deps.config.api.rateLimitPerMinute,
     perTenant: deps.config.api.rateLimitPerTenantPerMinute,

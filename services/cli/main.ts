@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   produce: async () => (await import('./commands/produce.js')).produceCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   token: async () => (await import('./commands/token.js')).tokenCommand,
+  'api-key': async () => (await import('./commands/api-key.js')).apiKeyCommand,
   'ingest-resume': async () => (await import('./commands/ingest-resume.js')).ingestResumeCommand,
   'dead-letters': async () => (await import('./commands/dead-letters.js')).deadLettersCommand,
   verify: async () => (await import('./commands/rollups.js')).verifyCommand,

@@ -149,6 +149,7 @@ describe('the translation', () => {
       'ingest_skipped',
       'ingest_written',
       'download_submissions',
+      'api_keys',
     ]);
     const views = all.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW')).map((s) => parseStatement(s));
     expect(views).toHaveLength(11);

@@ -4,6 +4,7 @@ import {
   clickhouseDatabase,
   dataDir,
   downloadsUrl,
+  fail,
   flag,
   host,
   instanceId,
@@ -27,7 +28,7 @@ import { webhookSecrets } from './webhook-secrets-config.js';
  * generated from these rows (`make config-docs`; a test fails when the two drift, and another
  * when code reads a variable that has no row).
  *
- * Why one long file: it is a table (87 rows of name, default, meaning and parser, a few
+ * Why one long file: it is a table (92 rows of name, default, meaning and parser, a few
  * lines each), read top to bottom like the document it generates; split by area it would need an
  * index to keep the order and the one place a reader looks for a variable.
  */
@@ -203,6 +204,72 @@ export const CONFIG_SPEC = {
     default: 'unset in dev: generated once under `DATA_DIR/auth`',
     meaning: 'HS256 secret, ≥ 32 characters',
     parse: (env: Env, name: string) => jwtSecret(env, name),
+  },
+  AUTH_JWKS_URL: {
+    area: 'Authentication',
+    use: 'runtime',
+    default: 'unset: no identity-provider tokens',
+    meaning:
+      "the identity provider's JSON Web Key Set (e.g. `https://example.okta.com/oauth2/default/v1/keys`); its RS256, ES256 and EdDSA tokens are accepted besides HS256 ones; keys are cached and fetched again on an unknown `kid` (at most every 30 s). https, or http on a loopback host. Needs `AUTH_ISSUER`; see docs/security.md",
+    parse: (env: Env, name: string) => {
+      const parsed = url(env, name, ['https:', 'http:']);
+      if (parsed?.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname)) {
+        fail(name, env[name]!, 'is plain http on a non-loopback host', 'an https URL (http only on localhost, 127.0.0.1 or [::1])');
+      }
+      return parsed;
+    },
+  },
+  AUTH_ISSUER: {
+    area: 'Authentication',
+    use: 'runtime',
+    default: 'unset (required with `AUTH_JWKS_URL`)',
+    meaning: "the `iss` the identity provider's tokens must carry, exactly as they carry it",
+    parse: (env: Env, name: string, jwksUrl: URL | undefined) => {
+      const issuer = env[name]?.trim();
+      if (jwksUrl !== undefined && !issuer) {
+        fail(
+          name,
+          env[name] ?? '',
+          'is required with AUTH_JWKS_URL',
+          "the provider's issuer, e.g. https://example.okta.com/oauth2/default",
+        );
+      }
+      return issuer || undefined;
+    },
+  },
+  AUTH_AUDIENCE: {
+    area: 'Authentication',
+    use: 'runtime',
+    default: 'unset: not checked',
+    meaning:
+      "the `aud` the identity provider's tokens must carry (comma-separated: any of them); recommended, so that tokens meant for other services are refused",
+    parse: (env: Env, name: string) => {
+      const audiences = env[name]
+        ?.split(',')
+        .map((audience) => audience.trim())
+        .filter((audience) => audience !== '');
+      return audiences && audiences.length > 0 ? audiences : undefined;
+    },
+  },
+  AUTH_TENANT_CLAIM: {
+    area: 'Authentication',
+    use: 'runtime',
+    default: '`tenant`',
+    meaning:
+      "the claim of an identity provider's token that names the tenant (e.g. `https://example.com/tenant` for Auth0's namespaced claims)",
+    parse: (env: Env, name: string) => {
+      const claim = text(env, name, 'tenant').trim();
+      if (claim === '') fail(name, env[name] ?? '', 'is empty', 'the name of a claim, e.g. tenant');
+      return claim;
+    },
+  },
+  API_KEYS_REFRESH_MS: {
+    area: 'Authentication',
+    use: 'runtime',
+    default: '`10000`',
+    meaning:
+      "how often each API replica reads the producers' API keys again: a revoked key is refused by every replica within this time (an unknown key id is looked up at most once per second)",
+    parse: (env: Env, name: string) => integer(env, name, 10_000, 50, 3_600_000),
   },
   DEV_TENANT: {
     area: 'Authentication',

@@ -34,6 +34,19 @@ export interface Config {
   authJwtSecret: string | undefined;
   /** The tenant of the development token printed at start when the secret is generated (DEV_TENANT). */
   devTenant: string;
+  /** Identity-provider tokens and producers' API keys (docs/security.md). */
+  auth: {
+    /** The identity provider's key set (AUTH_JWKS_URL); undefined: only HS256 tokens and API keys. */
+    jwksUrl: URL | undefined;
+    /** The `iss` its tokens carry (AUTH_ISSUER; set whenever jwksUrl is). */
+    issuer: string | undefined;
+    /** The `aud` its tokens must carry, any of these (AUTH_AUDIENCE); undefined: not checked. */
+    audience: string[] | undefined;
+    /** The claim naming the tenant (AUTH_TENANT_CLAIM). */
+    tenantClaim: string;
+    /** How often API keys are read again: the bound on a revocation (API_KEYS_REFRESH_MS). */
+    apiKeysRefreshMs: number;
+  };
   logLevel: LogLevel;
   topicPartitions: number;
   /** Put in front of every topic name (TOPIC_PREFIX), e.g. "staging.". */
@@ -163,6 +176,14 @@ export function loadConfig(env: Env = process.env): Config {
   const port = read(env, 'PORT');
   const cluster = read(env, 'CLICKHOUSE_CLUSTER');
   const devTenant = read(env, 'DEV_TENANT');
+  const jwksUrl = read(env, 'AUTH_JWKS_URL');
+  const auth = {
+    jwksUrl,
+    issuer: read(env, 'AUTH_ISSUER', jwksUrl),
+    audience: read(env, 'AUTH_AUDIENCE'),
+    tenantClaim: read(env, 'AUTH_TENANT_CLAIM'),
+    apiKeysRefreshMs: read(env, 'API_KEYS_REFRESH_MS'),
+  };
   const topicPartitions = read(env, 'TOPIC_PARTITIONS');
   const topicPrefix = read(env, 'TOPIC_PREFIX');
   const topicReplicationFactor = read(env, 'TOPIC_REPLICATION_FACTOR');
@@ -232,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...cluster,
     authJwtSecret: secret,
     devTenant,
+    auth,
     logLevel,
     topicPartitions,
     topicPrefix,

@@ -425,3 +425,17 @@ CREATE TABLE IF NOT EXISTS download_submissions ON CLUSTER 'c'
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)
 ORDER BY (tenant_id, id)
 TTL toDateTime(submitted_at) + INTERVAL 2 DAY;
+
+-- 014_api_keys.sql
+CREATE TABLE IF NOT EXISTS api_keys ON CLUSTER 'c'
+(
+    tenant_id   String,
+    key_id      String,
+    secret_hash String,
+    name        String,
+    created_at  DateTime64(3, 'UTC'),
+    revoked_at  Nullable(DateTime64(3, 'UTC')),
+    updated_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)
+ORDER BY key_id;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp, type AppDeps } from '../../services/api/app.js';
+import { ALL_SCOPES, type Scope } from '../../services/api/auth/scopes.js';
 import { signToken } from '../../services/api/auth/tokens.js';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
@@ -14,8 +15,8 @@ export async function buildTestApp(
   clickhouse: ClickHouseClient,
   overrides: Partial<Config['api']> = {},
   logger: Logger = createLogger(process.env.LOG_LEVEL ?? 'silent'),
-  /** A download service, a page size for exports, a freshness source, an answer cache, kept campaign names, an event publisher. */
-  extra: Pick<AppDeps, 'downloads' | 'exportPageRows' | 'freshness' | 'answers' | 'names' | 'publisher'> = {},
+  /** A download service, a page size for exports, a freshness source, an answer cache, kept campaign names, an event publisher, the key set's fetching. */
+  extra: Pick<AppDeps, 'downloads' | 'exportPageRows' | 'freshness' | 'answers' | 'names' | 'publisher' | 'jwks'> = {},
 ): Promise<FastifyInstance> {
   return buildApp({
     config: { ...config, api: { ...config.api, ...overrides } },
@@ -28,6 +29,12 @@ export async function buildTestApp(
   });
 }
 
-export function bearer(tenantId: string, ttlMs = 3_600_000, secret = TEST_SECRET): { authorization: string } {
-  return { authorization: `Bearer ${signToken(secret, { tenantId, userId: 'tester' }, ttlMs)}` };
+/** An Authorization header with a token of the tenant, carrying every scope unless `scopes` says which. */
+export function bearer(
+  tenantId: string,
+  ttlMs = 3_600_000,
+  secret = TEST_SECRET,
+  scopes: readonly Scope[] = ALL_SCOPES,
+): { authorization: string } {
+  return { authorization: `Bearer ${signToken(secret, { tenantId, userId: 'tester', scopes }, ttlMs)}` };
 }

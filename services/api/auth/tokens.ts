@@ -1,12 +1,20 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { TENANT_ID_PATTERN } from '../../platform/config.js';
 import { DomainError } from '../../platform/errors.js';
+import { ALL_SCOPES, scopeClaim, scopesOfClaims, type Scope } from './scopes.js';
 
-/** What a bearer token says about its holder. One role: every user of a tenant sees all of its metrics. */
+/**
+ * What a bearer token says about its holder: the tenant (every user of a tenant sees all of its
+ * metrics), who (the subject; an API key's id) and what the token may do (scopes.ts).
+ */
 export interface Principal {
   tenantId: string;
   userId: string;
+  scopes: readonly Scope[];
 }
+
+/** Whom a token is signed for: the scopes default to all of them (the development token, tests); `token` asks for them. */
+export type TokenSubject = Pick<Principal, 'tenantId' | 'userId'> & { scopes?: readonly Scope[] };
 
 export const TOKEN_ISSUER = 'sending-metrics';
 /** The tenant ids a token may name: the one rule, shared with WEBHOOK_SECRETS and the webhook paths. */
@@ -21,7 +29,7 @@ export const CLOCK_SKEW_MS = 60_000;
 const MAX_TIME_CLAIM_S = 8.64e12;
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
-export function signToken(secret: string, principal: Principal, ttlMs: number): string {
+export function signToken(secret: string, principal: TokenSubject, ttlMs: number): string {
   if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) {
     throw new Error(`a token's lifetime must be longer than zero and at most ${MAX_TOKEN_TTL_TEXT}`);
   }
@@ -31,7 +39,7 @@ export function signToken(secret: string, principal: Principal, ttlMs: number): 
     );
   }
   const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlMs, iss: TOKEN_ISSUER });
-  return sign({ tenant: principal.tenantId, sub: principal.userId });
+  return sign({ tenant: principal.tenantId, sub: principal.userId, scope: scopeClaim(principal.scopes ?? ALL_SCOPES) });
 }
 
 /** A bearer token refused: the message says why, never quoting the token. */
@@ -46,7 +54,8 @@ export class AuthError extends DomainError {
  * Verifies a bearer token: HS256 with our secret, our issuer (iss required), a tenant, time claims
  * within what a Date holds, an expiry (exp) at most
  * MAX_TOKEN_TTL_MS after its issue (iat, or now when it has none), and no iat or nbf in the
- * future beyond CLOCK_SKEW_MS. Each refusal is an AuthError saying what was wrong; none quotes the token.
+ * future beyond CLOCK_SKEW_MS. The scopes are those of its `scope` (or `scp`) claim; a token with
+ * neither may read (scopes.ts, UNSCOPED_TOKEN_SCOPES). Each refusal is an AuthError saying what was wrong; none quotes the token.
  */
 export function createTokenVerifier(secret: string, clock: () => number = Date.now): (token: string) => Principal {
   // The signature only: the claims are checked below, in order, each refusal saying which (fast-jwt's
@@ -93,7 +102,7 @@ export function createTokenVerifier(secret: string, clock: () => number = Date.n
     }
     const tenantId = claims.tenant;
     if (typeof tenantId !== 'string' || !TENANT_PATTERN.test(tenantId)) throw new AuthError('the token names no tenant');
-    return { tenantId, userId: typeof claims.sub === 'string' ? claims.sub : 'unknown' };
+    return { tenantId, userId: typeof claims.sub === 'string' ? claims.sub : 'unknown', scopes: scopesOfClaims(claims) };
   };
 }
 

@@ -96,6 +96,7 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
   api.get(
     '/v1/alerts/rules',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['alerts'],
         summary: 'Your alert rules and the state of each',
@@ -110,6 +111,7 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
   api.put(
     '/v1/alerts/rules',
     {
+      config: { scope: 'alerts:write' },
       schema: {
         tags: ['alerts'],
         summary: 'Replace your alert rules',
@@ -145,6 +147,7 @@ export async function alertsRoutes(app: FastifyInstance, options: AlertsRoutesOp
   api.get(
     '/v1/alerts/events',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['alerts'],
         summary: 'State changes of your alert rules and their notifications',

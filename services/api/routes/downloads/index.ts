@@ -49,6 +49,7 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
   api.post(
     '/v1/downloads',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['downloads'],
         summary: 'Queue a CSV download',
@@ -82,7 +83,10 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
 
   api.get(
     '/v1/downloads',
-    { schema: { tags: ['downloads'], summary: "The tenant's downloads, newest first", response: { 200: DownloadList, ...errors } } },
+    {
+      config: { scope: 'metrics:read' },
+      schema: { tags: ['downloads'], summary: "The tenant's downloads, newest first", response: { 200: DownloadList, ...errors } },
+    },
     async (request) => {
       const downloads = service();
       return { downloads: (await downloads.list(request.principal.tenantId)).map((job) => view(downloads, job)) };
@@ -92,6 +96,7 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
   api.get(
     '/v1/downloads/:id',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['downloads'],
         summary: 'One download and its status',
@@ -110,6 +115,7 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
   api.get(
     '/v1/downloads/:id/file',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['downloads'],
         summary: 'The CSV file of a ready download',

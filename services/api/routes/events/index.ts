@@ -122,6 +122,7 @@ export async function eventsRoutes(app: FastifyInstance, options: EventsRoutesOp
   api.post(
     '/v1/events',
     {
+      config: { scope: 'events:write' },
       bodyLimit: options.maxBodyBytes,
       schema: {
         tags: ['ingest'],

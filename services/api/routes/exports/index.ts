@@ -50,6 +50,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   api.get(
     '/v1/exports/assignments.csv',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['exports'],
         summary: 'Entries and exits as CSV, one row per event',
@@ -66,6 +67,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   api.get(
     '/v1/exports/deliveries.csv',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['exports'],
         summary: 'Text messages and emails as CSV, one row per delivery status event',
@@ -82,6 +84,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   api.get(
     '/v1/exports/campaigns.csv',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['exports'],
         summary: 'Entries and exits per playbook and campaign as CSV',
@@ -98,6 +101,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   api.get(
     '/v1/exports/outreach.csv',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['exports'],
         summary: 'Text messages and emails by status as CSV',
@@ -114,6 +118,7 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
   api.get(
     '/v1/exports/outreach-campaigns.csv',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['exports'],
         summary: 'Text messages and emails by status, and their rates, per playbook and campaign as CSV',

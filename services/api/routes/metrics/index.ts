@@ -200,6 +200,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   api.get(
     '/v1/metrics/campaigns',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['metrics'],
         summary: 'Entries and exits per playbook and campaign',
@@ -230,6 +231,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   api.get(
     '/v1/metrics/outreach',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['metrics'],
         summary: 'Text messages and emails by delivery status',
@@ -250,6 +252,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   api.get(
     '/v1/metrics/rates',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['metrics'],
         summary: 'Deliverability rates with their exact parts and health against the thresholds senders are held to',
@@ -272,6 +275,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   api.get(
     '/v1/metrics/outreach/campaigns',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['metrics'],
         summary: 'Text messages and emails by status, and their rates, per playbook and campaign',
@@ -305,6 +309,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
   api.get(
     '/v1/metrics/timeseries',
     {
+      config: { scope: 'metrics:read' },
       schema: {
         tags: ['metrics'],
         summary: 'One metric or rate per hour or day, local to a time zone',
