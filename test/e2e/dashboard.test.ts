@@ -35,6 +35,7 @@ import {
 import { createKafka } from '../../services/platform/kafka.js';
 import { deleteTopics } from '../support/kafka.js';
 import { waitFor } from '../support/ingest.js';
+import { ownDownloadTopic } from '../support/downloads.js';
 
 const SCREENSHOT = path.join(ROOT, 'test-results/dashboard.png');
 const SCREENSHOT_CURRENT = path.join(ROOT, 'test-results/dashboard-current.png');
@@ -150,7 +151,7 @@ describe('the Assignments and Sending page', () => {
       .take(30_000)
       .map((event) => ({ ...event, tenantId: 'acme' }));
     await insertEvents(clickhouse.client, events);
-    downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger);
+    downloads = DownloadService.fromConfig(ownDownloadTopic(opened.config, 'dashboard'), clickhouse.client, logger);
     await downloads.start();
     // An hour before a silent ingest counts as gone, so the states below never depend on how fast the test runs.
     // Webhooks may go to this machine (the receiver below), as in development.

@@ -11,6 +11,7 @@ import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { parseCsv } from '../support/csv.js';
 import { waitFor } from '../support/wait-for.js';
+import { ownDownloadTopic } from '../support/downloads.js';
 
 /**
  * CSV formula injection (OWASP): a text cell starting with =, +, -, @, a tab or a carriage return
@@ -71,7 +72,9 @@ describe('CSV formula injection', () => {
     const logger = createLogger('silent');
     await applyMigrations(clickhouse.client, logger);
     await insertEvents(clickhouse.client, [...assignments, ...deliveries]);
-    downloads = DownloadService.fromConfig(opened.config, clickhouse.client, logger, { pageRows: PAGE_ROWS });
+    downloads = DownloadService.fromConfig(ownDownloadTopic(opened.config, 'formula-injection'), clickhouse.client, logger, {
+      pageRows: PAGE_ROWS,
+    });
     await downloads.start();
     app = await buildTestApp(opened.config, clickhouse.client, {}, logger, { exportPageRows: PAGE_ROWS, downloads });
   });
