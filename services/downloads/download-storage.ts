@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DownloadFiles } from './download-files.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Where the files of downloads are kept. Every implementation writes a file so that it is never
@@ -79,7 +80,7 @@ export class LocalDownloadStorage implements DownloadStorage {
       await fs.promises.access(this.files.root, fs.constants.W_OK);
       return { ok: true };
     } catch (error) {
-      return { ok: false, detail: `download directory ${this.files.root} is not writable: ${(error as Error).message}` };
+      return { ok: false, detail: `download directory ${this.files.root} is not writable: ${messageOf(error)}` };
     }
   }
 }

@@ -10,6 +10,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { DownloadFiles } from './download-files.js';
 import type { DownloadStorage } from './download-storage.js';
+import { messageOf } from '../platform/errors.js';
 
 /**
  * Download files in S3 or an S3-compatible store (DOWNLOADS_URL=s3://bucket/prefix), through the
@@ -78,7 +79,7 @@ export function describeS3Error(error: unknown, where: { bucket: string; endpoin
     );
   }
   if (name === 'NoSuchBucket' || status === 404) return new Error(`S3 bucket ${where.bucket} does not exist; check DOWNLOADS_URL`);
-  return new Error(`S3 ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`);
+  return new Error(`S3 ${name}${status ? ` (HTTP ${status})` : ''}: ${messageOf(error)}`);
 }
 
 export class S3DownloadStorage implements DownloadStorage {

@@ -547,13 +547,6 @@ export const CONFIG_SPEC = {
     meaning: 'how long download files are kept',
     parse: (env: Env, name: string) => integer(env, name, 168, 1, 100_000),
   },
-  DOWNLOADS_MAX_CONCURRENT_PER_TENANT: {
-    area: 'Downloads',
-    use: 'runtime',
-    default: '`2`',
-    meaning: 'running downloads per tenant',
-    parse: (env: Env, name: string) => integer(env, name, 2, 1, 100),
-  },
   DOWNLOADS_MAX_JOBS_PER_HOUR_PER_TENANT: {
     area: 'Downloads',
     use: 'runtime',

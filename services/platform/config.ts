@@ -122,7 +122,6 @@ export interface Config {
   schemaRegistry: SchemaRegistryConfig | undefined;
   downloads: {
     ttlHours: number;
-    maxConcurrentPerTenant: number;
     /** Downloads one tenant may queue per rolling hour. */
     maxJobsPerHourPerTenant: number;
     /** Bytes of files one tenant's downloads may hold at once (running and ready). */
@@ -223,7 +222,6 @@ export function loadConfig(env: Env = process.env): Config {
   const schemaRegistry = read(env, 'SCHEMA_REGISTRY_URL');
   const downloads = {
     ttlHours: read(env, 'DOWNLOADS_TTL_HOURS'),
-    maxConcurrentPerTenant: read(env, 'DOWNLOADS_MAX_CONCURRENT_PER_TENANT'),
     maxJobsPerHourPerTenant: read(env, 'DOWNLOADS_MAX_JOBS_PER_HOUR_PER_TENANT'),
     maxStoredBytesPerTenant: read(env, 'DOWNLOADS_MAX_STORED_BYTES_PER_TENANT'),
     url: read(env, 'DOWNLOADS_URL'),

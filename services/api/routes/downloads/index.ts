@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DownloadJob, DownloadService } from '../../../downloads/index.js';
-import { DownloadsUnavailableError, TooManyDownloadsError } from '../../../downloads/index.js';
 import { ApiError, badRequest, notFound } from '../../errors.js';
 import { exportFileName, filtersProblem, validateExportRequest, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
 import { parseRange } from '../../shared/range-params.js';
@@ -69,15 +68,9 @@ export async function downloadsRoutes(app: FastifyInstance, options: DownloadsRo
       if (problem) throw badRequest(`body parameter filters: ${problem}`);
       const submission = { tenantId: request.principal.tenantId, userId: request.principal.userId, export: kind, fromMs, toMs, filters };
       validateExportRequest({ kind: submission.export, ...submission });
-      try {
-        const job = await downloads.submit(submission);
-        return reply.code(202).header('location', `/v1/downloads/${job.id}`).send(view(downloads, job));
-      } catch (error) {
-        if (error instanceof TooManyDownloadsError)
-          throw new ApiError('RATE_LIMITED', error.message, { 'retry-after': String(error.retryAfterSeconds) });
-        if (error instanceof DownloadsUnavailableError) throw new ApiError('UNAVAILABLE', error.message, { 'retry-after': '30' });
-        throw error;
-      }
+      // A refused submission (quota: 429, queue unreachable: 503, each with Retry-After) is a DomainError the error plugin answers.
+      const job = await downloads.submit(submission);
+      return reply.code(202).header('location', `/v1/downloads/${job.id}`).send(view(downloads, job));
     },
   );
 
