@@ -1,6 +1,6 @@
 // @ts-check
 /** The alerts: the rules in an alert state now, and the state changes in the range. */
-import { messageOf, read, statusOf } from './api.js';
+import { currentToken, messageOf, read, statusOf } from './api.js';
 import { $, block, cell, emptyRow, timeElement, twoLines } from './dom.js';
 import { clockTime, dateTime, line, numbers, percent, plural } from './format.js';
 import { scopeText } from './names.js';
@@ -182,6 +182,49 @@ function renderAlertHistory(events) {
 }
 
 /**
+ * The scopes a JWT claims (`scope`, space-separated, or `scp`, a string or an array), unverified:
+ * the API verifies the token and refuses what it may not do; the page only shows what it may.
+ * A token with neither claim reads only. (An API key is not a JWT: it names no scope here.)
+ * @param {string | null} jwt
+ * @returns {string[]}
+ */
+export function tokenScopes(jwt) {
+  /** @param {unknown} claim */
+  const words = (claim) =>
+    typeof claim === 'string' ? claim.split(/[ \t]+/) : Array.isArray(claim) ? claim.filter((word) => typeof word === 'string') : [];
+  try {
+    const payload = (jwt?.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
+    /** @type {unknown} */
+    const parsed = JSON.parse(atob(payload));
+    const claims = /** @type {{ scope?: unknown, scp?: unknown }} */ (parsed);
+    if (claims.scope === undefined && claims.scp === undefined) return ['metrics:read'];
+    return [...words(claims.scope), ...words(claims.scp)].filter((word) => word !== '');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Says whether this token may change the rules (alerts:write), or sees them read-only; the section
+ * carries it as data-editable.
+ */
+function showRuleAccess() {
+  const section = $('#alerts');
+  const editable = tokenScopes(currentToken()).includes('alerts:write');
+  section.dataset.editable = String(editable);
+  let note = section.querySelector('#alerts-access');
+  if (!note) {
+    note = document.createElement('p');
+    note.id = 'alerts-access';
+    note.className = 'hint';
+    section.append(note);
+  }
+  note.textContent = editable
+    ? 'Your token may change the alert rules (alerts:write): PUT /v1/alerts/rules, described in the API docs at /docs.'
+    : 'Read-only: your token does not carry the alerts:write scope, so it cannot change the alert rules.';
+}
+
+/**
  * Starts reading the alerts of the view's range (rules watch their own scopes: not filtered); never
  * rejects (a failure is shown in the alert areas).
  * @param {import('./range.js').View} view
@@ -218,6 +261,7 @@ export function renderAlerts(answer) {
     emptyRow($('#alert-events tbody'), 5, `The alert history could not be loaded: ${message}`);
     return ' The alerts could not be loaded.';
   }
+  showRuleAccess();
   const active = renderActiveAlerts(answer.rules);
   renderAlertHistory(answer.history.events);
   return active === 0 ? ' No active alerts.' : ` ${plural(active, 'active alert')}.`;

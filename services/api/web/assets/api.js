@@ -19,6 +19,9 @@ export function setToken(value) {
   token = value;
 }
 
+/** The token requests carry now (null: signed out). */
+export const currentToken = () => token;
+
 /** @param {(message: string) => void} handler what a 401 does (signs out) */
 export function onTokenRefused(handler) {
   onRefused = handler;
