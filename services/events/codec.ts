@@ -13,6 +13,9 @@ import { messageOf } from '../platform/errors.js';
  * so producers and consumers can be upgraded one at a time. `encodeConfluent` writes the other
  * Avro framing, the Confluent wire format (schema id from a registry); encodings.ts tells the
  * value encodings apart and confluent-reader.ts reads that framing.
+ *
+ * Over 300 lines on purpose: the encoder and the resolving decoder share the schema versions,
+ * their fingerprints and the framing; split, each half would import all of the other.
  */
 
 /** The record versions `types.ts` describes: what is written, and what is read into. */

@@ -1,3 +1,8 @@
+/**
+ * The ingest's start, stop and health. Over 300 lines on purpose: the lifecycle's order (topics,
+ * consumer, workers, the control reader, then draining and closing in reverse) reads top to bottom
+ * here; what it composes lives in its own files (partition-workers.ts, membership.ts, …).
+ */
 import { EventEmitter } from 'node:events';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';

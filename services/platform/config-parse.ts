@@ -7,6 +7,9 @@ import path from 'node:path';
  * The parsers of the environment variables (config-spec.ts says which variable each one reads).
  * A wrong value throws a ConfigError whose message is one line naming the variable, what is
  * wrong with the value and the accepted form.
+ *
+ * Over 300 lines on purpose: every kind of value a variable takes (numbers with bounds, durations,
+ * URLs, lists, secrets), each a few lines, in one place a reader looks for the accepted forms.
  */
 export class ConfigError extends Error {
   override name = 'ConfigError';
