@@ -13,7 +13,7 @@ import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { createSimulator } from '../../services/producer/simulator.js';
 import { startCli, waitForExit } from '../support/cli.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The whole pipeline as deployed (`run`: ingest, API and alert evaluator in one process, events

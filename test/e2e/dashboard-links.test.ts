@@ -23,7 +23,7 @@ import type { Config } from '../../services/platform/config.js';
 import { AlertEvaluator, AlertStore, alertTopic } from '../../services/alerts/index.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { deleteTopics } from '../support/kafka.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ZONE = 'Asia/Kolkata';
 const DAY = 86_400_000;

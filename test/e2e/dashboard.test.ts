@@ -34,7 +34,7 @@ import {
 } from '../../services/alerts/index.js';
 import { createKafka } from '../../services/platform/kafka.js';
 import { deleteTopics } from '../support/kafka.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 import { ownDownloadTopic } from '../support/downloads.js';
 
 const SCREENSHOT = path.join(ROOT, 'test-results/dashboard.png');

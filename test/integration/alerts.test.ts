@@ -21,7 +21,7 @@ import { createSimulator } from '../../services/producer/simulator.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { bearer, buildTestApp } from '../support/api.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 import { deleteTopics } from '../support/kafka.js';
 
 /**

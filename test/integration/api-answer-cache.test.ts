@@ -7,7 +7,9 @@ import { AnswerCache, CampaignNames, TenantDataVersions } from '../../services/r
 import type { AssignmentEvent } from '../../services/events/types.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { bearer, buildTestApp } from '../support/api.js';
-import { countRaw, openIngestBed, waitFor, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The metrics answers kept per tenant data version (the embedded engine's cache), with the real

@@ -10,7 +10,11 @@ import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { generateEvents } from '../../fixtures/events.js';
 import { runCli } from '../support/cli.js';
-import { countRaw, groupProgress, openIngestBed, readDeadLetters, waitFor, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * `dead-letters list|replay` against the real broker and a running ingest: poison records and

@@ -10,7 +10,9 @@ import { createKafka } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { startCli, waitForExit } from '../support/cli.js';
 import { diffTruth, generateEvents, groundTruth, random, shuffle } from '../../fixtures/events.js';
-import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { countRaw, readAggregates } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { waitFor } from '../support/wait-for.js';
 import { verifyRollups } from '../../services/operations/rollups.js';
 import { verifyOffsets } from '../../services/operations/offsets.js';
 

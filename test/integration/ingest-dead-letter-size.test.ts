@@ -9,7 +9,12 @@ import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { faultyClient } from '../support/clickhouse.js';
 import { generateEvents, random } from '../../fixtures/events.js';
-import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { metricSamples } from '../support/metric-samples.js';
+import { partitionProgress } from '../support/group-progress.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
 
 const sha256 = (value: Buffer) => createHash('sha256').update(value).digest('hex');
 

@@ -8,7 +8,11 @@ import { createUniqueWriteStep, eventIdHashes } from '../../services/ingest/step
 import { readMigrations } from '../../services/migrations/migrate.js';
 import { sideClientOf, type ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
-import { countRaw, metricSamples, partitionProgress, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { metricSamples } from '../support/metric-samples.js';
+import { partitionProgress } from '../support/group-progress.js';
+import { waitFor } from '../support/wait-for.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
 
 const assignment = (eventId: string, customerId: string): AssignmentEvent => ({
   type: 'assignment',

@@ -14,7 +14,9 @@ import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth, shuffle } from '../../fixtures/events.js';
-import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { countRaw, readAggregates } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { waitFor } from '../support/wait-for.js';
 import { deleteTopics } from '../support/kafka.js';
 
 describe('ingest: every valid event counted exactly once', () => {

@@ -4,7 +4,10 @@ import { createPublisher } from '../../services/producer/publisher.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { queryFreshness, type Freshness } from '../../services/reporting/freshness.js';
 import { generateEvents } from '../../fixtures/events.js';
-import { countRaw, metricSamples, openIngestBed, waitFor, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { metricSamples } from '../support/metric-samples.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('ingest: freshness recorded in ClickHouse, lag in seconds in /metrics', () => {
   let bed: IngestBed;

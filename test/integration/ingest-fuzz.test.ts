@@ -9,7 +9,11 @@ import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js'
 import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { generateEvents, random } from '../../fixtures/events.js';
-import { countRaw, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { partitionProgress } from '../support/group-progress.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
 import { recordsIn } from '../support/kafka.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);

@@ -5,7 +5,10 @@ import { IngestPipeline } from '../../services/ingest/pipeline.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { generateEvents } from '../../fixtures/events.js';
-import { countRaw, groupProgress, openIngestBed, waitFor, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** What a start and a stop leave behind: consumer groups, and nothing written after stop() returned. */
 

@@ -11,7 +11,9 @@ import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { faultyClient, openTestClickHouse } from '../support/clickhouse.js';
 import { diffTruth, generateEvents, groundTruth } from '../../fixtures/events.js';
-import { groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { groupProgress } from '../support/group-progress.js';
+import { readAggregates } from '../support/tables.js';
+import { waitFor } from '../support/wait-for.js';
 import { deleteTopics, topicOffsets } from '../support/kafka.js';
 
 /** Per partition: every record below the committed offset is in the raw tables (no duplicates in this test). */

@@ -9,7 +9,12 @@ import type { ClickHouseHandle } from '../../services/platform/clickhouse.js';
 import type { Config } from '../../services/platform/config.js';
 import { runCli } from '../support/cli.js';
 import { generateEvents } from '../../fixtures/events.js';
-import { countRaw, metricSamples, partitionProgress, readDeadLetters, waitFor, openIngestBed, type IngestBed } from '../support/ingest.js';
+import { countRaw } from '../support/tables.js';
+import { metricSamples } from '../support/metric-samples.js';
+import { partitionProgress } from '../support/group-progress.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
 
 /**
  * A burst of bad records trips the invalid-ratio guard: the ingest pauses (the process and its

@@ -9,7 +9,7 @@ import { createKafka, ensureTopics } from '../../services/platform/kafka.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 import { deleteTopics } from '../support/kafka.js';
 
 /**

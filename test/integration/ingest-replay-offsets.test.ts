@@ -12,7 +12,10 @@ import { runCli } from '../support/cli.js';
 import { verifyOffsets } from '../../services/operations/offsets.js';
 import { verifyRollups } from '../../services/operations/rollups.js';
 import type { ClickHouseClient } from '../../services/platform/clickhouse.js';
-import { countRaw, groupProgress, openIngestBed, readAggregates, waitFor, type IngestBed } from '../support/ingest.js';
+import { countRaw, readAggregates } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** `replay --from-time / --to-offsets`: records read again by a restarted ingest are counted once. */
 

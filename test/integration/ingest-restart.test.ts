@@ -10,7 +10,9 @@ import { createLogger } from '../../services/platform/logger.js';
 import { createPublisher } from '../../services/producer/publisher.js';
 import { diffTruth, generateEvents, groundTruth } from '../../fixtures/events.js';
 import { runCli, startCli, waitForExit } from '../support/cli.js';
-import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { countRaw, readAggregates } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * A process slot keeps its identity (INGEST_INSTANCE_ID) across restarts: after kill -9 the

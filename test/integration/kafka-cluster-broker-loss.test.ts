@@ -16,7 +16,9 @@ import { createPublisher } from '../../services/producer/publisher.js';
 import { diffTruth, generateEvents, groundTruth, shuffle } from '../../fixtures/events.js';
 import { ROOT } from '../support/cli.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
-import { countRaw, groupProgress, readAggregates, waitFor } from '../support/ingest.js';
+import { countRaw, readAggregates } from '../support/tables.js';
+import { groupProgress } from '../support/group-progress.js';
+import { waitFor } from '../support/wait-for.js';
 import { verifyOffsets } from '../../services/operations/offsets.js';
 import { recordsIn } from '../support/kafka.js';
 

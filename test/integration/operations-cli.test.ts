@@ -6,7 +6,7 @@ import { applyMigrations } from '../../services/migrations/migrate.js';
 import { generateEvents, insertDeliveries } from '../../fixtures/metric-scenarios.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { runCli } from '../support/cli.js';
-import { waitFor } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** `verify` and `rebuild-rollups` as an operator runs them (the embedded engine's data directory, the service stopped). */
 

@@ -11,7 +11,11 @@ import { verifyOffsets } from '../../services/operations/offsets.js';
 import { verifyRollups } from '../../services/operations/rollups.js';
 import { diffTruth, generateEvents, groundTruth, shuffle } from '../../fixtures/events.js';
 import { ROOT } from '../support/cli.js';
-import { openIngestBed, partitionProgress, readAggregates, readDeadLetters, waitFor, type IngestBed } from '../support/ingest.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { partitionProgress } from '../support/group-progress.js';
+import { readAggregates } from '../support/tables.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
 import { recordsIn } from '../support/kafka.js';
 import { openTestSchemaRegistry, type TestSchemaRegistry } from '../support/schema-registry.js';
 

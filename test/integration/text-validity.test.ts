@@ -7,7 +7,10 @@ import { DEAD_LETTER_HEADERS } from '../../services/ingest/steps/dead-letter.js'
 import { createLogger } from '../../services/platform/logger.js';
 import { createConnectingPublisher, type ConnectingPublisher } from '../../services/producer/connecting-publisher.js';
 import { bearer, buildTestApp } from '../support/api.js';
-import { groupProgress, openIngestBed, readDeadLetters, waitFor, type IngestBed } from '../support/ingest.js';
+import { groupProgress } from '../support/group-progress.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { readDeadLetters } from '../support/dead-letters.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Text that is not Unicode is refused on every path, never rewritten: three events whose eventIds

@@ -17,7 +17,9 @@ import {
   twilioStatusCallback,
 } from '../../fixtures/provider-payloads.js';
 import { bearer, buildTestApp } from '../support/api.js';
-import { groupProgress, openIngestBed, waitFor, type IngestBed } from '../support/ingest.js';
+import { groupProgress } from '../support/group-progress.js';
+import { openIngestBed, type IngestBed } from '../support/ingest.js';
+import { waitFor } from '../support/wait-for.js';
 import { recordsIn } from '../support/kafka.js';
 
 /**
