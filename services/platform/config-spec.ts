@@ -28,7 +28,7 @@ import { webhookSecrets } from './webhook-secrets-config.js';
  * generated from these rows (`make config-docs`; a test fails when the two drift, and another
  * when code reads a variable that has no row).
  *
- * Why one long file: it is a table (91 rows of name, default, meaning and parser, a few
+ * Why one long file: it is a table (92 rows of name, default, meaning and parser, a few
  * lines each), read top to bottom like the document it generates; split by area it would need an
  * index to keep the order and the one place a reader looks for a variable.
  */
@@ -197,6 +197,14 @@ export const CONFIG_SPEC = {
     default: '`{replica}`',
     meaning: 'replica name of the `Replicated*` tables',
     readIn: 'with `CLICKHOUSE_CLUSTER`',
+  },
+  RAW_RETENTION_DAYS: {
+    area: 'ClickHouse',
+    use: 'runtime',
+    default: 'unset: kept for ever',
+    meaning:
+      'days raw events are kept, 1 to 36,500: a table TTL drops older rows (rollups are kept); an answer with an edge before the cut-off is exact to 15 minutes there and says so (`precision`)',
+    parse: (env: Env, name: string) => (env[name] === undefined ? undefined : integer(env, name, 1, 1, 36_500)),
   },
   AUTH_JWT_SECRET: {
     area: 'Authentication',

@@ -30,6 +30,8 @@ export interface Config {
   /** Keeper path (CLICKHOUSE_REPLICA_PATH) and replica name (CLICKHOUSE_REPLICA_NAME) of the Replicated* tables. */
   clickhouseReplicaPath: string;
   clickhouseReplicaName: string;
+  /** Days raw events are kept (RAW_RETENTION_DAYS): a TTL drops older rows; undefined: kept for ever. */
+  rawRetentionDays: number | undefined;
   /** HS256 secret; undefined in dev means "generate once under DATA_DIR". */
   authJwtSecret: string | undefined;
   /** The tenant of the development token printed at start when the secret is generated (DEV_TENANT). */
@@ -249,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouseDataPath: path.join(dataDir, 'clickhouse'),
     clickhouseDatabase: database,
     ...cluster,
+    rawRetentionDays: read(env, 'RAW_RETENTION_DAYS'),
     authJwtSecret: secret,
     devTenant,
     auth,
