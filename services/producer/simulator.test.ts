@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeliveryEvent, SendingEvent } from '../events/types.js';
 import { EMAIL_ONLY_STATUSES } from '../events/types.js';
 import { validateEvent } from '../events/validate.js';
-import { createSimulator } from './simulator.js';
+import { createSimulator, SIMULATOR_DEFAULTS, type SimulatorOptions } from './simulator.js';
 
 const EMAIL_ONLY: ReadonlySet<string> = new Set(EMAIL_ONLY_STATUSES);
 
@@ -107,5 +107,64 @@ describe('simulator', () => {
 
   it('refuses impossible options', () => {
     expect(() => createSimulator({ tenants: 0 })).toThrow('simulator tenants must be a whole number ≥ 1, got 0');
+    expect(() => createSimulator({ incident: { kind: 'fire' as 'spam' } })).toThrow(
+      'simulator incident must be one of bounces, spam, sms-carrier, got fire',
+    );
   });
+});
+
+/** Per campaign (tenant/campaign) of a stream: the rates the API computes, from the same statuses. */
+function campaignRates(options: SimulatorOptions, events: number) {
+  const counts = new Map<string, Record<string, number>>();
+  for (const event of createSimulator(options).take(events)) {
+    if (event.type !== 'delivery' || event.campaignId === null) continue;
+    const key = `${event.tenantId}/${event.campaignId}`;
+    const row = counts.get(key) ?? {};
+    row[`${event.channel}.${event.status}`] = (row[`${event.channel}.${event.status}`] ?? 0) + 1;
+    counts.set(key, row);
+  }
+  return [...counts].map(([campaign, c]) => {
+    const n = (name: string) => c[name] ?? 0;
+    const smsAttempted = n('sms.sent') + n('sms.failed') + n('sms.rejected') + n('sms.expired');
+    return {
+      campaign,
+      delivered: n('email.delivered'),
+      spam: n('email.spam_reported') / n('email.delivered'),
+      bounce: n('email.bounced') / n('email.sent'),
+      block: n('email.blocked') / n('email.sent'),
+      smsFailure: (n('sms.failed') + n('sms.rejected') + n('sms.expired')) / smsAttempted,
+    };
+  });
+}
+
+describe('simulator rates', () => {
+  const EVENTS = 150_000;
+  const seed = SIMULATOR_DEFAULTS.seed;
+
+  it('by default looks like a healthy sender: rates in the ranges real senders see, spam complaints under 0.1 % for most campaigns', () => {
+    const rows = campaignRates({ seed }, EVENTS);
+    expect(rows).toHaveLength(SIMULATOR_DEFAULTS.tenants * SIMULATOR_DEFAULTS.campaigns);
+    expect(Math.min(...rows.map((row) => row.delivered))).toBeGreaterThan(1000);
+    expect(rows.filter((row) => row.spam < 0.001).length).toBeGreaterThan(rows.length * 0.8);
+    expect(rows.filter((row) => row.spam >= 0.003)).toEqual([]);
+    for (const row of rows) {
+      expect(row.bounce, row.campaign).toBeGreaterThan(0.003);
+      expect(row.bounce, row.campaign).toBeLessThan(0.02);
+      expect(row.block, row.campaign).toBeLessThan(0.01);
+      expect(row.smsFailure, row.campaign).toBeGreaterThan(0.005);
+      expect(row.smsFailure, row.campaign).toBeLessThan(0.035);
+    }
+  });
+
+  it.each([
+    ['spam', 'spam', 0.003],
+    ['bounces', 'bounce', 0.05],
+    ['sms-carrier', 'smsFailure', 0.05],
+  ] as const)(
+    'with the %s incident, drives the first campaign of the first tenant over the critical line, only it',
+    (kind, rate, critical) => {
+      const rows = campaignRates({ seed, incident: { kind, afterEvents: EVENTS / 3 } }, EVENTS);
+      expect(rows.filter((row) => row[rate] >= critical).map((row) => row.campaign)).toEqual(['acme/cm-1']);
+    },
+  );
 });

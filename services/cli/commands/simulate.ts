@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, type Command } from '../command.js';
 import { kafkaFailure, openCommandPublisher } from '../cli-publisher.js';
 import { createProgress, describeRate } from '../progress.js';
-import { createSimulator, SIMULATOR_DEFAULTS } from '../../producer/simulator.js';
+import { createSimulator, INCIDENT_KINDS, INCIDENTS, SIMULATOR_DEFAULTS, type IncidentKind } from '../../producer/simulator.js';
 
 /**
  * `simulate --rate N --duration SECONDS`: live simulated traffic at N events/s. Every tick
  * publishes what is due by the clock since the start — rate × elapsed, less what is out — so
  * the rate never drifts, and a slow broker holds the loop back (each publish is awaited) and
- * is caught up on afterwards. Ctrl-C stops after the publish in progress.
+ * is caught up on afterwards. Ctrl-C stops after the publish in progress. `--incident KIND` makes
+ * the first tenant's first campaign go bad a third of the way through the run.
  */
 const TICK_MS = 100;
 const PROGRESS_EVERY_MS = 5000;
@@ -40,15 +41,22 @@ function seconds(values: Record<string, string | boolean | undefined>, name: str
   return value;
 }
 
+function incidentKind(raw: string | boolean | undefined): IncidentKind | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string' && (INCIDENT_KINDS as string[]).includes(raw)) return raw as IncidentKind;
+  throw new UsageError(`--incident must be one of ${INCIDENT_KINDS.join(', ')}, got ${JSON.stringify(raw)}`);
+}
+
 export const simulateCommand: Command = {
-  summary: 'publish realistic traffic: customers enter and exit campaigns, messages move through statuses',
-  usage: 'simulate --rate N --duration SECONDS [--tenants N] [--campaigns N] [--seed N]',
+  summary: `publish realistic traffic: customers enter and exit campaigns, messages move through statuses (a healthy sender; --incident KIND makes the first tenant's first campaign go bad a third of the way in: ${INCIDENT_KINDS.map((kind) => `${kind}, ${INCIDENTS[kind]}`).join('; ')})`,
+  usage: `simulate --rate N --duration SECONDS [--tenants N] [--campaigns N] [--seed N] [--incident ${INCIDENT_KINDS.join('|')}]`,
   options: {
     rate: { type: 'string' },
     duration: { type: 'string' },
     tenants: { type: 'string' },
     campaigns: { type: 'string' },
     seed: { type: 'string' },
+    incident: { type: 'string' },
   },
   async run(values) {
     const rate = wholeNumber(values, 'rate', undefined, 1_000_000);
@@ -56,9 +64,11 @@ export const simulateCommand: Command = {
     const tenants = wholeNumber(values, 'tenants', SIMULATOR_DEFAULTS.tenants, 10_000);
     const campaigns = wholeNumber(values, 'campaigns', SIMULATOR_DEFAULTS.campaigns, 10_000);
     const seed = values.seed === undefined ? randomInt(2 ** 31) : wholeNumber(values, 'seed', undefined, 2 ** 31 - 1);
+    const kind = incidentKind(values.incident);
     const total = Math.round(rate * duration);
     const { config, publisher } = openCommandPublisher('sending-metrics-simulate');
-    const simulator = createSimulator({ seed, tenants, campaigns, clock: Date.now });
+    const incident = kind ? { kind, afterEvents: Math.floor(total / 3) } : undefined;
+    const simulator = createSimulator({ seed, tenants, campaigns, clock: Date.now, incident });
 
     const stop = new AbortController();
     const interrupt = (): void => stop.abort();
@@ -70,7 +80,7 @@ export const simulateCommand: Command = {
       await publisher.connect();
       start = performance.now();
       stderr(
-        `simulating ${total} events at ${rate} events/s for ${duration} s: ${tenants} tenants, ${campaigns} campaigns each, seed ${seed}`,
+        `simulating ${total} events at ${rate} events/s for ${duration} s: ${tenants} tenants, ${campaigns} campaigns each, seed ${seed}${kind ? `; ${kind} incident in the first campaign of the first tenant after ${incident?.afterEvents} events: ${INCIDENTS[kind]}` : ''}`,
       );
       const progress = createProgress(stderr, PROGRESS_EVERY_MS);
       let tick = 0;
