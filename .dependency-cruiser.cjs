@@ -3,6 +3,7 @@
  *
  *   cli                 the commands and the process composition root; nothing imports it
  *   api                 the Fastify app (routes import api/shared, never a sibling route)
+ *   privacy             erasing a customer: raw rows, download files, the record of each request
  *   downloads  alerts   queued download jobs and their files; alert rules, evaluation, notifications
  *   reporting  ingest  producer  migrations  operations  webhooks (provider callbacks → events)
  *   events  platform    the event contract; config, logging, clients (the bottom)
@@ -69,6 +70,12 @@ module.exports = {
       "Operators' tools over the tables (verify, rebuild) use only the event contract and the platform.",
     ),
     layer(
+      'privacy-above-downloads',
+      'privacy',
+      ['downloads', 'reporting', 'events', 'platform'],
+      "Erasing a customer uses the downloads (their files), reporting, the event contract and the platform.",
+    ),
+    layer(
       'alerts-above-reporting',
       'alerts',
       ['reporting', 'events', 'platform'],
@@ -77,7 +84,7 @@ module.exports = {
     layer(
       'api-above-domain',
       'api',
-      ['alerts', 'downloads', 'reporting', 'webhooks', 'events', 'platform'],
+      ['alerts', 'downloads', 'privacy', 'reporting', 'webhooks', 'events', 'platform'],
       'The HTTP app sits on the domain; it never imports the CLI, ingest or producer.',
     ),
     {

@@ -23,8 +23,10 @@ import { downloadsRoutes } from './routes/downloads/index.js';
 import { alertsRoutes } from './routes/alerts/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { webhooksRoutes } from './routes/webhooks/index.js';
+import { privacyRoutes } from './routes/privacy/index.js';
 import type { EventPublisher } from './shared/publishing.js';
-import type { DownloadService } from '../downloads/index.js';
+import { downloadStorageFromConfig, type DownloadService } from '../downloads/index.js';
+import { ErasureService } from '../privacy/index.js';
 import type { AnswerCache, CampaignNames, Freshness } from '../reporting/index.js';
 import { freshnessSource } from './shared/freshness.js';
 
@@ -47,6 +49,8 @@ export interface AppDeps {
   names?: CampaignNames;
   /** Publishes what POST /v1/events and the provider webhooks receive (its owner connects and closes it); without it they answer 503. */
   publisher?: EventPublisher;
+  /** Erasure requests (default: one over this app's ClickHouse, download storage and JWT secret). */
+  erasures?: ErasureService;
   /** How the identity provider's key set is fetched (tests shorten the 30 s cooldown between fetches). */
   jwks?: JwksOptions;
 }
@@ -120,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     names: deps.names,
     maxAnswerRows: deps.config.api.maxAnswerRows,
     queryTimeoutMs: deps.config.api.queryTimeoutMs,
+    rawRetentionDays: deps.config.rawRetentionDays,
   });
   await app.register(exportsRoutes, {
     clickhouse: deps.clickhouse,
@@ -139,6 +144,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxBodyBytes: deps.config.events.maxBodyBytes,
     publishTimeoutMs: deps.config.events.publishTimeoutMs,
     maxItems: deps.config.events.maxItems,
+  });
+  await app.register(privacyRoutes, {
+    erasures:
+      deps.erasures ??
+      new ErasureService({
+        client: deps.clickhouse,
+        config: deps.config,
+        storage: deps.downloads?.storage ?? downloadStorageFromConfig(deps.config),
+        secret: deps.jwtSecret,
+        logger: deps.logger,
+      }),
   });
   await app.register(webhooksRoutes, {
     publisher: deps.publisher,

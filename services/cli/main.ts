@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/rollups.js')).verifyCommand,
   'rebuild-rollups': async () => (await import('./commands/rollups.js')).rebuildRollupsCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
+  'erase-customer': async () => (await import('./commands/erase-customer.js')).eraseCustomerCommand,
 };
 
 async function usage(): Promise<string> {

@@ -233,6 +233,16 @@ WHERE status IN ('queued', 'running', 'ready') ORDER BY created_ms DESC`,
     return (await result.json<StoredRow>()).map(fromRow);
   }
 
+  /** The tenant's jobs in one of `statuses` now, oldest first. */
+  async ofTenantWithStatus(tenantId: string, statuses: readonly DownloadStatus[]): Promise<DownloadJob[]> {
+    const result = await this.client.query({
+      query: `SELECT * FROM ${latest('tenant_id = {tenantId:String}')} WHERE status IN {statuses:Array(String)} ORDER BY created_ms, id`,
+      query_params: { tenantId, statuses: [...statuses] },
+      format: 'JSONEachRow',
+    });
+    return (await result.json<StoredRow>()).map(fromRow);
+  }
+
   /** Ready jobs whose file was finished before `cutoffMs`. */
   async readyBefore(cutoffMs: number): Promise<DownloadJob[]> {
     const result = await this.client.query({

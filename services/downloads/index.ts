@@ -8,3 +8,4 @@ export { LocalDownloadStorage, type DownloadStorage } from './download-storage.j
 export { S3DownloadStorage, describeS3Error } from './s3-storage.js';
 export { DownloadStore, DOWNLOAD_STATUSES, type DownloadJob, type DownloadStatus } from './download-store.js';
 export { DownloadFiles } from './download-files.js';
+export { deleteCustomerFiles, fileContains, ERASED_NOTE, type CustomerFilesOptions } from './download-erasure.js';

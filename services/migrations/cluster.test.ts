@@ -150,6 +150,7 @@ describe('the translation', () => {
       'ingest_written',
       'download_submissions',
       'api_keys',
+      'privacy_erasures',
     ]);
     const views = all.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW')).map((s) => parseStatement(s));
     expect(views).toHaveLength(11);

@@ -471,3 +471,21 @@ CREATE TABLE IF NOT EXISTS api_keys ON CLUSTER 'c'
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all-shards/{database}/{table}', '{shard}-{replica}', updated_at)
 ORDER BY key_id;
+
+-- 015_privacy_erasures.sql
+CREATE TABLE IF NOT EXISTS privacy_erasures ON CLUSTER 'c'
+(
+    id            String,
+    tenant_id     String,
+    customer_hash String,
+    requested_by  String,
+    requested_at  DateTime64(3, 'UTC'),
+    state         LowCardinality(String),
+    done_at       Nullable(DateTime64(3, 'UTC')),
+    rows_changed  UInt64,
+    files_deleted UInt32,
+    error         String,
+    version       UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all-shards/{database}/{table}', '{shard}-{replica}', version)
+ORDER BY (tenant_id, id);

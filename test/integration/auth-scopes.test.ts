@@ -218,7 +218,11 @@ describe('scopes', () => {
     expect(scopes['POST /v1/events']).toBe('events:write');
     expect(scopes['PUT /v1/alerts/rules']).toBe('alerts:write');
     expect(scopes['POST /v1/downloads']).toBe('metrics:read');
-    const others = Object.entries(scopes).filter(([route]) => route !== 'POST /v1/events' && route !== 'PUT /v1/alerts/rules');
+    expect(scopes['POST /v1/privacy/erasures']).toBe('privacy:write');
+    expect(scopes['GET /v1/privacy/erasures/{id}']).toBe('privacy:write');
+    const others = Object.entries(scopes).filter(
+      ([route]) => route !== 'POST /v1/events' && route !== 'PUT /v1/alerts/rules' && !route.includes(' /v1/privacy/'),
+    );
     expect(others.length).toBeGreaterThanOrEqual(15);
     for (const [route, scope] of others) expect(scope, route).toBe('metrics:read');
   });
@@ -347,7 +351,7 @@ describe("producers' API keys", () => {
     for (const path of reads) {
       const response = await app.inject({ method: 'GET', url: `${path}?${RANGE}`, headers: auth(key) });
       expect(response.statusCode, path).toBe(403);
-      expect(response.json().error.message, path).toContain('metrics:read');
+      expect(response.json().error.message, path).toContain(path.startsWith('/v1/privacy/') ? 'privacy:write' : 'metrics:read');
     }
     expect((await putRules(auth(key))).statusCode).toBe(403);
     const queue = await app.inject({

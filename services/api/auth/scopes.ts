@@ -1,10 +1,10 @@
 /**
  * What a token may do. Every user of a tenant may read all of its metrics; writing events and
- * changing alert rules are rights of their own, carried in the OAuth 2.0 `scope` claim
+ * changing alert rules and erasing a customer are rights of their own, carried in the OAuth 2.0 `scope` claim
  * (space-separated, RFC 8693 §4.2) or in `scp` (a string or an array: Okta, Entra ID).
  */
 
-export const SCOPES = ['metrics:read', 'events:write', 'alerts:write'] as const;
+export const SCOPES = ['metrics:read', 'events:write', 'alerts:write', 'privacy:write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** What each scope allows, in the words of the OpenAPI document and the CLI's usage. */
@@ -12,6 +12,7 @@ export const SCOPE_MEANINGS: Readonly<Record<Scope, string>> = {
   'metrics:read': 'read metrics and alerts, export CSV, queue and fetch downloads',
   'events:write': 'publish events (POST /v1/events)',
   'alerts:write': 'replace alert rules and webhook secrets (PUT /v1/alerts/rules)',
+  'privacy:write': "erase a customer's identifiers and see the requests (POST /v1/privacy/erasures)",
 };
 
 export const ALL_SCOPES: readonly Scope[] = SCOPES;
