@@ -50,7 +50,7 @@ export async function startPipeline({
     for (const closer of closers.splice(0).reverse()) await closer();
   };
   try {
-    await applyMigrations(clickhouse.client, logger, { shape: schemaShapeOf(config) });
+    await applyMigrations(clickhouse.client, logger, { shape: schemaShapeOf(config), rawRetentionDays: config.rawRetentionDays });
     const registry = createPrometheusRegistry();
     const readiness = new Readiness();
     readiness.exportTo(registry);

@@ -6,6 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { translateFiles, type SchemaShape } from './cluster.js';
 import { DdlError } from './ddl.js';
+import { applyRawRetention, retentionStatements } from './retention.js';
 import { messageOf } from '../platform/errors.js';
 
 /**
@@ -18,6 +19,9 @@ import { messageOf } from '../platform/errors.js';
  * On a cluster (CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARDING) the same files are applied in their
  * cluster form (cluster.ts: Replicated* engines, ON CLUSTER, Distributed tables when sharded);
  * the checksums stay those of the files, so the history is the same in every form.
+ *
+ * After the files, the raw events' retention (RAW_RETENTION_DAYS, retention.ts) is set, changed
+ * or removed to match the configuration: a setting, not a file, so it is no part of the history.
  */
 
 export const MIGRATIONS_DIRECTORY = path.resolve(import.meta.dirname, '../../schemas/clickhouse');
@@ -115,10 +119,16 @@ export interface MigrationPlan {
   history: string[];
   /** Every migration file with the statements of its form. */
   migrations: (Migration & { ddl: string[] })[];
+  /** The raw events' TTL when RAW_RETENTION_DAYS is set (none when unset: an existing TTL is removed). */
+  retention: string[];
 }
 
 /** Reads the files and translates them (and schema_migrations) into `shape`; applies nothing. */
-export async function planMigrations(shape: SchemaShape, directory = MIGRATIONS_DIRECTORY): Promise<MigrationPlan> {
+export async function planMigrations(
+  shape: SchemaShape,
+  directory = MIGRATIONS_DIRECTORY,
+  rawRetentionDays?: number,
+): Promise<MigrationPlan> {
   const migrations = await readMigrations(directory);
   let translated;
   try {
@@ -132,6 +142,7 @@ export async function planMigrations(shape: SchemaShape, directory = MIGRATIONS_
     shape,
     history: history?.statements ?? [],
     migrations: migrations.map((migration, index) => ({ ...migration, ddl: files[index]?.statements ?? [] })),
+    retention: retentionStatements(shape, rawRetentionDays),
   };
 }
 
@@ -152,6 +163,9 @@ export function renderPlan(plan: MigrationPlan): string {
   ];
   for (const migration of plan.migrations) {
     parts.push(`-- ${migration.name}`, ...migration.ddl.map((statement) => `${statement};\n`));
+  }
+  if (plan.retention.length > 0) {
+    parts.push('-- raw event retention (RAW_RETENTION_DAYS; applied when the TTL differs)', ...plan.retention.map((s) => `${s};\n`));
   }
   return `${parts.join('\n').trimEnd()}\n`;
 }
@@ -192,6 +206,8 @@ export interface ApplyMigrationsOptions {
   directory?: string;
   /** The schema form; default: one server. */
   shape?: SchemaShape;
+  /** Days raw events are kept (RAW_RETENTION_DAYS); undefined: for ever (a TTL set before is removed). */
+  rawRetentionDays?: number;
 }
 
 /** Applies the migrations not yet recorded, in order; returns the names of those it applied. */
@@ -245,5 +261,10 @@ export async function applyMigrations(
     );
   }
   if (applied.length === 0) log.debug({ migrations: migrations.length }, 'schema up to date');
+  try {
+    await applyRawRetention(client, log, shape, options.rawRetentionDays);
+  } catch (error) {
+    throw new MigrationError(`setting the raw events' retention (RAW_RETENTION_DAYS) failed: ${messageOf(error)}`, { cause: error });
+  }
   return { applied };
 }

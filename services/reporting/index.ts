@@ -55,6 +55,7 @@ export {
 } from './timeseries-query.js';
 export { knownTimeZones } from './time-zones.js';
 export { MIN_TIME_MS, MAX_TIME_MS, type MetricsRange } from './range.js';
+export { rawEventsFrom, preciseRange, RAW_RETENTION_MARGIN_MS, type Precision } from './raw-retention.js';
 export {
   MetricsQueryError,
   InvalidRangeError,

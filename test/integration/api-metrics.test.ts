@@ -97,6 +97,7 @@ describe('metrics API over HTTP', () => {
       from: '2026-11-07T03:00:00.000Z',
       to: '2026-11-07T03:10:00.000Z',
       rows: [{ playbookId: 'pb-edge', playbookName: 'Edge', campaignId: 'cm-edge', campaignName: 'Edge', entries: 1, exits: 1 }],
+      precision: { edges: 'millisecond' },
       freshness: expect.objectContaining({ state: 'no_consumer' }),
     });
   });
@@ -126,6 +127,7 @@ describe('metrics API over HTTP', () => {
       to: '2020-01-02T00:00:00.000Z',
       sms: { sent: 0, failed: 0, rejected: 0, expired: 0 },
       email: { sent: 0, failed: 0, rejected: 0, expired: 0, delivered: 0, bounced: 0, blocked: 0, spamReported: 0 },
+      precision: { edges: 'millisecond' },
       freshness: expect.objectContaining({ state: 'no_consumer' }),
     });
   });

@@ -17,8 +17,11 @@ import {
   queryOutreachCampaigns,
   queryOutreachPeriods,
   queryTimeseries,
+  preciseRange,
+  rawEventsFrom,
   ratesOf,
   withQueryTimeLimit,
+  type Precision,
   type Freshness,
   type MetricsRange,
   type OutreachCampaignRow,
@@ -62,6 +65,10 @@ export interface MetricsRoutesOptions {
   maxAnswerRows?: number;
   /** Execution time limit of each reporting query (API_QUERY_TIMEOUT_MS; default 10 s). */
   queryTimeoutMs?: number;
+  /** Days raw events are kept (RAW_RETENTION_DAYS); undefined: for ever, every answer exact to the millisecond. */
+  rawRetentionDays?: number;
+  /** The clock the retention cut-off is taken from (tests set it); default Date.now. */
+  now?: () => number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -94,19 +101,38 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     return { limit: query.limit ?? maxRows, after: query.after === undefined ? undefined : rowKeyOf(query.after) };
   };
 
+  /** A period as asked (from, to) and the range its counts are read over, exact to `precision` (raw-retention.ts). */
+  interface Period {
+    asked: MetricsRange;
+    range: MetricsRange;
+    precision: Precision;
+  }
+  const now = options.now ?? Date.now;
+  /**
+   * The requested period and, with compare=previous, the previous one. Where raw events may be
+   * gone (RAW_RETENTION_DAYS) an edge is widened to 15 minutes: the cache keys below hold the
+   * widened range, so an answer is never served across the cut-off moving past one of its edges.
+   */
   const rangeOf = (
     tenantId: string,
     query: { from: string; to: string; playbookId?: string; campaignId?: string; compare?: unknown },
-  ): { range: MetricsRange; before: MetricsRange | undefined } => {
+  ): { current: Period; previous: Period | undefined; range: MetricsRange; before: MetricsRange | undefined } => {
     const { fromMs, toMs } = parseRange(query, options.maxRangeDays);
-    const range = { tenantId, fromMs, toMs, playbookId: query.playbookId, campaignId: query.campaignId };
-    return { range, before: query.compare === 'previous' ? previousRange(range) : undefined };
+    const asked = { tenantId, fromMs, toMs, playbookId: query.playbookId, campaignId: query.campaignId };
+    const rawFrom = rawEventsFrom(now(), options.rawRetentionDays);
+    const period = (range: MetricsRange): Period => ({ asked: range, ...preciseRange(range, rawFrom) });
+    const current = period(asked);
+    const previous = query.compare === 'previous' ? period(previousRange(asked)) : undefined;
+    return { current, previous, range: current.range, before: previous?.range };
   };
-  const window = (range: MetricsRange) => ({ from: iso(range.fromMs), to: iso(range.toMs) });
+  /** from and to as asked, and the precision of the counts. */
+  const window = (period: Period) => ({ from: iso(period.asked.fromMs), to: iso(period.asked.toMs), precision: period.precision });
   /** [current, previous] (previous undefined without compare). */
   const outreachOf = (range: MetricsRange, before: MetricsRange | undefined) =>
     cachedAnswer(options.answers, range.tenantId, ['outreach', range, before ?? null], async () => {
       if (!before) return [await queryOutreach(clickhouse, range), undefined] as const;
+      // Periods widened into one shared 15-minute bucket overlap: then read each on its own.
+      if (before.toMs >= range.fromMs) return [await queryOutreach(clickhouse, range), await queryOutreach(clickhouse, before)] as const;
       const [previous, current] = await queryOutreachPeriods(clickhouse, [before, range]);
       return [current!, previous] as const;
     });
@@ -132,11 +158,11 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       },
     },
     async (request) => {
-      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { current, previous: earlier, range, before } = rangeOf(request.principal.tenantId, request.query);
       const { limit, after } = pageParams(request.query);
       const [rows, previous, freshness] = await Promise.all([campaignsOf(range), before ? campaignsOf(before) : undefined, freshnessOf()]);
       const order = campaignOrder as (a: RowKey, b: RowKey) => number;
-      if (!before || !previous) return { ...window(range), ...pageOf(rows, order, after, limit), freshness };
+      if (!earlier || !previous) return { ...window(current), ...pageOf(rows, order, after, limit), freshness };
       const compared = lineUp(
         rows,
         previous,
@@ -144,7 +170,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         (row) => ({ entries: row.entries, exits: row.exits }),
         campaignOrder,
       );
-      return { ...window(range), ...pageOf(compared, order, after, limit), previous: window(before), freshness };
+      return { ...window(current), ...pageOf(compared, order, after, limit), previous: window(earlier), freshness };
     },
   );
 
@@ -161,11 +187,17 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       },
     },
     async (request) => {
-      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { current, previous: earlier, range, before } = rangeOf(request.principal.tenantId, request.query);
       // Both periods in one read of each table (queryOutreachPeriods), not two queries.
       const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), freshnessOf()]);
-      if (!before || !previous) return { ...window(range), ...counts, freshness };
-      return { ...window(range), ...counts, previous: { ...window(before), ...previous }, change: changeTree(counts, previous), freshness };
+      if (!earlier || !previous) return { ...window(current), ...counts, freshness };
+      return {
+        ...window(current),
+        ...counts,
+        previous: { ...window(earlier), ...previous },
+        change: changeTree(counts, previous),
+        freshness,
+      };
     },
   );
 
@@ -182,13 +214,13 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       },
     },
     async (request) => {
-      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { current, previous: earlier, range, before } = rangeOf(request.principal.tenantId, request.query);
       // Both periods in one read of each table (queryOutreachPeriods), not two queries.
       const [[counts, previous], freshness] = await Promise.all([outreachOf(range, before), freshnessOf()]);
       const rates = ratesOf(counts, options.minimumVolume);
-      if (!before || !previous) return { ...window(range), ...rates, freshness };
+      if (!earlier || !previous) return { ...window(current), ...rates, freshness };
       const then = ratesOf(previous, options.minimumVolume);
-      return { ...window(range), ...rates, previous: { ...window(before), ...then }, change: changeTree(rates, then), freshness };
+      return { ...window(current), ...rates, previous: { ...window(earlier), ...then }, change: changeTree(rates, then), freshness };
     },
   );
 
@@ -207,14 +239,14 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       },
     },
     async (request) => {
-      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { current, previous: earlier, range, before } = rangeOf(request.principal.tenantId, request.query);
       const { limit, after } = pageParams(request.query);
       const [rows, previous, freshness] = await Promise.all([
         outreachCampaignsOf(range),
         before ? outreachCampaignsOf(before) : undefined,
         freshnessOf(),
       ]);
-      if (!before || !previous) return { ...window(range), ...pageOf(rows, compareOutreachCampaignRows, after, limit), freshness };
+      if (!earlier || !previous) return { ...window(current), ...pageOf(rows, compareOutreachCampaignRows, after, limit), freshness };
       const compared = lineUp<OutreachCampaignRow, Pick<OutreachCampaignRow, 'sms' | 'email' | 'rates'>>(
         rows,
         previous,
@@ -222,7 +254,12 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
         (row) => ({ sms: row.sms, email: row.email, rates: row.rates }),
         compareOutreachCampaignRows,
       );
-      return { ...window(range), ...pageOf(compared, compareOutreachCampaignRows, after, limit), previous: window(before), freshness };
+      return {
+        ...window(current),
+        ...pageOf(compared, compareOutreachCampaignRows, after, limit),
+        previous: window(earlier),
+        freshness,
+      };
     },
   );
 
@@ -241,7 +278,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       },
     },
     async (request) => {
-      const { range, before } = rangeOf(request.principal.tenantId, request.query);
+      const { current, previous: earlier, range, before } = rangeOf(request.principal.tenantId, request.query);
       const tz = request.query.tz ?? 'UTC';
       const series = (r: MetricsRange) => {
         const query = { ...r, metric: request.query.metric, interval: request.query.interval, tz };
@@ -249,12 +286,12 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
       };
       const [points, previous, freshness] = await Promise.all([series(range), before ? series(before) : undefined, freshnessOf()]);
       const head = { metric: request.query.metric, interval: request.query.interval, tz };
-      if (!before || !previous) return { ...head, points, freshness };
+      if (!earlier || !previous) return { ...head, points, precision: current.precision, freshness };
       const compared = points.map((point, index) => {
         const then = previous[index];
         return { ...point, change: then ? change(point.value, then.value) : null };
       });
-      return { ...head, points: compared, previous: { ...window(before), points: previous }, freshness };
+      return { ...head, points: compared, previous: { ...window(earlier), points: previous }, precision: current.precision, freshness };
     },
   );
 }

@@ -84,9 +84,25 @@ const campaignCounts = {
   exits: count('customers who exited the campaign in the range (non-unique)'),
 };
 
+export const Precision = Type.Object(
+  {
+    edges: Type.Union([Type.Literal('millisecond'), Type.Literal('15m')], {
+      description:
+        'millisecond: the counts are exact to the range as asked; 15m: an edge fell where raw events are no longer kept (RAW_RETENTION_DAYS), so it was widened to its whole 15-minute bucket: the counts are exact to from…to below',
+    }),
+    from: Type.Optional(instantText('with edges 15m: the instant counting really starts (inclusive; ISO-8601 UTC)')),
+    to: Type.Optional(instantText('with edges 15m: the instant counting really ends (inclusive; ISO-8601 UTC)')),
+  },
+  {
+    description:
+      'The grain the edges of the answer are exact to. Never a silently rounded figure: when raw events before a cut-off are gone, the edges there are widened to 15 minutes and said so here',
+  },
+);
+
 const previousWindow = {
   from: instantText('start of the previous period (inclusive)'),
   to: instantText('end of the previous period (inclusive): 1 ms before from'),
+  precision: Precision,
 };
 
 export const CampaignsResponse = Type.Object({
@@ -106,6 +122,7 @@ export const CampaignsResponse = Type.Object({
   ),
   previous: Type.Optional(Type.Object(previousWindow)),
   ...pageFields,
+  precision: Precision,
   freshness: Freshness,
 });
 
@@ -138,6 +155,7 @@ export const OutreachResponse = Type.Object({
   ...OutreachCounts,
   previous: Type.Optional(Type.Object({ ...previousWindow, ...OutreachCounts })),
   change: Type.Optional(OutreachChange),
+  precision: Precision,
   freshness: Freshness,
 });
 
@@ -195,6 +213,7 @@ export const RatesResponse = Type.Object({
   email: EmailRates,
   previous: Type.Optional(Type.Object({ ...previousWindow, sms: SmsRates, email: EmailRates })),
   change: Type.Optional(Type.Object({ ...RatesChange.properties }, { description: 'the change of each rate’s value' })),
+  precision: Precision,
   freshness: Freshness,
 });
 
@@ -224,6 +243,7 @@ export const OutreachCampaignsResponse = Type.Object({
   ),
   previous: Type.Optional(Type.Object(previousWindow)),
   ...pageFields,
+  precision: Precision,
   freshness: Freshness,
 });
 
@@ -274,5 +294,6 @@ export const TimeseriesResponse = Type.Object({
     }),
   ),
   previous: Type.Optional(Type.Object({ ...previousWindow, points: Type.Array(Point) })),
+  precision: Precision,
   freshness: Freshness,
 });
