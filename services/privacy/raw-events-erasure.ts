@@ -15,6 +15,10 @@ import type { Config } from '../platform/config.js';
  * ORDER BY, so a mutation may rewrite them. `event_id` stays: it is a key column, made by the
  * producer (or a hash of a provider's id and status), not the customer's.
  *
+ * The customer id never reaches ClickHouse: rows are matched by SHA-256 of a random per-request key
+ * followed by the id, which is all a query log or the table's record of its mutations
+ * (`system.mutations`, the last `finished_mutations_to_keep`) shows.
+ *
  * With mutations_sync = 2 each ALTER returns once every replica has applied it. On a cluster it
  * runs ON CLUSTER, on each shard's `<table>_local` when the tables are sharded by tenant.
  */
@@ -48,13 +52,33 @@ export function newErasureToken(): string {
   return `${ERASED_PREFIX}${crypto.randomBytes(16).toString('hex')}`;
 }
 
+/** How a query names the customer without their id: SHA-256 of a random key and the id. */
+export interface CustomerMatch {
+  key: string;
+  digest: string;
+}
+
+export function customerMatch(customerId: string): CustomerMatch {
+  const key = crypto.randomBytes(16).toString('hex');
+  return {
+    key,
+    digest: crypto
+      .createHash('sha256')
+      .update(key + customerId, 'utf8')
+      .digest('hex'),
+  };
+}
+
+const MATCH = 'tenant_id = {tenantId:String} AND SHA256(concat({key:String}, customer_id)) = unhex({digest:String})';
+
 /** How many raw rows of the tenant carry the customer id. */
 export async function customerRows(client: ClickHouseClient, tenantId: string, customerId: string): Promise<number> {
+  const match = customerMatch(customerId);
   let rows = 0;
   for (const table of RAW_TABLES) {
     const result = await client.query({
-      query: `SELECT count() AS n FROM ${table} WHERE tenant_id = {tenantId:String} AND customer_id = {customerId:String}`,
-      query_params: { tenantId, customerId },
+      query: `SELECT count() AS n FROM ${table} WHERE ${MATCH}`,
+      query_params: { tenantId, ...match },
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ n: string | number }>();
@@ -77,11 +101,11 @@ export async function eraseRawEvents(
   if (rows === 0) return 0;
   const token = newErasureToken();
   const salt = crypto.randomBytes(16).toString('hex');
+  const match = customerMatch(customerId);
   for (const table of RAW_TABLES) {
     await client.command({
-      query: `ALTER TABLE ${mutationTarget(table, config)} UPDATE ${ASSIGNMENTS[table]}
-WHERE tenant_id = {tenantId:String} AND customer_id = {customerId:String}`,
-      query_params: { tenantId, customerId, token, salt },
+      query: `ALTER TABLE ${mutationTarget(table, config)} UPDATE ${ASSIGNMENTS[table]} WHERE ${MATCH}`,
+      query_params: { tenantId, token, salt, ...match },
       clickhouse_settings: { mutations_sync: '2' },
     });
   }

@@ -225,6 +225,14 @@ describe('erasing a customer', () => {
     const stored = JSON.stringify(await records.json());
     expect(stored).not.toContain(VICTIM);
     expect(stored).toContain('tester');
+    // Nor do the mutations the tables keep a record of.
+    const mutations = await clickhouse.client.query({
+      query: "SELECT command FROM system.mutations WHERE table IN ('assignment_events', 'delivery_events')",
+      format: 'JSONEachRow',
+    });
+    const commands = await mutations.json<{ command: string }>();
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(commands)).not.toContain(VICTIM);
 
     // Again on the command line (the embedded engine: this process lets go of it first): nothing left, recorded as such; verify clean.
     await app.close();
