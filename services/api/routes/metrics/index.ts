@@ -107,7 +107,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutes
     range: MetricsRange;
     precision: Precision;
   }
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   /**
    * The requested period and, with compare=previous, the previous one. Where raw events may be
    * gone (RAW_RETENTION_DAYS) an edge is widened to 15 minutes: the cache keys below hold the
