@@ -73,7 +73,7 @@ module.exports = {
       'privacy-above-downloads',
       'privacy',
       ['downloads', 'reporting', 'events', 'platform'],
-      "Erasing a customer uses the downloads (their files), reporting, the event contract and the platform.",
+      'Erasing a customer uses the downloads (their files), reporting, the event contract and the platform.',
     ),
     layer(
       'alerts-above-reporting',
