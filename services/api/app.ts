@@ -130,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clickhouse: deps.clickhouse,
     maxRangeDays: deps.config.api.maxRangeDays,
     pageRows: deps.exportPageRows,
+    rawRetentionDays: deps.config.rawRetentionDays,
   });
   await app.register(downloadsRoutes, { downloads: deps.downloads, maxRangeDays: deps.config.api.maxRangeDays });
   await app.register(alertsRoutes, {

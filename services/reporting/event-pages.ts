@@ -166,6 +166,11 @@ export interface PageOptions {
   paged?: boolean;
   /** Once aborted, no further page query starts. */
   signal?: AbortSignal;
+  /**
+   * The first instant raw events are read at (raw-retention.ts, from RAW_RETENTION_DAYS): the
+   * metric tables widen an edge before it to 15 minutes, as the metrics answers do; undefined: none.
+   */
+  rawEventsFromMs?: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { validateRange } from './range.js';
 import type { ExportRequest } from './export-kinds.js';
 import { eventCsvChunks, isEventExport, type CsvChunk, type PageOptions } from './event-pages.js';
-import { metricTableCsvChunks, type MetricTableKind } from './metric-tables.js';
+import { metricTableCsvChunks, metricTableRange, type MetricTableKind, type Precision } from './metric-tables.js';
 
 /** Rows and bytes handed to the consumer so far. */
 export interface ExportProgress {
@@ -15,6 +15,8 @@ export interface OpenedExport {
   /** The CSV bytes; reads the next chunk (block or page) only when the consumer has taken the previous one. */
   stream: Readable;
   progress: ExportProgress;
+  /** Metric tables only: the grain their counts are exact to (raw-retention.ts); event exports hold the rows still kept. */
+  precision?: Precision;
 }
 
 /**
@@ -34,7 +36,7 @@ export function validateExportRequest(request: ExportRequest): void {
 export function exportCsvChunks(client: ClickHouseClient, request: ExportRequest, options: PageOptions = {}): AsyncGenerator<CsvChunk> {
   return isEventExport(request)
     ? eventCsvChunks(client, request, options)
-    : metricTableCsvChunks(client, request as ExportRequest & { kind: MetricTableKind });
+    : metricTableCsvChunks(client, request as ExportRequest & { kind: MetricTableKind }, options.rawEventsFromMs);
 }
 
 /**
@@ -72,5 +74,6 @@ export async function openExport(client: ClickHouseClient, request: ExportReques
   }
   // Byte mode with a high-water mark of 1: at most one chunk waits in the stream's buffer.
   const stream = Readable.from(withFirst(), { objectMode: false, highWaterMark: 1 });
-  return { stream, progress };
+  const precision = isEventExport(request) ? undefined : metricTableRange(request, options.rawEventsFromMs).precision;
+  return { stream, progress, ...(precision ? { precision } : {}) };
 }

@@ -8,6 +8,7 @@ import { RATE_DEFINITIONS, rateOf } from './rates.js';
 import { neutralizeCell } from './csv-cells.js';
 import { EXPORT_COLUMNS, type ExportRequest } from './export-kinds.js';
 import type { CsvChunk } from './event-pages.js';
+import { preciseRange, type Precision } from './raw-retention.js';
 
 /**
  * The metric-table exports: the rows of /v1/metrics/campaigns, /v1/metrics/outreach and
@@ -62,17 +63,26 @@ export function outreachRows(counts: OutreachCounts): [string, string, number][]
   return rows;
 }
 
-export async function* metricTableCsvChunks(
-  client: ClickHouseClient,
-  request: ExportRequest & { kind: MetricTableKind },
-): AsyncGenerator<CsvChunk> {
-  const range = {
+/** The range a metric table counts and its precision: edges before `rawEventsFromMs` widened to 15 minutes (raw-retention.ts). */
+export function metricTableRange(request: ExportRequest, rawEventsFromMs: number | undefined) {
+  const asked = {
     tenantId: request.tenantId,
     fromMs: request.fromMs,
     toMs: request.toMs,
     playbookId: request.filters.playbookId,
     campaignId: request.filters.campaignId,
   };
+  return preciseRange(asked, rawEventsFromMs);
+}
+
+export type { Precision };
+
+export async function* metricTableCsvChunks(
+  client: ClickHouseClient,
+  request: ExportRequest & { kind: MetricTableKind },
+  rawEventsFromMs?: number,
+): AsyncGenerator<CsvChunk> {
+  const { range } = metricTableRange(request, rawEventsFromMs);
   const rows =
     request.kind === 'campaigns'
       ? (await queryCampaigns(client, range)).map((row) => [

@@ -211,6 +211,26 @@ describe('RAW_RETENTION_DAYS', () => {
     }
   });
 
+  it('the metric-table exports count the same widened range and say so in X-Precision; after the cut-off, millisecond', async () => {
+    const fromMs = BASE - 4 * DAY + 7 * MINUTE + 13_123;
+    const toMs = BASE - 1 * DAY + 3 * MINUTE + 500;
+    const csv = await app.inject({ method: 'GET', url: `/v1/exports/campaigns.csv?${query(fromMs, toMs)}`, headers: bearer(TENANT) });
+    expect(csv.statusCode, csv.body).toBe(200);
+    expect(csv.headers['x-precision']).toBe(`15m; from=${iso(BASE - 4 * DAY)}; to=${iso(toMs)}`);
+    const entries = csv.body
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .reduce((n, line) => n + Number(line.split(',').at(-2)), 0);
+    expect(entries).toBe(entriesOf(BASE - 4 * DAY, toMs));
+    const recent = await app.inject({
+      method: 'GET',
+      url: `/v1/exports/outreach.csv?${query(BASE - DAY + 7 * MINUTE, BASE - 3_600_000)}`,
+      headers: bearer(TENANT),
+    });
+    expect(recent.headers['x-precision']).toBe('millisecond');
+  });
+
   it('an answer wholly before the cut-off widens both edges; compare=previous sharing a bucket reads each period on its own', async () => {
     const fromMs = BASE - 4 * DAY + 7 * MINUTE;
     const toMs = BASE - 3 * DAY + 20 * MINUTE + 500;

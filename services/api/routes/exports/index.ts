@@ -1,7 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ClickHouseClient } from '../../../platform/clickhouse.js';
-import { EXPORT_COLUMNS, exportFileName, openExport, type ExportFilters, type ExportKind } from '../../../reporting/index.js';
+import {
+  EXPORT_COLUMNS,
+  exportFileName,
+  openExport,
+  rawEventsFrom,
+  type ExportFilters,
+  type ExportKind,
+  type Precision,
+} from '../../../reporting/index.js';
 import { parseRange } from '../../shared/range-params.js';
 import { attachment, CsvResponse, errorResponses } from '../../shared/schemas.js';
 import { AssignmentsExportQuerystring, DeliveriesExportQuerystring, MetricTableExportQuerystring } from './schemas.js';
@@ -13,6 +21,13 @@ export interface ExportsRoutesOptions {
   maxRangeDays: number;
   /** Rows per page query where the export is read in keyset pages (tests and benchmarks). */
   pageRows?: number;
+  /** Days raw events are kept (RAW_RETENTION_DAYS): the metric tables widen an edge before the cut-off, as the metrics answers do. */
+  rawRetentionDays?: number;
+}
+
+/** `millisecond`, or `15m; from=…; to=…`: the X-Precision header of a metric table (the `precision` of the metrics answers). */
+function precisionHeader(precision: Precision): string {
+  return precision.edges === 'millisecond' ? 'millisecond' : `15m; from=${precision.from}; to=${precision.to}`;
 }
 
 /** /v1/exports/*.csv: streamed CSV of the token's tenant. */
@@ -30,8 +45,9 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
     const opened = await openExport(
       options.clickhouse,
       { kind, tenantId: request.principal.tenantId, fromMs, toMs, filters },
-      { signal: stop.signal, pageRows: options.pageRows },
+      { signal: stop.signal, pageRows: options.pageRows, rawEventsFromMs: rawEventsFrom(Date.now(), options.rawRetentionDays) },
     );
+    if (opened.precision) reply.header('x-precision', precisionHeader(opened.precision));
     reply
       .type('text/csv; charset=utf-8; header=present')
       .header('content-disposition', attachment(exportFileName(kind, fromMs, toMs)))
@@ -46,6 +62,9 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
 
   const description = (what: string) =>
     `${what} Range inclusive at both ends, millisecond precision. Streamed: memory stays flat for any size, and a client that disconnects stops the export.`;
+  /** A metric table's: its counts are exact to the grain its X-Precision header names. */
+  const PRECISION =
+    ' The X-Precision header is the precision of the metrics answers: `millisecond`, or `15m; from=…; to=…` when an edge fell before the raw events’ retention cut-off (RAW_RETENTION_DAYS) and the counts run from and to those instants.';
 
   api.get(
     '/v1/exports/assignments.csv',
@@ -88,9 +107,9 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
       schema: {
         tags: ['exports'],
         summary: 'Entries and exits per playbook and campaign as CSV',
-        description: description(
-          'The rows of /v1/metrics/campaigns. Columns: playbookId, playbookName, campaignId, campaignName, entries, exits.',
-        ),
+        description:
+          description('The rows of /v1/metrics/campaigns. Columns: playbookId, playbookName, campaignId, campaignName, entries, exits.') +
+          PRECISION,
         querystring: MetricTableExportQuerystring,
         response: { 200: CsvResponse, ...errors },
       },
@@ -105,9 +124,10 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
       schema: {
         tags: ['exports'],
         summary: 'Text messages and emails by status as CSV',
-        description: description(
-          'The counts of /v1/metrics/outreach, one row per channel and status that channel can take, zeros included. Columns: channel, status, count.',
-        ),
+        description:
+          description(
+            'The counts of /v1/metrics/outreach, one row per channel and status that channel can take, zeros included. Columns: channel, status, count.',
+          ) + PRECISION,
         querystring: MetricTableExportQuerystring,
         response: { 200: CsvResponse, ...errors },
       },
@@ -122,9 +142,10 @@ export async function exportsRoutes(app: FastifyInstance, options: ExportsRoutes
       schema: {
         tags: ['exports'],
         summary: 'Text messages and emails by status, and their rates, per playbook and campaign as CSV',
-        description: description(
-          `The rows of /v1/metrics/outreach/campaigns. Columns: ${EXPORT_COLUMNS['outreach-campaigns'].join(', ')}. Counts are named channel_status; a rate is its exact value (empty when its denominator is 0), its parts being the counts beside it; ids are empty for messages without a playbook or campaign.`,
-        ),
+        description:
+          description(
+            `The rows of /v1/metrics/outreach/campaigns. Columns: ${EXPORT_COLUMNS['outreach-campaigns'].join(', ')}. Counts are named channel_status; a rate is its exact value (empty when its denominator is 0), its parts being the counts beside it; ids are empty for messages without a playbook or campaign.`,
+          ) + PRECISION,
         querystring: MetricTableExportQuerystring,
         response: { 200: CsvResponse, ...errors },
       },
