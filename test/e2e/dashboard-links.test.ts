@@ -266,13 +266,16 @@ describe('the page opened from a link', () => {
       ['outreach-campaigns', from, to, { playbookId, campaignId }],
     ]);
 
-    // Another range keeps the campaign, and the address follows the view (replaced, not a new history entry).
+    // Another range keeps the campaign, and the address follows the view, with the chart's metric,
+    // interval and time zone: a new history entry, so that back returns to the link's view.
     const historyLength = await page.evaluate(() => history.length);
     await page.click('[data-preset="7d"]');
     await page.waitForFunction((start) => document.body.dataset.loaded?.startsWith(start), defaultFrom());
     const [weekFrom, weekTo] = await loaded(page);
-    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ from: weekFrom, to: weekTo, playbookId, campaignId });
-    await expect(page.evaluate(() => history.length)).resolves.toBe(historyLength);
+    // The browser's name of the zone (Chromium calls Asia/Kolkata Asia/Calcutta).
+    const chart = { metric: 'entries', interval: 'day', tz: await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone) };
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ from: weekFrom, to: weekTo, playbookId, campaignId, ...chart });
+    await expect(page.evaluate(() => history.length)).resolves.toBe(historyLength + 1);
     await expect(page.locator('#campaigns tbody tr').count()).resolves.toBe(1);
 
     // Every campaign again.
@@ -280,7 +283,7 @@ describe('the page opened from a link', () => {
     await page.waitForFunction(() => document.querySelectorAll('#campaigns tbody tr').length > 1);
     await page.waitForSelector('body[data-loaded]');
     await expect(filter.isVisible()).resolves.toBe(false);
-    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ from: weekFrom, to: weekTo });
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ from: weekFrom, to: weekTo, ...chart });
     const all = await api<{ rows: CampaignRow[] }>(
       `/v1/metrics/campaigns?from=${encodeURIComponent(weekFrom)}&to=${encodeURIComponent(weekTo)}`,
     );

@@ -4,7 +4,7 @@ import { messageOf, read, statusOf } from './api.js';
 import { $, cell } from './dom.js';
 import { line, numbers, percent } from './format.js';
 import { noteFreshness } from './freshness.js';
-import { currentView, viewQuery } from './range.js';
+import { currentView, timeZone, viewQuery } from './range.js';
 import { chartLabel, judged, parts, rateInfo } from './rates.js';
 
 /** @typedef {import('./types.js').TimeseriesAnswer} TimeseriesAnswer */
@@ -76,7 +76,7 @@ export async function loadChart() {
   const view = currentView();
   const metric = $('#metric', HTMLSelectElement).value;
   const interval = $('#interval', HTMLSelectElement).value;
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const tz = timeZone;
   const rateOf = rateInfo(metric);
   const host = $('#chart');
   $('#chart-status').textContent = 'Loading the chart…';
@@ -88,7 +88,7 @@ export async function loadChart() {
     const xs = body.points.map((p) => Date.parse(p.start) / 1000);
     const ys = body.points.map((p) => p.value);
     const label = chartLabel(metric);
-    const width = Math.max(320, host.clientWidth);
+    const width = Math.max(240, host.clientWidth);
     const half = (INTERVAL_SECONDS[interval] ?? 0) / 2;
     /** @type {import('uplot').Series[]} */
     const series = [{}];

@@ -25,11 +25,16 @@ import {
   readRange,
   setFilters,
   setRange,
+  setTimeZone,
+  timeZone,
   viewQuery,
 } from './range.js';
 import { COUNT_METRICS, RATE_METRICS, renderRates } from './rates.js';
+import { buildSummary, loadSummaryTrends, renderSummaryFigures } from './summary.js';
 import { renderCampaigns, renderOutreachCampaigns, renderStatuses, renderTruncated } from './tables.js';
 import { addressHasView, FILTERS, readViewFromUrl, writeViewToUrl } from './view-url.js';
+
+/** @typedef {import('./view-url.js').AskedView} AskedView */
 import { EMAIL_STATUSES, SMS_STATUSES } from './vocabulary.js';
 
 /** Whether the address follows the view: once it held one, or the user changed the view. */
@@ -50,13 +55,49 @@ function renderFilter() {
   $('#view-filter-text').textContent = limited ? `Only ${filterText(filters)}.` : '';
 }
 
+/** The chart's part of the view, for the address. @returns {AskedView} */
+const chartView = () => ({
+  metric: $('#metric', HTMLSelectElement).value,
+  interval: $('#interval', HTMLSelectElement).value,
+  tz: timeZone,
+});
+
+/** The browser's zone, or the one a link asked for (the chart's buckets and the trends). */
+function showZone() {
+  const browser = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  $('#tz-name').textContent = `${browser} (${offsetLabel(new Date())})`;
+  $('#chart-zone').textContent = timeZone === browser ? '' : ` The chart's buckets are in ${timeZone}, as the link asked.`;
+}
+
+/**
+ * Takes the view a link (or a history entry) asks for into the form, the filters and the chart's controls.
+ * @param {{ view: AskedView, notes: string[] }} asked
+ */
+function takeView(asked) {
+  const { from, to, metric, interval, tz } = asked.view;
+  if (from && to) pinRange({ from, to });
+  else preset('7d');
+  setFilters(Object.fromEntries(FILTERS.filter((name) => asked.view[name]).map((name) => [name, asked.view[name]])));
+  const notes = [...asked.notes];
+  const select = $('#metric', HTMLSelectElement);
+  if (metric && [...select.options].some((option) => option.value === metric)) select.value = metric;
+  else if (metric) notes.push('The link’s chart metric (metric) is not one the chart draws.');
+  $('#interval', HTMLSelectElement).value = interval ?? 'day';
+  setTimeZone(tz);
+  showZone();
+  $('#view-note').textContent = notes.join(' ');
+  $('#view-note').hidden = notes.length === 0;
+}
+
 /**
  * Loads and draws the view picked in the form (and the filters): the tables, the alerts, then the
  * chart. A newer call aborts this one's requests, and nothing of this one is drawn after that, so
- * a slow answer of an older range never replaces a newer one.
+ * a slow answer of an older range never replaces a newer one. `push`: the user picked it (a new
+ * history entry); `write: false`: the address already holds it (back or forward).
  * @param {Event} [event]
+ * @param {{ push?: boolean, write?: boolean }} [options]
  */
-async function show(event) {
+async function show(event, { push = false, write = true } = {}) {
   event?.preventDefault();
   const picked = readRange();
   const status = $('#status');
@@ -74,12 +115,16 @@ async function show(event) {
   const stale = () => viewLoad !== load;
   setRange(picked);
   const view = currentView();
-  if (viewInUrl) writeViewToUrl(view);
+  if (viewInUrl && write) writeViewToUrl({ ...view, ...chartView() }, { push });
   delete document.body.dataset.loaded;
   renderFilter();
   $('#apply', HTMLButtonElement).disabled = true;
   status.textContent = 'Loading metrics…';
   const alerts = fetchAlerts(view, signal);
+  $('#summary-range').textContent = rangeText(view);
+  // The trends (and the totals of entries and exits) load beside the details.
+  const trends = loadSummaryTrends(view, signal);
+  trends.catch(() => undefined); // awaited below; its failure is the view's
   try {
     const [campaigns, outreach, rates, perCampaign] =
       /** @type {[CampaignsAnswer, OutreachAnswer, RatesAnswer, OutreachCampaignsAnswer]} */ (
@@ -93,6 +138,7 @@ async function show(event) {
     if (stale()) return;
     noteRates(rates);
     noteFreshness(perCampaign);
+    renderSummaryFigures(outreach, rates);
     renderCampaigns(campaigns.rows);
     renderTruncated('#campaigns-truncated', campaigns);
     renderStatuses('#sms', SMS_STATUSES, outreach.sms, outreach.change?.sms, outreach.previous?.sms);
@@ -111,7 +157,7 @@ async function show(event) {
       : '';
     const only = isFiltered(view) ? ` for ${filterText(view)}` : '';
     status.textContent = `Showing ${rangeText(view)}${only}${before}.${freshnessSummary()}${alertsSaid}`;
-    await loadChart();
+    await Promise.all([loadChart(), trends]);
     if (stale()) return;
     // Tables and chart drawn (tests wait for this).
     document.body.dataset.loaded = `${view.from}|${view.to}`;
@@ -137,7 +183,7 @@ async function show(event) {
 function userShow(event) {
   viewInUrl = true;
   $('#view-note').hidden = true; // it was about the link
-  return show(event);
+  return show(event, { push: true });
 }
 
 /** Signed in: the view and the downloads. */
@@ -147,8 +193,6 @@ function signedIn() {
 }
 
 function start() {
-  const now = new Date();
-  $('#tz-name').textContent = `${Intl.DateTimeFormat().resolvedOptions().timeZone} (${offsetLabel(now)})`;
   /** @param {string} label @param {[string, string][]} metrics */
   const group = (label, metrics) => {
     const optgroup = document.createElement('optgroup');
@@ -157,17 +201,21 @@ function start() {
     return optgroup;
   };
   $('#metric').replaceChildren(group('Counts per bucket (bars)', COUNT_METRICS), group('Rates (line)', RATE_METRICS));
+  buildSummary((metric) => {
+    $('#metric', HTMLSelectElement).value = metric;
+    $('#metric').dispatchEvent(new Event('change'));
+  });
   renderStatuses('#sms', SMS_STATUSES, {});
   renderStatuses('#email', EMAIL_STATUSES, {});
   // The view a link asks for (an alert notification's: its window and scope), or the last 7 days.
-  const asked = readViewFromUrl();
-  const { from, to } = asked.view;
-  if (from && to) pinRange({ from, to });
-  else preset('7d');
-  setFilters(Object.fromEntries(FILTERS.filter((name) => asked.view[name]).map((name) => [name, asked.view[name]])));
+  takeView(readViewFromUrl());
   viewInUrl = addressHasView();
-  $('#view-note').textContent = asked.notes.join(' ');
-  $('#view-note').hidden = asked.notes.length === 0;
+  // Back and forward: the view of that entry, without a new one.
+  window.addEventListener('popstate', () => {
+    if (!range) return;
+    takeView(readViewFromUrl());
+    void show(undefined, { write: false });
+  });
   $('#range-form').addEventListener('submit', (event) => void userShow(event));
   for (const button of $$('[data-preset]', HTMLButtonElement))
     button.addEventListener('click', () => {
@@ -186,7 +234,10 @@ function start() {
     );
   for (const selector of ['#metric', '#interval'])
     $(selector).addEventListener('change', () => {
-      if (range) void loadChart();
+      if (!range) return;
+      viewInUrl = true;
+      writeViewToUrl({ ...currentView(), ...chartView() }, { push: true });
+      void loadChart();
     });
   $('#sign-out').addEventListener('click', () => signOut());
   $('#sign-in-form').addEventListener('submit', (event) => {

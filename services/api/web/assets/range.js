@@ -11,6 +11,14 @@ import { FILTERS } from './view-url.js';
 /** @typedef {import('./view-url.js').Filters} Filters */
 /** @typedef {Range & Filters} View */
 
+/** The IANA time zone of the chart's buckets and the trends': the browser's, unless a link asks for another. */
+export let timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** @param {string | undefined} zone */
+export function setTimeZone(zone) {
+  timeZone = zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 /** The range on show (null before the first). @type {Range | null} */
 export let range = null;
 /** The playbook and campaign the view is limited to (from a link). @type {Filters} */

@@ -2,17 +2,22 @@
 /**
  * The view in the address. A link (an alert notification's, or one copied from the address bar)
  * opens a view: ?from&to (ISO-8601 instants with an offset, as the API takes them)
- * [&playbookId][&campaignId]. Everything in it is untrusted: checked here, only ever shown as text.
+ * [&playbookId][&campaignId], and the chart's [&metric][&interval][&tz] (its buckets' IANA time
+ * zone). Everything in it is untrusted: checked here, only ever shown as text. A view the user
+ * picks is a new history entry, so back and forward go through the views.
  */
 
 /** @typedef {'playbookId' | 'campaignId'} FilterName */
 /** @typedef {{ playbookId?: string, campaignId?: string }} Filters */
-/** @typedef {{ from?: string, to?: string } & Filters} AskedView */
+/** @typedef {{ metric?: string, interval?: string, tz?: string }} ChartView */
+/** @typedef {{ from?: string, to?: string } & Filters & ChartView} AskedView */
 
 /** @type {readonly FilterName[]} */
 export const FILTERS = ['playbookId', 'campaignId'];
-/** @type {readonly ('from' | 'to' | FilterName)[]} */
-export const VIEW_PARAMS = ['from', 'to', ...FILTERS];
+/** @type {readonly ('metric' | 'interval' | 'tz')[]} */
+export const CHART_PARAMS = ['metric', 'interval', 'tz'];
+/** @type {readonly ('from' | 'to' | FilterName | 'metric' | 'interval' | 'tz')[]} */
+export const VIEW_PARAMS = ['from', 'to', ...FILTERS, ...CHART_PARAMS];
 const FILTER_WORDS = { playbookId: 'playbook', campaignId: 'campaign' };
 /** The instants the API takes (services/events/instant.ts): an offset, at most milliseconds, 2000-2099. */
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
@@ -77,14 +82,45 @@ export function readViewFromUrl(search = location.search) {
     if (validId(value)) view[name] = value;
     else notes.push(`The link’s ${FILTER_WORDS[name]} (${name}) is not a valid id; every ${FILTER_WORDS[name]} is shown.`);
   }
+  const metric = params.get('metric') ?? '';
+  if (metric) {
+    if (/^[a-zA-Z.]{1,40}$/.test(metric)) view.metric = metric;
+    else notes.push('The link’s chart metric (metric) is not one the chart draws.');
+  }
+  const interval = params.get('interval') ?? '';
+  if (interval) {
+    if (interval === 'hour' || interval === 'day') view.interval = interval;
+    else notes.push('The link’s chart interval (interval) is neither hour nor day; the chart is per day.');
+  }
+  const tz = params.get('tz') ?? '';
+  if (tz) {
+    if (knownZone(tz)) view.tz = tz;
+    else notes.push('The link’s time zone (tz) is not an IANA time zone; the browser’s is used.');
+  }
   return { view, notes };
 }
 
 /**
- * Puts the view in the address, in place (no new history entry); other parameters and the fragment stay.
- * @param {AskedView} view
+ * Whether the browser knows an IANA time zone of this name.
+ * @param {string} name
  */
-export function writeViewToUrl(view) {
+export function knownZone(name) {
+  if (name.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Puts the view in the address; other parameters and the fragment stay. `push`: a new history
+ * entry (a view the user picked) when the address changes; otherwise in place.
+ * @param {AskedView} view
+ * @param {{ push?: boolean }} [options]
+ */
+export function writeViewToUrl(view, { push = false } = {}) {
   const params = new URLSearchParams(location.search);
   for (const name of VIEW_PARAMS) {
     const value = view[name];
@@ -92,7 +128,9 @@ export function writeViewToUrl(view) {
     else params.delete(name);
   }
   const search = params.toString();
-  history.replaceState(history.state, '', `${location.pathname}${search ? `?${search}` : ''}${location.hash}`);
+  const address = `${location.pathname}${search ? `?${search}` : ''}${location.hash}`;
+  if (push && address !== `${location.pathname}${location.search}${location.hash}`) history.pushState(null, '', address);
+  else history.replaceState(history.state, '', address);
 }
 
 /** Whether the address holds any part of a view. */
