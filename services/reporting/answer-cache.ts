@@ -15,8 +15,11 @@ import { LRUCache } from 'lru-cache';
  *
  * Only for the embedded engine, where every write goes through this process. With a ClickHouse
  * server (CLICKHOUSE_URL) other processes write and the server runs queries in parallel, so no
- * cache is used. Rows that a table TTL removes are not a write: an answer may outlive them by at
- * most `maxAgeMs`.
+ * cache is used. Rows that a table TTL removes are not a write: with RAW_RETENTION_DAYS the
+ * metrics routes file an answer under the range it counts (raw-retention.ts), which changes once
+ * the raw cut-off passes one of its edges, so no answer is served across the cut-off moving; an
+ * answer read wholly from raw rows after the cut-off keeps them (the cut-off's margin of an hour
+ * exceeds `maxAgeMs`).
  */
 export class TenantDataVersions {
   private readonly versions = new Map<string, number>();
