@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { openExport, type ExportProgress, type ExportRequest } from '../reporting/index.js';
+import { openExport, rawEventsFrom, type ExportProgress, type ExportRequest, type Precision } from '../reporting/index.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 import { messageOf } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -32,12 +32,20 @@ export interface DownloadJobRunnerOptions {
   progressEveryMs?: number;
   /** Rows per page query where an export is read in keyset pages (a ClickHouse server). */
   pageRows?: number;
+  /** RAW_RETENTION_DAYS (undefined: raw events are kept for ever). */
+  rawRetentionDays?: number;
   /** sending_metrics_download_jobs_finished_total, by outcome. */
   finished?: Counter;
 }
 
 function exportRequest(job: DownloadJob): ExportRequest {
   return { kind: job.export, tenantId: job.tenantId, fromMs: job.fromMs, toMs: job.toMs, filters: job.filters };
+}
+
+/** The note of a ready metric table whose edges were widened to whole 15-minute buckets (never a silently rounded file). */
+function precisionNote(precision: Precision): string {
+  if (precision.edges === 'millisecond') return '';
+  return `counted from ${precision.from} to ${precision.to}: raw events before the retention cut-off are no longer kept, so the edges are whole 15-minute buckets`;
 }
 
 function reason(error: unknown): string {
@@ -84,6 +92,7 @@ export class DownloadJobRunner {
       const opened = await openExport(this.options.clickhouse, exportRequest(job), {
         signal: controller.signal,
         pageRows: this.options.pageRows,
+        rawEventsFromMs: rawEventsFrom(Date.now(), this.options.rawRetentionDays),
       });
       entry.progress = opened.progress;
       const recording = this.recordProgress(job, opened.progress, controller);
@@ -96,7 +105,13 @@ export class DownloadJobRunner {
       controller.signal.throwIfAborted();
       await transitions.write(
         job,
-        { status: 'ready', rows: opened.progress.rows, bytes: size, file: storage.locator(job.tenantId, job.id), error: '' },
+        {
+          status: 'ready',
+          rows: opened.progress.rows,
+          bytes: size,
+          file: storage.locator(job.tenantId, job.id),
+          error: opened.precision ? precisionNote(opened.precision) : '',
+        },
         { run: runOf },
       );
       this.options.finished?.inc({ status: 'ready' });

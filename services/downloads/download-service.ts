@@ -59,6 +59,8 @@ export interface DownloadServiceOptions {
   sweepIntervalMs?: number;
   /** Rows per page query where an export is read in keyset pages (a ClickHouse server). */
   pageRows?: number;
+  /** RAW_RETENTION_DAYS: metric tables with an edge before the raw cut-off are counted over whole 15-minute buckets, and the job says so. */
+  rawRetentionDays?: number;
   /** How often a running job's rows and bytes so far are recorded, for every replica to show (default 2 s). */
   progressEveryMs?: number;
   /**
@@ -116,6 +118,7 @@ export class DownloadService extends EventEmitter {
       maxJobsPerHourPerTenant: config.downloads.maxJobsPerHourPerTenant,
       maxStoredBytesPerTenant: config.downloads.maxStoredBytesPerTenant,
       leaseMs: config.downloads.leaseMs,
+      rawRetentionDays: config.rawRetentionDays,
       ...overrides,
       kafka: overrides.kafka ?? downloadKafkaFromConfig(config, logger, true),
     });
@@ -146,6 +149,7 @@ export class DownloadService extends EventEmitter {
       leaseMs,
       progressEveryMs: options.progressEveryMs,
       pageRows: options.pageRows,
+      rawRetentionDays: options.rawRetentionDays,
       finished,
     });
     this.worker = new DownloadWorker({

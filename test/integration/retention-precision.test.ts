@@ -6,7 +6,10 @@ import type { Config } from '../../services/platform/config.js';
 import { createLogger } from '../../services/platform/logger.js';
 import { applyMigrations } from '../../services/migrations/migrate.js';
 import { AnswerCache, TenantDataVersions } from '../../services/reporting/answer-cache.js';
+import { DownloadService } from '../../services/downloads/index.js';
 import { bearer, buildTestApp } from '../support/api.js';
+import { ownDownloadTopic } from '../support/downloads.js';
+import { waitFor } from '../support/wait-for.js';
 import { openTestClickHouse } from '../support/clickhouse.js';
 import { insertEvents } from '../../fixtures/raw-tables.js';
 import { generateEvents } from '../../fixtures/events.js';
@@ -229,6 +232,36 @@ describe('RAW_RETENTION_DAYS', () => {
       headers: bearer(TENANT),
     });
     expect(recent.headers['x-precision']).toBe('millisecond');
+  });
+
+  it('a queued download of a metric table counts the same widened range and its job says so', async () => {
+    const downloads = DownloadService.fromConfig(ownDownloadTopic({ ...config, rawRetentionDays: DAYS }, 'retention'), client, logger);
+    await downloads.start();
+    try {
+      const fromMs = BASE - 4 * DAY + 7 * MINUTE + 13_123;
+      const toMs = BASE - 1 * DAY + 3 * MINUTE + 500;
+      const job = await downloads.submit({ tenantId: TENANT, userId: 'tester', export: 'campaigns', fromMs, toMs, filters: {} });
+      let ready: Awaited<ReturnType<DownloadService['get']>>;
+      await waitFor('the download to be ready', async () => {
+        ready = await downloads.get(TENANT, job.id);
+        return ready?.status === 'ready';
+      });
+      expect(ready!.error).toBe(
+        `counted from ${iso(BASE - 4 * DAY)} to ${iso(toMs)}: raw events before the retention cut-off are no longer kept, so the edges are whole 15-minute buckets`,
+      );
+      const opened = (await downloads.openFile(TENANT, job.id))!;
+      let text = '';
+      for await (const chunk of opened.stream) text += String(chunk);
+      const entries = text
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .reduce((n, line) => n + Number(line.split(',').at(-2)), 0);
+      expect(entries).toBe(entriesOf(BASE - 4 * DAY, toMs));
+      expect(entries).not.toBe(entriesOf(fromMs, toMs));
+    } finally {
+      await downloads.stop();
+    }
   });
 
   it('an answer wholly before the cut-off widens both edges; compare=previous sharing a bucket reads each period on its own', async () => {
