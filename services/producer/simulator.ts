@@ -8,7 +8,7 @@ import { createSeededRandom, type SeededRandom } from './seeded-random.js';
  * (an sms never takes an email-only status). The same options give the same stream.
  *
  * Outcomes are in the ranges real senders see — bounces about 0.5–2 % of sent emails, blocks
- * 0.1–1 %, spam complaints 0.01–0.1 % of delivered, text message failures 1–3 % — each campaign
+ * 0.1–1 %, spam complaints 0.01–0.1 % of delivered, text message failures 0.7–2 % — each campaign
  * a little better or worse than the next. An incident makes the first tenant's first campaign go
  * bad from a point in the stream on (see {@link INCIDENTS}), so a demo shows an alert firing.
  *
@@ -140,11 +140,11 @@ interface Outcomes {
   spamReported: number;
 }
 
-/** An average campaign: text message failures ~2 %, bounces ~1 %, blocks ~0.4 %, spam complaints ~0.04 %. */
+/** An average campaign: text message failures ~1.3 %, bounces ~1 %, blocks ~0.4 %, spam complaints ~0.04 %. */
 const TYPICAL: Readonly<Outcomes> = {
-  failed: 0.009,
-  rejected: 0.006,
-  expired: 0.004,
+  failed: 0.006,
+  rejected: 0.004,
+  expired: 0.003,
   bounced: 0.01,
   blocked: 0.004,
   unconfirmed: 0.01,

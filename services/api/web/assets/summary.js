@@ -36,8 +36,8 @@ export const SUMMARY_FIGURES = [
 /** @param {string} metric */
 const tileOf = (metric) => $(`#summary [data-metric="${metric}"]`);
 
-/** Interval of the trends: hours for a range of up to two days, else days. @param {View} view */
-const trendInterval = (view) => (Date.parse(view.to) - Date.parse(view.from) <= 2 * 86_400_000 ? 'hour' : 'day');
+/** Interval of the trends: hours for a range of up to three days, else days. @param {View} view */
+const trendInterval = (view) => (Date.parse(view.to) - Date.parse(view.from) <= 3 * 86_400_000 ? 'hour' : 'day');
 
 /**
  * An inline SVG line of the points (null points leave a gap), scaled to the box.
