@@ -696,9 +696,11 @@ describe('the Assignments and Sending page', () => {
     await page.goto(`${url}/#token=${token}`);
     await page.waitForSelector('body[data-loaded]');
 
-    // At the top: after the freshness line and the summary strip, before the range and every detail.
+    // At the top: after the freshness line (and the counts' precision, when they are not exact to the
+    // millisecond) and the summary strip, before the range and every detail.
     const order = await page.$$eval('#main > *', (nodes) => nodes.map((node) => node.id || node.className));
-    expect(order.indexOf('summary')).toBe(order.indexOf('freshness') + 1);
+    expect(order.indexOf('precision')).toBe(order.indexOf('freshness') + 1);
+    expect(order.indexOf('summary')).toBe(order.indexOf('precision') + 1);
     expect(order.indexOf('alerts')).toBe(order.indexOf('summary') + 1);
     expect(order.indexOf('alerts')).toBeLessThan(order.indexOf('range-form'));
 

@@ -12,6 +12,7 @@ import { abortChart, loadChart, noteRates } from './chart.js';
 import { $, $$ } from './dom.js';
 import { loadDownloads, queueDownload } from './downloads.js';
 import { freshnessSummary, noteFreshness } from './freshness.js';
+import { renderPrecision } from './precision.js';
 import { filterText } from './names.js';
 import {
   currentView,
@@ -138,6 +139,7 @@ async function show(event, { push = false, write = true } = {}) {
     if (stale()) return;
     noteRates(rates);
     noteFreshness(perCampaign);
+    renderPrecision([campaigns, outreach, rates, perCampaign]);
     renderSummaryFigures(outreach, rates);
     renderCampaigns(campaigns.rows);
     renderTruncated('#campaigns-truncated', campaigns);
