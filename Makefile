@@ -117,8 +117,10 @@ typecheck: install
 bench-produce: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/produce.ts
 
+# WINDOW_IDS=N: the deduplication state holds N ids of the last day before the runs.
+WINDOW_IDS ?= 0
 bench-ingest: install kafka-jars
-	@bash scripts/with-kafka.sh npx tsx bench/ingest.ts
+	@bash scripts/with-kafka.sh npx tsx bench/ingest.ts --window-ids $(WINDOW_IDS)
 
 bench-startup: install kafka-jars
 	@bash scripts/with-kafka.sh npx tsx bench/startup.ts

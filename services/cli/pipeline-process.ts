@@ -50,7 +50,11 @@ export async function startPipeline({
     for (const closer of closers.splice(0).reverse()) await closer();
   };
   try {
-    await applyMigrations(clickhouse.client, logger, { shape: schemaShapeOf(config), rawRetentionDays: config.rawRetentionDays });
+    await applyMigrations(clickhouse.client, logger, {
+      shape: schemaShapeOf(config),
+      rawRetentionDays: config.rawRetentionDays,
+      dedupWindowHours: config.ingest.dedupWindowHours,
+    });
     const registry = createPrometheusRegistry();
     const readiness = new Readiness();
     readiness.exportTo(registry);

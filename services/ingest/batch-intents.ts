@@ -78,12 +78,12 @@ export class WrittenMarks {
   }
 }
 
-/** Loads the event ids written to a partition in the last day, oldest first, for duplicate detection. */
+/** Loads the last `limit` event ids written to a partition within the window, oldest first, for duplicate detection. */
 export async function loadRecentEventIds(
   client: ClickHouseClient,
   kind: 'assignment' | 'delivery',
   partition: number,
-  limit: number,
+  { limit, windowHours }: { limit: number; windowHours: number },
   visit: (tenantId: string, eventId: string, offset: number) => void,
 ): Promise<void> {
   if (limit === 0) return;
@@ -91,10 +91,10 @@ export async function loadRecentEventIds(
     query: `SELECT tenant_id, event_id, kafka_offset FROM (
               SELECT tenant_id, event_id, kafka_offset FROM ingest_event_ids
               WHERE kafka_topic = {kind:String} AND kafka_partition = {partition:UInt32}
-                AND ingested_at >= now() - INTERVAL 24 HOUR
+                AND ingested_at >= now() - INTERVAL {hours:UInt32} HOUR
               ORDER BY kafka_offset DESC LIMIT {limit:UInt64})
             ORDER BY kafka_offset`,
-    query_params: { kind, partition, limit },
+    query_params: { kind, partition, limit, hours: windowHours },
     format: 'JSONCompactEachRow',
   });
   const rows = (await result.json()) as [string, string, string | number][];

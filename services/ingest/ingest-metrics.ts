@@ -10,9 +10,20 @@ export interface PartitionLagSeconds {
 }
 
 /** `lagSeconds` gives the lag_seconds samples at each scrape (none when absent). */
-export function createIngestMetrics(registry: Registry, options: { lagSeconds?: () => PartitionLagSeconds[] } = {}) {
+/** The duplicate index's size and state, as computed when /metrics is scraped. */
+export interface DuplicateIndexSample {
+  ids: number;
+  bytes: number;
+  state: 'warming' | 'ready' | 'off';
+}
+
+/** `lagSeconds` gives the lag_seconds samples at each scrape (none when absent); `duplicateIndex` the index's. */
+export function createIngestMetrics(
+  registry: Registry,
+  options: { lagSeconds?: () => PartitionLagSeconds[]; duplicateIndex?: () => DuplicateIndexSample | undefined } = {},
+) {
   const registers = [registry];
-  const { lagSeconds } = options;
+  const { lagSeconds, duplicateIndex } = options;
   return {
     consumed: new Counter({
       name: 'sending_metrics_ingest_consumed_total',
@@ -43,6 +54,26 @@ export function createIngestMetrics(registry: Registry, options: { lagSeconds?: 
       help: 'Events dropped because their eventId was already counted',
       labelNames: ['topic'],
       registers,
+    }),
+    dedupCheck: new Histogram({
+      name: 'sending_metrics_ingest_dedup_check_seconds',
+      help: "Time to check one batch's event ids for copies written within the window (INGEST_DEDUP_WINDOW_HOURS), before its insert",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    dedupIndex: new Gauge({
+      name: 'sending_metrics_ingest_dedup_index',
+      help:
+        'The in-memory duplicate index: `ids` in the window and `bytes` held, and `ready` 1 once warm (0 while warming, -1 when off: every batch asks ClickHouse)',
+      labelNames: ['measure'],
+      registers,
+      collect() {
+        const sample = duplicateIndex?.();
+        if (!sample) return;
+        this.set({ measure: 'ids' }, sample.ids);
+        this.set({ measure: 'bytes' }, sample.bytes);
+        this.set({ measure: 'ready' }, sample.state === 'ready' ? 1 : sample.state === 'warming' ? 0 : -1);
+      },
     }),
     writeFailures: new Counter({ name: 'sending_metrics_ingest_write_failures_total', help: 'Failed batch writes (retried)', registers }),
     batchSize: new Histogram({

@@ -15,6 +15,7 @@ import { createDeadLetterStep } from './steps/dead-letter.js';
 import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
 import { createUniqueWriteStep } from './steps/unique-write.js';
+import { WrittenIds } from './dedup/written-ids.js';
 import { createWriteStep, RAW_TABLES, writeOptionsOf, type WritableEvent } from './steps/write.js';
 import type { WriterSchemas } from './writer-schemas.js';
 
@@ -56,12 +57,30 @@ export class PartitionWorkers {
   private readonly written: WrittenMarks;
   /** One per process: the inserts run one batch at a time, each batch's cross-partition duplicate lookup beside the insert before it. */
   private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
+  /** The ids written within the window, in memory (undefined: INGEST_DEDUP_INDEX_MAX_IDS=0, or deduplication off). */
+  readonly writtenIds: WrittenIds | undefined;
 
   constructor(private readonly deps: PartitionWorkersDeps) {
-    const { config, bookkeeping, clickhouse } = deps;
+    const { config, bookkeeping, clickhouse, metrics } = deps;
     this.intents = new BatchIntentLog(bookkeeping, config.ingest.groupId);
     this.written = new WrittenMarks(bookkeeping, config.ingest.groupId);
-    this.uniqueWrite = createUniqueWriteStep(clickhouse, writeOptionsOf(config), bookkeeping);
+    const windowHours = config.ingest.dedupWindowHours;
+    this.writtenIds =
+      config.ingest.dedupMaxIds > 0 && config.ingest.dedupIndexMaxIds > 0
+        ? new WrittenIds({
+            client: bookkeeping,
+            windowHours,
+            maxIds: config.ingest.dedupIndexMaxIds,
+            // The embedded engine has one writer, this process; a server may have several.
+            followOthers: config.clickhouseUrl !== undefined,
+            logger: deps.logger.child({ component: 'duplicate-index' }),
+          })
+        : undefined;
+    this.uniqueWrite = createUniqueWriteStep(clickhouse, writeOptionsOf(config), bookkeeping, {
+      writtenIds: this.writtenIds,
+      windowHours,
+      onCheck: (seconds) => metrics.dedupCheck.observe(seconds),
+    });
   }
 
   /** The worker of a partition, made on first use. */
@@ -150,9 +169,8 @@ export class PartitionWorkers {
     const table = RAW_TABLES[kind];
     const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
     const seen = new SeenEventIds(capacity);
-    await loadRecentEventIds(clickhouse, kind, partition, config.ingest.dedupMaxIds === 0 ? 0 : capacity, (tenant, id, offset) =>
-      seen.remember(tenant, id, offset),
-    );
+    const recent = { limit: config.ingest.dedupMaxIds === 0 ? 0 : capacity, windowHours: config.ingest.dedupWindowHours };
+    await loadRecentEventIds(clickhouse, kind, partition, recent, (tenant, id, offset) => seen.remember(tenant, id, offset));
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const writtenThrough = await this.writtenThrough(topic, partition);
     const log = this.deps.logger.child({ topic, partition });

@@ -21,6 +21,7 @@ import { ProgressReporter } from './progress-reporter.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { InvalidRatioGuard } from './invalid-ratio.js';
 import { PartitionWorkers } from './partition-workers.js';
+import type { WrittenIds } from './dedup/written-ids.js';
 import { WriterSchemas } from './writer-schemas.js';
 import { messageOf } from '../platform/errors.js';
 
@@ -39,6 +40,8 @@ export interface IngestDeps {
   instanceClientId?: string;
   /** Called with the tenants of every batch once its rows are written (and visible to queries). */
   onWritten?: (tenantIds: Set<string>) => void;
+  /** Consume only once the duplicate index is warm (benchmarks; a service warms it while consuming). */
+  awaitDuplicateIndex?: boolean;
 }
 
 /**
@@ -86,7 +89,13 @@ export class IngestPipeline extends EventEmitter {
     const { config, kafka } = deps;
     this.topics = topicNames(config.topicPrefix);
     this.log = deps.logger.child({ component: 'ingest' });
-    this.metrics = createIngestMetrics(deps.registry, { lagSeconds: () => this.progress.lagSecondsSamples() });
+    this.metrics = createIngestMetrics(deps.registry, {
+      lagSeconds: () => this.progress.lagSecondsSamples(),
+      duplicateIndex: () => {
+        const index = this.workers?.writtenIds;
+        return index ? { ...index.size(), state: index.state } : undefined;
+      },
+    });
     this.guard = new InvalidRatioGuard(config.ingest.maxInvalidRatio, config.ingest.invalidRatioWindow);
     // The batches' bookkeeping and duplicate lookups run beside the inserts (on the embedded
     // engine a session of their own; a server runs statements concurrently anyway).
@@ -161,6 +170,11 @@ export class IngestPipeline extends EventEmitter {
   }
 
   /** The `schema-registry` readiness check: failing while a writer schema cannot be looked up; undefined without a registry. */
+  /** The in-memory duplicate index (undefined when INGEST_DEDUP_INDEX_MAX_IDS or INGEST_DEDUP_MAX_IDS is 0). */
+  duplicateIndex(): WrittenIds | undefined {
+    return this.workers.writtenIds;
+  }
+
   schemaRegistryHealth(): HealthCheckResult | undefined {
     return this.confluent?.schemas.health();
   }
@@ -172,6 +186,8 @@ export class IngestPipeline extends EventEmitter {
    */
   async start(): Promise<void> {
     const { config } = this.deps;
+    // Warms in the background: until it is warm, batches look their ids up in ClickHouse.
+    this.workers.writtenIds?.start();
     for (let attempt = 1; ; attempt += 1) {
       if (this.stopped) return;
       try {
@@ -221,6 +237,8 @@ export class IngestPipeline extends EventEmitter {
           'cannot read the ingest-control topic; ingest-resume will not reach this instance',
         ),
       );
+    if (this.stopped) return;
+    if (this.deps.awaitDuplicateIndex) await this.workers.writtenIds?.whenSettled();
     if (this.stopped) return;
     await this.consumer.subscribe({ topics: [this.topics.assignments, this.topics.deliveries], fromBeginning: true });
     this.running = true;
@@ -289,6 +307,7 @@ export class IngestPipeline extends EventEmitter {
   /** Finishes the batch being written, commits it, abandons what is only buffered, leaves the group. */
   async stop(graceMs = 15_000): Promise<void> {
     this.stopped = true;
+    this.workers.writtenIds?.stop();
     if (!this.running) {
       await Promise.allSettled([
         this.consumer.disconnect(),

@@ -6,7 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { translateFiles, type SchemaShape } from './cluster.js';
 import { DdlError } from './ddl.js';
-import { applyRawRetention, retentionStatements } from './retention.js';
+import { applyIdWindowTtl, applyRawRetention, idWindowStatements, retentionStatements } from './retention.js';
 import { messageOf } from '../platform/errors.js';
 
 /**
@@ -21,7 +21,8 @@ import { messageOf } from '../platform/errors.js';
  * the checksums stay those of the files, so the history is the same in every form.
  *
  * After the files, the raw events' retention (RAW_RETENTION_DAYS, retention.ts) is set, changed
- * or removed to match the configuration: a setting, not a file, so it is no part of the history.
+ * or removed to match the configuration, and the event id tables' TTL to the deduplication window
+ * (INGEST_DEDUP_WINDOW_HOURS, and an hour): settings, not files, so no part of the history.
  */
 
 export const MIGRATIONS_DIRECTORY = path.resolve(import.meta.dirname, '../../schemas/clickhouse');
@@ -119,7 +120,10 @@ export interface MigrationPlan {
   history: string[];
   /** Every migration file with the statements of its form. */
   migrations: (Migration & { ddl: string[] })[];
-  /** The raw events' TTL when RAW_RETENTION_DAYS is set (none when unset: an existing TTL is removed). */
+  /**
+   * The raw events' TTL when RAW_RETENTION_DAYS is set (none when unset: an existing TTL is
+   * removed), and the id tables' when INGEST_DEDUP_WINDOW_HOURS is not 24.
+   */
   retention: string[];
 }
 
@@ -128,6 +132,7 @@ export async function planMigrations(
   shape: SchemaShape,
   directory = MIGRATIONS_DIRECTORY,
   rawRetentionDays?: number,
+  dedupWindowHours?: number,
 ): Promise<MigrationPlan> {
   const migrations = await readMigrations(directory);
   let translated;
@@ -142,7 +147,7 @@ export async function planMigrations(
     shape,
     history: history?.statements ?? [],
     migrations: migrations.map((migration, index) => ({ ...migration, ddl: files[index]?.statements ?? [] })),
-    retention: retentionStatements(shape, rawRetentionDays),
+    retention: [...retentionStatements(shape, rawRetentionDays), ...idWindowStatements(shape, dedupWindowHours)],
   };
 }
 
@@ -165,7 +170,10 @@ export function renderPlan(plan: MigrationPlan): string {
     parts.push(`-- ${migration.name}`, ...migration.ddl.map((statement) => `${statement};\n`));
   }
   if (plan.retention.length > 0) {
-    parts.push('-- raw event retention (RAW_RETENTION_DAYS; applied when the TTL differs)', ...plan.retention.map((s) => `${s};\n`));
+    parts.push(
+      '-- retention: raw events (RAW_RETENTION_DAYS), event ids (INGEST_DEDUP_WINDOW_HOURS); applied when the TTL differs',
+      ...plan.retention.map((s) => `${s};\n`),
+    );
   }
   return `${parts.join('\n').trimEnd()}\n`;
 }
@@ -208,6 +216,8 @@ export interface ApplyMigrationsOptions {
   shape?: SchemaShape;
   /** Days raw events are kept (RAW_RETENTION_DAYS); undefined: for ever (a TTL set before is removed). */
   rawRetentionDays?: number;
+  /** Hours event ids are kept for deduplication (INGEST_DEDUP_WINDOW_HOURS): the id tables keep one more. Default 24. */
+  dedupWindowHours?: number;
 }
 
 /** Applies the migrations not yet recorded, in order; returns the names of those it applied. */
@@ -265,6 +275,11 @@ export async function applyMigrations(
     await applyRawRetention(client, log, shape, options.rawRetentionDays);
   } catch (error) {
     throw new MigrationError(`setting the raw events' retention (RAW_RETENTION_DAYS) failed: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    await applyIdWindowTtl(client, log, shape, options.dedupWindowHours ?? 24);
+  } catch (error) {
+    throw new MigrationError(`setting the event id window (INGEST_DEDUP_WINDOW_HOURS) failed: ${messageOf(error)}`, { cause: error });
   }
   return { applied };
 }

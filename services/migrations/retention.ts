@@ -52,6 +52,47 @@ export async function applyRawRetention(
   days: number | undefined,
 ): Promise<string[]> {
   const { tables, onCluster } = targets(shape);
+  return setTableTtl(client, tables, onCluster, days === undefined ? undefined : rawRetentionTtl(days), (table, from, to) =>
+    logger.info({ table, from: from ?? null, to: to ?? null, rawRetentionDays: days ?? null }, 'raw event retention changed'),
+  );
+}
+
+/** The tables of the event ids the ingest deduplicates with; migrations 004 and 011 keep them 25 hours. */
+export const ID_TABLES = ['ingest_event_ids', 'ingest_event_id_hashes'] as const;
+
+/** The id tables' TTL for a window of `hours` (INGEST_DEDUP_WINDOW_HOURS): one hour more. */
+export function idWindowTtl(hours: number): string {
+  return `ingested_at + toIntervalHour(${hours + 1})`;
+}
+
+function idTargets(shape: SchemaShape): { tables: string[]; onCluster: string } {
+  if (shape.form === 'single') return { tables: [...ID_TABLES], onCluster: '' };
+  const suffix = shape.form === 'sharded' ? LOCAL_SUFFIX : '';
+  return { tables: ID_TABLES.map((table) => `${table}${suffix}`), onCluster: ` ON CLUSTER ${quote(shape.cluster)}` };
+}
+
+/** `ALTER TABLE … MODIFY TTL …` of the id tables when the window is not the migrations' 24 hours (`migrate --print`). */
+export function idWindowStatements(shape: SchemaShape, hours: number | undefined): string[] {
+  if (hours === undefined || hours === 24) return [];
+  const { tables, onCluster } = idTargets(shape);
+  return tables.map((table) => `ALTER TABLE ${table}${onCluster} MODIFY TTL ${idWindowTtl(hours)}`);
+}
+
+/** Sets the id tables' TTL to the window plus an hour (left alone when it matches). Returns the statements it ran. */
+export async function applyIdWindowTtl(client: ClickHouseClient, logger: Logger, shape: SchemaShape, hours: number): Promise<string[]> {
+  const { tables, onCluster } = idTargets(shape);
+  return setTableTtl(client, tables, onCluster, idWindowTtl(hours), (table, from, to) =>
+    logger.info({ table, from: from ?? null, to: to ?? null, dedupWindowHours: hours }, 'event id window changed'),
+  );
+}
+
+async function setTableTtl(
+  client: ClickHouseClient,
+  tables: string[],
+  onCluster: string,
+  wanted: string | undefined,
+  changed: (table: string, from: string | undefined, to: string | undefined) => void,
+): Promise<string[]> {
   const result = await client.query({
     query: 'SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}',
     query_params: { tables },
@@ -60,7 +101,6 @@ export async function applyRawRetention(
   const current = new Map(
     (await result.json<{ name: string; engine_full: string }>()).map((row) => [row.name, tableTtlOf(row.engine_full)]),
   );
-  const wanted = days === undefined ? undefined : rawRetentionTtl(days);
   const ran: string[] = [];
   for (const table of tables) {
     const ttl = current.get(table);
@@ -69,7 +109,7 @@ export async function applyRawRetention(
       wanted === undefined ? `ALTER TABLE ${table}${onCluster} REMOVE TTL` : `ALTER TABLE ${table}${onCluster} MODIFY TTL ${wanted}`;
     await client.command({ query: statement });
     ran.push(statement);
-    logger.info({ table, from: ttl ?? null, to: wanted ?? null, rawRetentionDays: days ?? null }, 'raw event retention changed');
+    changed(table, ttl, wanted);
   }
   return ran;
 }

@@ -428,6 +428,22 @@ export const CONFIG_SPEC = {
     meaning: 'event ids remembered per process for duplicate detection (about 100 bytes each); `0` turns deduplication off',
     parse: (env: Env, name: string) => integer(env, name, 2_000_000, 0, 100_000_000),
   },
+  INGEST_DEDUP_WINDOW_HOURS: {
+    area: 'Ingest',
+    use: 'runtime',
+    default: '`24`',
+    meaning:
+      'hours an `eventId` stays known: a copy written within them (for the same tenant and event type, on any partition or key) is dropped; 1 to 168 (7 days). The id tables keep one hour more (their TTL is set by `migrate` and at start)',
+    parse: (env: Env, name: string) => integer(env, name, 24, 1, 168),
+  },
+  INGEST_DEDUP_INDEX_MAX_IDS: {
+    area: 'Ingest',
+    use: 'runtime',
+    default: '`64000000`',
+    meaning:
+      'most ids of the window the duplicate index keeps in memory (11 to 22 MB per million ids); past it, or when `0`, every batch looks its ids up in ClickHouse instead (a cost that grows with the window)',
+    parse: (env: Env, name: string) => integer(env, name, 64_000_000, 0, 1_000_000_000),
+  },
   INGEST_DEAD_LETTER_MAX_BYTES: {
     area: 'Ingest',
     use: 'runtime',

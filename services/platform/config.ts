@@ -68,6 +68,8 @@ export interface Config {
     maxInvalidRatio: number;
     invalidRatioWindow: number;
     dedupMaxIds: number;
+    dedupWindowHours: number;
+    dedupIndexMaxIds: number;
     /** Largest dead letter (key, value and headers) sent whole; a larger one is sent truncated. */
     deadLetterMaxBytes: number;
     /** How often the lag gauges are refreshed from the broker's high watermarks and the committed offsets, and the progress recorded for `freshness`. */
@@ -197,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxInvalidRatio: read(env, 'INGEST_MAX_INVALID_RATIO'),
     invalidRatioWindow: read(env, 'INGEST_INVALID_RATIO_WINDOW'),
     dedupMaxIds: read(env, 'INGEST_DEDUP_MAX_IDS'),
+    dedupWindowHours: read(env, 'INGEST_DEDUP_WINDOW_HOURS'),
+    dedupIndexMaxIds: read(env, 'INGEST_DEDUP_INDEX_MAX_IDS'),
     deadLetterMaxBytes: read(env, 'INGEST_DEAD_LETTER_MAX_BYTES'),
     lagRefreshMs: read(env, 'INGEST_LAG_REFRESH_MS'),
   };

@@ -19,7 +19,7 @@ export const migrateCommand: Command = {
     const shape = schemaShapeOf(config);
     if (values.print === true) {
       try {
-        process.stdout.write(renderPlan(await planMigrations(shape, undefined, config.rawRetentionDays)));
+        process.stdout.write(renderPlan(await planMigrations(shape, undefined, config.rawRetentionDays, config.ingest.dedupWindowHours)));
         return 0;
       } catch (error) {
         if (!(error instanceof MigrationError)) throw error;
@@ -30,7 +30,11 @@ export const migrateCommand: Command = {
     const logger = createLogger(config.logLevel);
     const clickhouse = await openClickHouse(config, logger);
     try {
-      const { applied } = await applyMigrations(clickhouse.client, logger, { shape, rawRetentionDays: config.rawRetentionDays });
+      const { applied } = await applyMigrations(clickhouse.client, logger, {
+        shape,
+        rawRetentionDays: config.rawRetentionDays,
+        dedupWindowHours: config.ingest.dedupWindowHours,
+      });
       if (applied.length === 0) {
         console.log(`ClickHouse schema is up to date (${clickhouse.target})`);
       } else {

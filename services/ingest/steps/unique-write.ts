@@ -1,6 +1,9 @@
-import xxhash from 'xxhash-wasm';
 import type { ClickHouseClient } from '../../platform/clickhouse.js';
+import { eventIdHashes, eventIdHashHalves } from '../dedup/id-hash.js';
+import type { WrittenIds } from '../dedup/written-ids.js';
 import { createWriteStep, RAW_TABLES, type WritableEvent, type WriteOptions } from './write.js';
+
+export { eventIdHashes };
 
 /** Where an event id was written: partition and offset of its record (within one event type). */
 interface Location {
@@ -23,26 +26,18 @@ function addLocation(index: LocationIndex, tenantId: string, eventId: string, lo
   else ids.set(eventId, [location]);
 }
 
-let hasher: Promise<(text: string) => bigint> | undefined;
-/** xxHash64 of a string's UTF-8 bytes, seed 0: the engine's xxHash64(). */
-function xxHash64(): Promise<(text: string) => bigint> {
-  hasher ??= xxhash().then((hashes) => (text: string) => hashes.h64(text));
-  return hasher;
-}
-
-/** The key of an id in ingest_event_id_hashes: xxHash64(concat(tenant_id, '\0', event_id)) (migration 011). */
-export async function eventIdHashes(rows: readonly { tenantId: string; eventId: string }[]): Promise<bigint[]> {
-  const h64 = await xxHash64();
-  return rows.map((row) => h64(`${row.tenantId}\u0000${row.eventId}`));
-}
-
 /**
- * The ids of `rows` written in the last 24 hours, with every location they were written at.
+ * The ids of `rows` written in the last `windowHours` hours, with every location they were written at.
  * One query per batch against ingest_event_id_hashes (ordered by type and the ids' hash): the
  * batch sends its ids' hashes, and only rows whose tenant and id equal one of the batch's are
  * taken, so a hash collision finds nothing it should not.
  */
-async function writtenLocations(client: ClickHouseClient, kind: EventKind, rows: WritableEvent[]): Promise<LocationIndex> {
+async function writtenLocations(
+  client: ClickHouseClient,
+  kind: EventKind,
+  rows: readonly WritableEvent[],
+  windowHours: number,
+): Promise<LocationIndex> {
   const found: LocationIndex = new Map();
   if (rows.length === 0) return found;
   const wanted = new Map<string, Set<string>>();
@@ -57,9 +52,9 @@ async function writtenLocations(client: ClickHouseClient, kind: EventKind, rows:
   const result = await client.query({
     query: `SELECT tenant_id, event_id, kafka_partition, kafka_offset FROM ingest_event_id_hashes
             WHERE kafka_topic = {kind:String} AND id_hash IN {hashes:Array(UInt64)}
-              AND tenant_id IN {tenants:Array(String)} AND ingested_at >= now() - INTERVAL 24 HOUR`,
+              AND tenant_id IN {tenants:Array(String)} AND ingested_at >= now() - INTERVAL {hours:UInt32} HOUR`,
     // The tenants (a handful) also let a sharded cluster ask only their shards.
-    query_params: { kind, hashes: await eventIdHashes(ids), tenants: [...wanted.keys()] },
+    query_params: { kind, hashes: await eventIdHashes(ids), tenants: [...wanted.keys()], hours: windowHours },
     format: 'JSONCompactEachRow',
   });
   for (const [tenant, id, partition, offset] of (await result.json()) as [string, string, number, string | number][]) {
@@ -89,20 +84,43 @@ function writtenElsewhere(indexes: readonly LocationIndex[], { event, partition,
   return elsewhere;
 }
 
+export interface UniqueWriteOptions {
+  /**
+   * The ids written within the window, in memory: once warm, a batch's ids are checked there and
+   * only those it may hold (candidates) are confirmed against the engine. Without it, while it
+   * warms, or when it is off, every batch's ids are looked up in the engine.
+   */
+  writtenIds?: WrittenIds;
+  /** INGEST_DEDUP_WINDOW_HOURS (24 by default). */
+  windowHours?: number;
+  /** Told every batch's duplicate-check time, in seconds. */
+  onCheck?: (seconds: number) => void;
+}
+
 /**
  * write, deduplicated across partitions: before a batch is inserted, its ids are looked up among
- * the ids written in the last 24 hours; a row whose id (for the same tenant and event type) was
+ * the ids written in the window; a row whose id (for the same tenant and event type) was
  * written from another partition or offset is dropped as a duplicate. A row whose own
  * partition/offset is among them was written by an earlier attempt of this very batch (a crash
  * after the insert, before the commit) and is kept, so a batch written again has the same rows
  * (and its token makes ClickHouse drop it).
  *
- * The inserts of one process run one at a time, in call order; a batch's lookup starts at once,
- * on `lookupClient` (beside the insert in flight), and what it cannot have seen — the rows of
- * the batches this process inserted after the lookup began — is added from memory before the
- * batch's rows are chosen. So two copies consumed at once from two partitions count once.
+ * The inserts of one process run one at a time, in call order. With the in-memory window warm, a
+ * batch is checked in its turn, once every insert before it has ended: its ids against the
+ * window, and the few it may hold against the engine (one small lookup, usually none). Otherwise
+ * a batch's lookup in the engine starts at once, on `lookupClient` (beside the insert in flight),
+ * and what it cannot have seen — the rows of the batches this process inserted after the lookup
+ * began — is added from memory before the batch's rows are chosen. So two copies consumed at once
+ * from two partitions count once.
  */
-export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOptions = {}, lookupClient: ClickHouseClient = client) {
+export function createUniqueWriteStep(
+  client: ClickHouseClient,
+  options: WriteOptions = {},
+  lookupClient: ClickHouseClient = client,
+  unique: UniqueWriteOptions = {},
+) {
+  const { writtenIds, onCheck } = unique;
+  const windowHours = unique.windowHours ?? 24;
   const write = createWriteStep(client, options);
   let queue: Promise<unknown> = Promise.resolve();
   /** Batches that entered the step, and batches whose insert has ended (in the same order). */
@@ -116,6 +134,13 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
     const needed = Math.min(ended, ...missedFrom.values());
     for (const number of recent.keys()) if (number < needed) recent.delete(number);
   };
+  /** The engine's lookup of the whole batch, timed. */
+  const lookUp = (kind: EventKind, rows: readonly WritableEvent[]) => {
+    const started = performance.now();
+    const lookup = writtenLocations(lookupClient, kind, rows, windowHours).then((found) => ({ found, ms: performance.now() - started }));
+    lookup.catch(() => undefined); // awaited in the batch's turn, after the inserts before it
+    return lookup;
+  };
   return function uniqueWriteStep(
     kind: EventKind,
     rows: WritableEvent[],
@@ -125,31 +150,58 @@ export function createUniqueWriteStep(client: ClickHouseClient, options: WriteOp
     const number = entered++;
     // Every insert that ended before the lookup starts is in its answer; later ones come from memory.
     missedFrom.set(number, ended);
-    const lookup = writtenLocations(lookupClient, kind, rows);
-    lookup.catch(() => undefined); // awaited below, after the inserts before this batch
+    const early = writtenIds?.state === 'ready' ? undefined : lookUp(kind, rows);
     const run = queue.then(async () => {
       try {
         // Revoked while waiting for the inserts before it: abandoned before its insert started.
         if (cancelled()) return { duplicates: 0, droppedOffsets: [], abandoned: true };
-        const written = await lookup;
-        const indexes: LocationIndex[] = [written];
-        for (let earlier = missedFrom.get(number)!; earlier < number; earlier += 1) {
-          const batch = recent.get(earlier);
-          if (batch?.kind === kind) indexes.push(batch.index);
+        const started = performance.now();
+        const hashes = writtenIds ? await eventIdHashHalves(rows.map((row) => row.event)) : undefined;
+        const indexes: LocationIndex[] = [];
+        let lookupMs = 0;
+        if (early) {
+          const { found, ms } = await early;
+          lookupMs = ms;
+          indexes.push(found);
+          for (let earlier = missedFrom.get(number)!; earlier < number; earlier += 1) {
+            const batch = recent.get(earlier);
+            if (batch?.kind === kind) indexes.push(batch.index);
+          }
+        } else if (writtenIds!.state !== 'ready') {
+          // Turned off since the call (too many ids): the engine, for the whole batch.
+          indexes.push((await lookUp(kind, rows)).found);
+        } else {
+          // Every insert before this one has ended: the engine has their rows.
+          await writtenIds!.follow(kind);
+          const candidates = writtenIds!.candidates(kind, hashes!);
+          if (candidates.length > 0)
+            indexes.push(
+              await writtenLocations(
+                lookupClient,
+                kind,
+                candidates.map((i) => rows[i]!),
+                windowHours,
+              ),
+            );
         }
         const kept: WritableEvent[] = [];
+        const keptAt: number[] = [];
         const droppedOffsets: number[] = [];
         const index: LocationIndex = new Map();
-        for (const row of rows) {
+        for (let i = 0; i < rows.length; i += 1) {
+          const row = rows[i]!;
           if (writtenElsewhere(indexes, row)) {
             droppedOffsets.push(row.offset);
             continue;
           }
           kept.push(row);
+          keptAt.push(i);
           addLocation(index, row.event.tenantId, row.event.eventId, { partition: row.partition, offset: row.offset });
         }
         // Kept in memory also when the insert fails: part of it may be in.
         recent.set(number, { kind, index });
+        if (writtenIds && hashes) writtenIds.remember(kind, hashes, keptAt);
+        onCheck?.((lookupMs + performance.now() - started) / 1000);
         await write(RAW_TABLES[kind], kept, token);
         return { duplicates: droppedOffsets.length, droppedOffsets };
       } finally {
