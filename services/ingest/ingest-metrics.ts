@@ -61,10 +61,14 @@ export function createIngestMetrics(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    dedupCheckCpu: new Counter({
+      name: 'sending_metrics_ingest_dedup_check_cpu_seconds_total',
+      help: "CPU of the ingest's JS thread spent checking batches' event ids for copies (hashing, the in-memory index, choosing the rows)",
+      registers,
+    }),
     dedupIndex: new Gauge({
       name: 'sending_metrics_ingest_dedup_index',
-      help:
-        'The in-memory duplicate index: `ids` in the window and `bytes` held, and `ready` 1 once warm (0 while warming, -1 when off: every batch asks ClickHouse)',
+      help: 'The in-memory duplicate index: `ids` in the window and `bytes` held, and `ready` 1 once warm (0 while warming, -1 when off: every batch asks ClickHouse)',
       labelNames: ['measure'],
       registers,
       collect() {

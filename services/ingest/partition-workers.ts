@@ -16,6 +16,7 @@ import { createDecodeStep } from './steps/decode.js';
 import { createDeduplicateStep, SeenEventIds } from './steps/deduplicate.js';
 import { createUniqueWriteStep } from './steps/unique-write.js';
 import { WrittenIds } from './dedup/written-ids.js';
+import { acquireWriter, type UniqueWrite } from './dedup/shared-writer.js';
 import { createWriteStep, RAW_TABLES, writeOptionsOf, type WritableEvent } from './steps/write.js';
 import type { WriterSchemas } from './writer-schemas.js';
 
@@ -55,8 +56,9 @@ export class PartitionWorkers {
   private readonly workers = new Map<string, Promise<PartitionWorker>>();
   private readonly intents: BatchIntentLog;
   private readonly written: WrittenMarks;
-  /** One per process: the inserts run one batch at a time, each batch's cross-partition duplicate lookup beside the insert before it. */
-  private readonly uniqueWrite: ReturnType<typeof createUniqueWriteStep>;
+  /** One per engine client in the process (shared-writer.ts): the inserts run one batch at a time, each checked for copies first. */
+  private readonly uniqueWrite: UniqueWrite;
+  private readonly releaseWriter: () => void;
   /** The ids written within the window, in memory (undefined: INGEST_DEDUP_INDEX_MAX_IDS=0, or deduplication off). */
   readonly writtenIds: WrittenIds | undefined;
 
@@ -65,22 +67,32 @@ export class PartitionWorkers {
     this.intents = new BatchIntentLog(bookkeeping, config.ingest.groupId);
     this.written = new WrittenMarks(bookkeeping, config.ingest.groupId);
     const windowHours = config.ingest.dedupWindowHours;
-    this.writtenIds =
-      config.ingest.dedupMaxIds > 0 && config.ingest.dedupIndexMaxIds > 0
-        ? new WrittenIds({
-            client: bookkeeping,
-            windowHours,
-            maxIds: config.ingest.dedupIndexMaxIds,
-            // The embedded engine has one writer, this process; a server may have several.
-            followOthers: config.clickhouseUrl !== undefined,
-            logger: deps.logger.child({ component: 'duplicate-index' }),
-          })
-        : undefined;
-    this.uniqueWrite = createUniqueWriteStep(clickhouse, writeOptionsOf(config), bookkeeping, {
-      writtenIds: this.writtenIds,
-      windowHours,
-      onCheck: (seconds) => metrics.dedupCheck.observe(seconds),
+    const writer = acquireWriter(clickhouse, () => {
+      const writtenIds =
+        config.ingest.dedupMaxIds > 0 && config.ingest.dedupIndexMaxIds > 0
+          ? new WrittenIds({
+              client: bookkeeping,
+              windowHours,
+              maxIds: config.ingest.dedupIndexMaxIds,
+              // The embedded engine has the writers of this process only (sharing this writer); a server may have several.
+              followOthers: config.clickhouseUrl !== undefined,
+              logger: deps.logger.child({ component: 'duplicate-index' }),
+            })
+          : undefined;
+      return { writtenIds, write: createUniqueWriteStep(clickhouse, writeOptionsOf(config), bookkeeping, { writtenIds, windowHours }) };
     });
+    this.writtenIds = writer.writtenIds;
+    this.releaseWriter = writer.release;
+    const onCheck = (seconds: number, cpuSeconds: number) => {
+      metrics.dedupCheck.observe(seconds);
+      metrics.dedupCheckCpu.inc(cpuSeconds);
+    };
+    this.uniqueWrite = (kind, rows, token, cancelled) => writer.write(kind, rows, token, cancelled, onCheck);
+  }
+
+  /** This member no longer writes (its stop): the shared writer's window stops with its last member. */
+  release(): void {
+    this.releaseWriter();
   }
 
   /** The worker of a partition, made on first use. */
@@ -169,7 +181,11 @@ export class PartitionWorkers {
     const table = RAW_TABLES[kind];
     const capacity = Math.max(1, Math.floor(config.ingest.dedupMaxIds / (2 * config.topicPartitions)));
     const seen = new SeenEventIds(capacity);
-    const recent = { limit: config.ingest.dedupMaxIds === 0 ? 0 : capacity, windowHours: config.ingest.dedupWindowHours };
+    // Warmed with the partition's recent ids only without the duplicate index: with it, a copy of an
+    // id written before this worker was made is found by the cross-partition check (at an earlier
+    // offset of this partition: another location), and the worker only remembers what it reads.
+    const limit = config.ingest.dedupMaxIds === 0 || this.writtenIds ? 0 : capacity;
+    const recent = { limit, windowHours: config.ingest.dedupWindowHours };
     await loadRecentEventIds(clickhouse, kind, partition, recent, (tenant, id, offset) => seen.remember(tenant, id, offset));
     const intents = await this.intents.pending(topic, partition, firstOffset);
     const writtenThrough = await this.writtenThrough(topic, partition);

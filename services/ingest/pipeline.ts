@@ -307,7 +307,7 @@ export class IngestPipeline extends EventEmitter {
   /** Finishes the batch being written, commits it, abandons what is only buffered, leaves the group. */
   async stop(graceMs = 15_000): Promise<void> {
     this.stopped = true;
-    this.workers.writtenIds?.stop();
+    this.workers.release();
     if (!this.running) {
       await Promise.allSettled([
         this.consumer.disconnect(),

@@ -38,6 +38,7 @@ export class WrittenIds {
   private readonly windows = new Map<EventKind, IdWindow>();
   private current: WrittenIdsState = 'warming';
   private stopped = false;
+  private started = false;
   private readonly warmed: Promise<void>;
   private resolveWarmed!: () => void;
   /** Followed: how far each partition's ids were read (kafka_offset), per event type. */
@@ -71,8 +72,10 @@ export class WrittenIds {
     return { ids, bytes };
   }
 
-  /** Starts warming in the background; a failing engine is retried (1 s doubling to 30 s) until stop(). */
+  /** Starts warming in the background (once); a failing engine is retried (1 s doubling to 30 s) until stop(). */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     void (async () => {
       for (let attempt = 1; !this.stopped; attempt += 1) {
         try {

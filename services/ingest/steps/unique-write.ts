@@ -84,6 +84,12 @@ function writtenElsewhere(indexes: readonly LocationIndex[], { event, partition,
   return elsewhere;
 }
 
+/** The JS thread's CPU so far, in microseconds. */
+function threadCpu(): number {
+  const { user, system } = process.threadCpuUsage();
+  return user + system;
+}
+
 export interface UniqueWriteOptions {
   /**
    * The ids written within the window, in memory: once warm, a batch's ids are checked there and
@@ -93,8 +99,11 @@ export interface UniqueWriteOptions {
   writtenIds?: WrittenIds;
   /** INGEST_DEDUP_WINDOW_HOURS (24 by default). */
   windowHours?: number;
-  /** Told every batch's duplicate-check time, in seconds. */
-  onCheck?: (seconds: number) => void;
+  /**
+   * Told every batch's duplicate check: its time, and the JS thread's CPU it took (hashing,
+   * probing, choosing the rows; the engine's lookups are the engine's), in seconds.
+   */
+  onCheck?: (seconds: number, cpuSeconds: number) => void;
 }
 
 /**
@@ -146,6 +155,8 @@ export function createUniqueWriteStep(
     rows: WritableEvent[],
     token: string,
     cancelled: () => boolean = () => false,
+    /** Told this batch's check (besides the options' onCheck). */
+    onBatchCheck?: (seconds: number, cpuSeconds: number) => void,
   ): Promise<{ duplicates: number; droppedOffsets: number[]; abandoned?: boolean }> {
     const number = entered++;
     // Every insert that ended before the lookup starts is in its answer; later ones come from memory.
@@ -156,6 +167,7 @@ export function createUniqueWriteStep(
         // Revoked while waiting for the inserts before it: abandoned before its insert started.
         if (cancelled()) return { duplicates: 0, droppedOffsets: [], abandoned: true };
         const started = performance.now();
+        const cpu = threadCpu();
         const hashes = writtenIds ? await eventIdHashHalves(rows.map((row) => row.event)) : undefined;
         const indexes: LocationIndex[] = [];
         let lookupMs = 0;
@@ -201,7 +213,10 @@ export function createUniqueWriteStep(
         // Kept in memory also when the insert fails: part of it may be in.
         recent.set(number, { kind, index });
         if (writtenIds && hashes) writtenIds.remember(kind, hashes, keptAt);
-        onCheck?.((lookupMs + performance.now() - started) / 1000);
+        const checkSeconds = (lookupMs + performance.now() - started) / 1000;
+        const checkCpuSeconds = (threadCpu() - cpu) / 1e6;
+        onCheck?.(checkSeconds, checkCpuSeconds);
+        onBatchCheck?.(checkSeconds, checkCpuSeconds);
         await write(RAW_TABLES[kind], kept, token);
         return { duplicates: droppedOffsets.length, droppedOffsets };
       } finally {
