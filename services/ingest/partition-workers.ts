@@ -82,7 +82,7 @@ export class PartitionWorkers {
       return { writtenIds, write: createUniqueWriteStep(clickhouse, writeOptionsOf(config), bookkeeping, { writtenIds, windowHours }) };
     });
     this.writtenIds = writer.writtenIds;
-    this.releaseWriter = writer.release;
+    this.releaseWriter = () => writer.release();
     const onCheck = (seconds: number, cpuSeconds: number) => {
       metrics.dedupCheck.observe(seconds);
       metrics.dedupCheckCpu.inc(cpuSeconds);
