@@ -1,3 +1,4 @@
+import { InsertCoalescer } from './insert-coalescer.js';
 import type { ClickHouseClient } from '../platform/clickhouse.js';
 
 /** The offset range of one partition's batch, recorded before the batch is written. */
@@ -12,10 +13,25 @@ export interface BatchIntent {
  * same offsets, so the retried insert carries the same deduplication token.
  */
 export class BatchIntentLog {
+  /** Intents of several partitions recorded at once go in one insert. */
+  private readonly inserts: InsertCoalescer<[string, string, number, number, number]>;
+
   constructor(
     private readonly client: ClickHouseClient,
     private readonly groupId: string,
-  ) {}
+  ) {
+    this.inserts = new InsertCoalescer((values) =>
+      this.client
+        .insert({
+          table: 'ingest_batches',
+          columns: ['group_id', 'topic', 'partition', 'first_offset', 'last_offset'],
+          format: 'JSONCompactEachRow',
+          values,
+          clickhouse_settings: { insert_deduplicate: 0 },
+        })
+        .then(() => undefined),
+    );
+  }
 
   async pending(topic: string, partition: number, fromOffset: number): Promise<BatchIntent[]> {
     const result = await this.client.query({
@@ -32,13 +48,7 @@ export class BatchIntentLog {
   }
 
   async record(topic: string, partition: number, intent: BatchIntent): Promise<void> {
-    await this.client.insert({
-      table: 'ingest_batches',
-      columns: ['group_id', 'topic', 'partition', 'first_offset', 'last_offset'],
-      format: 'JSONCompactEachRow',
-      values: [[this.groupId, topic, partition, intent.firstOffset, intent.lastOffset]],
-      clickhouse_settings: { insert_deduplicate: 0 },
-    });
+    await this.inserts.add([[this.groupId, topic, partition, intent.firstOffset, intent.lastOffset]]);
   }
 }
 
@@ -49,10 +59,29 @@ export class BatchIntentLog {
  * last 1,000 blocks).
  */
 export class WrittenMarks {
+  /**
+   * Marks of several partitions recorded at once go in one insert. A partition has at most one
+   * mark waiting (its next batch is written after this one is committed), so one insert never
+   * holds two marks of a partition with the same written_at.
+   */
+  private readonly inserts: InsertCoalescer<[string, string, number, number]>;
+
   constructor(
     private readonly client: ClickHouseClient,
     private readonly groupId: string,
-  ) {}
+  ) {
+    this.inserts = new InsertCoalescer((values) =>
+      this.client
+        .insert({
+          table: 'ingest_written',
+          columns: ['group_id', 'topic', 'partition', 'last_offset'],
+          format: 'JSONCompactEachRow',
+          values: latestPerPartition(values),
+          clickhouse_settings: { insert_deduplicate: 0 },
+        })
+        .then(() => undefined),
+    );
+  }
 
   /** The partition's last written offset, or -1 when none is recorded. */
   async writtenThrough(topic: string, partition: number): Promise<number> {
@@ -68,14 +97,19 @@ export class WrittenMarks {
   }
 
   async record(topic: string, partition: number, lastOffset: number): Promise<void> {
-    await this.client.insert({
-      table: 'ingest_written',
-      columns: ['group_id', 'topic', 'partition', 'last_offset'],
-      format: 'JSONCompactEachRow',
-      values: [[this.groupId, topic, partition, lastOffset]],
-      clickhouse_settings: { insert_deduplicate: 0 },
-    });
+    await this.inserts.add([[this.groupId, topic, partition, lastOffset]]);
   }
+}
+
+/** The highest mark of each partition among `marks` (rows of one insert share their written_at). */
+function latestPerPartition(marks: [string, string, number, number][]): [string, string, number, number][] {
+  const latest = new Map<string, [string, string, number, number]>();
+  for (const mark of marks) {
+    const key = `${mark[0]}\u0000${mark[1]}\u0000${mark[2]}`;
+    const known = latest.get(key);
+    if (!known || known[3] < mark[3]) latest.set(key, mark);
+  }
+  return [...latest.values()];
 }
 
 /** Loads the last `limit` event ids written to a partition within the window, oldest first, for duplicate detection. */

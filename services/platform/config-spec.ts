@@ -441,7 +441,7 @@ export const CONFIG_SPEC = {
     use: 'runtime',
     default: '`64000000`',
     meaning:
-      'most ids of the window the duplicate index keeps in memory (11 to 22 MB per million ids); past it, or when `0`, every batch looks its ids up in ClickHouse instead (a cost that grows with the window)',
+      'most ids of the window the duplicate index keeps in memory (11 to 24 MB per million ids: 8 bytes a slot, a power of two of slots, rebuilt for 1.5 times the ids when three quarters full); past it, or when `0`, every batch looks its ids up in ClickHouse instead (a cost that grows with the window)',
     parse: (env: Env, name: string) => integer(env, name, 64_000_000, 0, 1_000_000_000),
   },
   INGEST_DEAD_LETTER_MAX_BYTES: {

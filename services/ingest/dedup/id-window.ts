@@ -8,7 +8,7 @@
  * 8 bytes. A lookup is one probe sequence comparing 48 bits of the hash; a match is only a
  * candidate, which the caller confirms against the engine, so a false match (about one in 2^48)
  * never drops an event, and a miss is certain. At most 3/4 of the slots are used and the table is
- * rebuilt at twice the live ids: 11 to 22 MB per million ids. Ids older than the window are
+ * rebuilt for 1.5 times the live ids (a power of two): 11 to 24 MB per million ids. Ids older than the window are
  * skipped by lookups, their slots reused, and left out when the table is rebuilt.
  */
 
@@ -41,7 +41,7 @@ export class IdWindow {
     private readonly windowHours: number,
     /** More live ids than this and add() refuses (the caller falls back to the engine). */
     private readonly maxIds: number,
-    /** Ids expected: the table starts at twice this (so no rebuild until it grows by half). */
+    /** Ids expected: the table starts with room for them (no rebuild until it grows by an eighth or more). */
     expectedIds = 0,
   ) {
     const size = slotsFor(expectedIds);
@@ -122,7 +122,7 @@ export class IdWindow {
   }
 
   /**
-   * Rebuilds the table without its expired ids, at twice the live ids (at most half full after).
+   * Rebuilds the table without its expired ids, for 1.5 times the live ids (at most 2/3 full after).
    * False, and nothing changed, when the live ids are already `maxIds`.
    */
   private rebuild(nowHour: number, expectedIds = 0): boolean {
@@ -152,7 +152,7 @@ export class IdWindow {
   }
 }
 
-/** The table's size for `ids` ids: a power of two, at least twice as many slots. */
+/** The table's size for `ids` ids: a power of two, at least 1.5 times as many slots (1/3 to 2/3 full). */
 function slotsFor(ids: number): number {
-  return Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1, ids) * 2)));
+  return Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1, ids) * 1.5)));
 }
