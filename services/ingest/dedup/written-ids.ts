@@ -81,6 +81,8 @@ export class WrittenIds {
         try {
           const started = performance.now();
           await this.warm();
+          // Stopped part-way: not warm (a stopped index is not used again).
+          if (this.stopped) break;
           if (this.current === 'warming') this.current = 'ready';
           const { ids, bytes } = this.size();
           this.options.logger.info(
