@@ -54,8 +54,11 @@ describe('ingest: the in-memory duplicate index', () => {
     await ids.whenSettled();
     return ids;
   };
-  /** Inserts an id into the engine's id table as if written `hoursAgo` hours ago, at (partition, offset). */
-  const writtenAgo = async (eventId: string, hoursAgo: number, partition: number, offset: number) => {
+  /**
+   * Inserts a row into the engine's id table as if `eventId` was written `hoursAgo` hours ago at
+   * (partition, offset); `storedEventId` forges a row of another id under its hash (a collision).
+   */
+  const writtenAgo = async (eventId: string, hoursAgo: number, partition: number, offset: number, storedEventId = eventId) => {
     const [hash] = await eventIdHashes([{ tenantId: 'tenant-w', eventId }]);
     await clickhouse.client.insert({
       table: 'ingest_event_id_hashes',
@@ -64,7 +67,7 @@ describe('ingest: the in-memory duplicate index', () => {
           kafka_topic: 'assignment',
           id_hash: String(hash),
           tenant_id: 'tenant-w',
-          event_id: eventId,
+          event_id: storedEventId,
           kafka_partition: partition,
           kafka_offset: offset,
           ingested_at: Math.floor(Date.now() / 1000) - hoursAgo * 3600,
@@ -116,22 +119,8 @@ describe('ingest: the in-memory duplicate index', () => {
   it('a candidate the engine does not confirm (a colliding hash, an insert that failed) is kept', async () => {
     const ids = await warm(index());
     // Another id under this id's hash, forged in the engine and remembered by the index.
+    await writtenAgo('collides-w', 0, 1, 1, 'not-it');
     const [hash] = await eventIdHashes([{ tenantId: 'tenant-w', eventId: 'collides-w' }]);
-    await clickhouse.client.insert({
-      table: 'ingest_event_id_hashes',
-      values: [
-        {
-          kafka_topic: 'assignment',
-          id_hash: String(hash),
-          tenant_id: 'tenant-w',
-          event_id: 'not-it',
-          kafka_partition: 1,
-          kafka_offset: 1,
-          ingested_at: Math.floor(Date.now() / 1000),
-        },
-      ],
-      format: 'JSONEachRow',
-    });
     const other = await warm(index());
     const colliding = rowsOf(['collides-w'], 3, 300);
     expect(

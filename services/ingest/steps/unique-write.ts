@@ -66,6 +66,13 @@ async function writtenLocations(
 
 type EventKind = 'assignment' | 'delivery';
 
+/** Where the rows were written, by tenant and id (built only for a lookup that may have missed them). */
+function locationsOf(rows: readonly WritableEvent[]): LocationIndex {
+  const index: LocationIndex = new Map();
+  for (const row of rows) addLocation(index, row.event.tenantId, row.event.eventId, { partition: row.partition, offset: row.offset });
+  return index;
+}
+
 /**
  * Whether the row's id was written at another location (a copy to drop): found in an index at
  * some location, and not at the row's own (which is this batch's own earlier attempt).
@@ -136,7 +143,7 @@ export function createUniqueWriteStep(
   let entered = 0;
   let ended = 0;
   /** The kept rows of the batches a pending lookup may have missed, by batch number. */
-  const recent = new Map<number, { kind: EventKind; index: LocationIndex }>();
+  const recent = new Map<number, { kind: EventKind; rows: WritableEvent[] }>();
   /** The first batch number each pending call's lookup may have missed. */
   const missedFrom = new Map<number, number>();
   const forget = () => {
@@ -177,7 +184,7 @@ export function createUniqueWriteStep(
           indexes.push(found);
           for (let earlier = missedFrom.get(number)!; earlier < number; earlier += 1) {
             const batch = recent.get(earlier);
-            if (batch?.kind === kind) indexes.push(batch.index);
+            if (batch?.kind === kind) indexes.push(locationsOf(batch.rows));
           }
         } else if (writtenIds!.state !== 'ready') {
           // Turned off since the call (too many ids): the engine, for the whole batch.
@@ -199,7 +206,6 @@ export function createUniqueWriteStep(
         const kept: WritableEvent[] = [];
         const keptAt: number[] = [];
         const droppedOffsets: number[] = [];
-        const index: LocationIndex = new Map();
         for (let i = 0; i < rows.length; i += 1) {
           const row = rows[i]!;
           if (writtenElsewhere(indexes, row)) {
@@ -208,10 +214,9 @@ export function createUniqueWriteStep(
           }
           kept.push(row);
           keptAt.push(i);
-          addLocation(index, row.event.tenantId, row.event.eventId, { partition: row.partition, offset: row.offset });
         }
         // Kept in memory also when the insert fails: part of it may be in.
-        recent.set(number, { kind, index });
+        recent.set(number, { kind, rows: kept });
         if (writtenIds && hashes) writtenIds.remember(kind, hashes, keptAt);
         const checkSeconds = (lookupMs + performance.now() - started) / 1000;
         const checkCpuSeconds = (threadCpu() - cpu) / 1e6;
