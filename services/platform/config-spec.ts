@@ -28,7 +28,7 @@ import { webhookSecrets } from './webhook-secrets-config.js';
  * generated from these rows (`make config-docs`; a test fails when the two drift, and another
  * when code reads a variable that has no row).
  *
- * Why one long file: it is a table (92 rows of name, default, meaning and parser, a few
+ * Why one long file: it is a table (94 rows of name, default, meaning and parser, a few
  * lines each), read top to bottom like the document it generates; split by area it would need an
  * index to keep the order and the one place a reader looks for a variable.
  */
